@@ -1,0 +1,28 @@
+"""Metadata removal for every format authors send, shared by server and editors.
+
+The promise: a file that leaves `clean_isolated()` or `clean()` without an
+exception contains only content a per-format allow-list let through, and has
+passed an independent verifier; a file that cannot be made so is refused with a
+reason. No Django imports here, so the editors' client runs the same code.
+"""
+
+from __future__ import annotations
+
+from .core import clean, clean_bytes
+from .errors import CleaningRefused, LimitExceeded, VerificationFailed
+from .isolate import clean_isolated
+from .limits import DEFAULT_LIMITS, Limits
+from .report import Finding, Report
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "CleaningRefused",
+    "Finding",
+    "LimitExceeded",
+    "Limits",
+    "Report",
+    "VerificationFailed",
+    "clean",
+    "clean_bytes",
+    "clean_isolated",
+]

@@ -1,0 +1,30 @@
+"""Why a file was refused, as types a caller can act on.
+
+Every refusal carries a stable `code` (rendered in the author's language by the
+web pages, in English by `portal-clean`) and an optional `detail`.
+"""
+
+from __future__ import annotations
+
+
+class CleaningRefused(Exception):
+    """The file could not be cleaned; nothing of it was passed on."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+class LimitExceeded(CleaningRefused):
+    """A size, count, depth or time limit was reached while reading the file."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("limit", detail)
+
+
+class VerificationFailed(CleaningRefused):
+    """The independent verifier still found identifying data after cleaning."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("verification", detail)

@@ -1,0 +1,50 @@
+"""Every bound the cleaner puts on hostile input, in one place, with its reason.
+
+A document is a program for a parser. These limits keep a hostile one from
+taking the server's memory, CPU or disk, or from hiding data in nesting the
+verifier would not reach. The child process enforces the resource limits; the
+cleaners and the verifier enforce the structural ones.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Largest file a cleaner reads into memory; matches the default upload cap.
+    max_input_bytes: int = 200 * MiB
+    # A cleaned file is rarely larger than its input; images re-encoded from a
+    # well-compressed GIF are the exception, hence the slack.
+    max_output_bytes: int = 400 * MiB
+    # Zip bombs: member count, total expanded size and per-member compression ratio.
+    max_zip_members: int = 5_000
+    max_zip_expanded_bytes: int = 1024 * MiB
+    max_zip_ratio: int = 200
+    # XML bombs are stopped by defusedxml; this bounds a single XML part's size.
+    max_xml_bytes: int = 256 * MiB
+    # Decompression-bomb images: 100 megapixels is a 10,000 × 10,000 picture.
+    max_image_pixels: int = 100_000_000
+    # PDFs: pages and objects bound the work of a full rewrite.
+    max_pdf_pages: int = 3_000
+    max_pdf_objects: int = 1_000_000
+    # Embedded documents inside embedded documents: deeper than this is refused.
+    max_depth: int = 3
+    # The child process: address space, CPU seconds and wall-clock seconds.
+    memory_bytes: int = 3072 * MiB
+    cpu_seconds: int = 180
+    wall_seconds: int = 300
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Limits:
+        return cls(**{k: int(v) for k, v in json.loads(text).items()})
+
+
+DEFAULT_LIMITS = Limits()

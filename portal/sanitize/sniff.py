@@ -1,0 +1,208 @@
+"""Decide a file's type from its bytes, never from its name.
+
+Names and browser content types are hints an attacker (or an unlucky author)
+controls; the cleaner chosen must match what the parser will actually read. The
+claimed type is kept only to tell the author when the two disagree.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from .errors import CleaningRefused
+
+HEAD_BYTES = 64 * 1024
+
+# Types we clean, and the families that refuse with a reason an author can act on.
+CLEANABLE = frozenset({
+    "pdf", "docx", "xlsx", "pptx", "odt", "ods", "odp", "odg",
+    "jpeg", "png", "webp", "tiff", "gif", "bmp", "heic",
+    "mp3", "flac", "ogg", "m4a", "wav", "text", "markdown",
+})
+PASS_THROUGH = frozenset({"openpgp"})
+REFUSED_KINDS: dict[str, tuple[str, str]] = {
+    "ole": ("legacy-office", "DOC/XLS/PPT"),
+    "ooxml-encrypted": ("encrypted-document", ""),
+    "rtf": ("rtf", ""),
+    "zip": ("archive", "ZIP"),
+    "rar": ("archive", "RAR"),
+    "7z": ("archive", "7z"),
+    "gzip": ("archive", "gzip"),
+    "bzip2": ("archive", "bzip2"),
+    "xz": ("archive", "xz"),
+    "tar": ("archive", "tar"),
+    "epub": ("unknown-type", "EPUB"),
+    "executable": ("executable", ""),
+    "markup": ("markup", ""),
+    "utf16": ("not-utf8", ""),
+    "binary": ("unknown-type", ""),
+}
+ZIP_KINDS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "odg", "epub", "zip"})
+
+_EXTENSIONS = {
+    "pdf": "pdf", "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "odt": "odt",
+    "ods": "ods", "odp": "odp", "odg": "odg", "jpg": "jpeg", "jpeg": "jpeg",
+    "png": "png", "webp": "webp", "tif": "tiff", "tiff": "tiff", "gif": "gif",
+    "bmp": "bmp", "heic": "heic", "heif": "heic", "mp3": "mp3", "flac": "flac",
+    "ogg": "ogg", "opus": "ogg", "oga": "ogg", "m4a": "m4a", "wav": "wav",
+    "txt": "text", "md": "markdown", "markdown": "markdown", "doc": "ole", "xls": "ole",
+    "ppt": "ole", "rtf": "rtf", "zip": "zip", "gpg": "openpgp", "pgp": "openpgp",
+    "asc": "openpgp", "html": "markup", "htm": "markup", "svg": "markup", "epub": "epub",
+}
+_MIME = {
+    "application/pdf": "pdf", "image/jpeg": "jpeg", "image/png": "png",
+    "image/webp": "webp", "image/tiff": "tiff", "image/gif": "gif", "image/bmp": "bmp",
+    "image/heic": "heic", "audio/mpeg": "mp3", "audio/flac": "flac", "audio/ogg": "ogg",
+    "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/wav": "wav", "audio/x-wav": "wav",
+    "text/plain": "text", "text/markdown": "markdown", "application/msword": "ole",
+    "application/rtf": "rtf", "application/zip": "zip", "text/html": "markup",
+    "image/svg+xml": "markup",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+    "application/vnd.oasis.opendocument.graphics": "odg",
+    "application/pgp-encrypted": "openpgp",
+}
+_ODF_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+    b"application/vnd.oasis.opendocument.graphics": "odg",
+    b"application/epub+zip": "epub",
+}
+
+
+def claimed_kind(name_hint: str = "", type_hint: str = "") -> str:
+    """The type the file name, or failing that the browser, suggests ("" if none)."""
+    ext = name_hint.rsplit(".", 1)[-1].lower() if "." in name_hint else ""
+    if ext in _EXTENSIONS:
+        return _EXTENSIONS[ext]
+    return _MIME.get(type_hint.split(";", 1)[0].strip().lower(), "")
+
+
+def sniff(head: bytes, name_hint: str = "") -> str:
+    """The kind of a file from its first bytes; zip containers answer "zip" until refined."""
+    if not head:
+        raise CleaningRefused("empty")
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        # An encrypted OOXML document is an OLE container with these streams.
+        if "EncryptionInfo".encode("utf-16-le") in head or b"EncryptedPackage" in head:
+            return "ooxml-encrypted"
+        return "ole"
+    signatures = (
+        (b"{\\rtf", "rtf"), (b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"),
+        (b"GIF87a", "gif"), (b"GIF89a", "gif"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
+        (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"), (b"Rar!", "rar"),
+        (b"7z\xbc\xaf\x27\x1c", "7z"), (b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"),
+        (b"\xfd7zXZ\x00", "xz"), (b"\x7fELF", "executable"), (b"MZ", "executable"),
+        (b"\xcf\xfa\xed\xfe", "executable"), (b"\xfe\xed\xfa\xce", "executable"),
+        (b"\xca\xfe\xba\xbe", "executable"), (b"#!", "executable"),
+        (b"-----BEGIN PGP MESSAGE-----", "openpgp"),
+        (b"\xff\xfe", "utf16"), (b"\xfe\xff", "utf16"),
+    )
+    for magic, kind in signatures:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis", b"hevc"):
+            return "heic"
+        if brand in (b"M4A ", b"M4B "):
+            return "m4a"
+        return "binary"
+    if head.startswith(b"BM") and len(head) >= 26 and head[6:10] == b"\x00\x00\x00\x00":
+        return "bmp"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "tar"
+    if _looks_like_mp3_frame(head):
+        return "mp3"
+    if _looks_like_openpgp_binary(head):
+        return "openpgp"
+    if _looks_like_utf8_text(head):
+        if _looks_like_markup(head):
+            return "markup"
+        ext = name_hint.rsplit(".", 1)[-1].lower() if "." in name_hint else ""
+        return "markdown" if ext in ("md", "markdown") else "text"
+    return "binary"
+
+
+def sniff_zip(data: bytes) -> str:
+    """Refine a zip container into the document type it holds, from its member names."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                info = archive.getinfo("mimetype")
+                if info.file_size <= 100:
+                    kind = _ODF_MIMETYPES.get(archive.read("mimetype").strip())
+                    if kind:
+                        return kind
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+        raise CleaningRefused("malformed", f"zip: {exc}") from exc
+    if "[Content_Types].xml" in names or any(n.lower() == "[content_types].xml" for n in names):
+        if any(n.startswith("word/") for n in names):
+            return "docx"
+        if any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        if any(n.startswith("ppt/") for n in names):
+            return "pptx"
+    if "content.xml" in names and "META-INF/manifest.xml" in names:
+        return "odt"  # an ODF text document without its mimetype member
+    return "zip"
+
+
+def _looks_like_mp3_frame(head: bytes) -> bool:
+    return len(head) >= 4 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (
+        head[1] & 0x06
+    ) != 0 and (head[2] & 0xF0) != 0xF0
+
+
+def _looks_like_openpgp_binary(head: bytes) -> bool:
+    """A public-key or symmetric-key encrypted session key packet opens the message."""
+    if len(head) < 3:
+        return False
+    first = head[0]
+    if first & 0xC0 == 0xC0:  # new packet format
+        tag = first & 0x3F
+        body = head[2:] if head[1] < 192 else head[3:]
+    elif first & 0x80:  # old packet format
+        tag = (first >> 2) & 0x0F
+        length_bytes = {0: 1, 1: 2, 2: 4}.get(first & 0x03, 0)
+        body = head[1 + length_bytes :]
+    else:
+        return False
+    return bool(body) and (
+        (tag == 1 and body[0] in (3, 6)) or (tag == 3 and body[0] in (4, 5, 6))
+    )
+
+
+def _looks_like_utf8_text(head: bytes) -> bool:
+    sample = head[:HEAD_BYTES]
+    if b"\x00" in sample:
+        return False
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sample is still text.
+        if exc.start < len(sample) - 3:
+            return False
+        text = sample[: exc.start].decode("utf-8")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    return controls <= max(1, len(text) // 1000)
+
+
+def _looks_like_markup(head: bytes) -> bool:
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
+    return start.startswith((b"<?xml", b"<!doctype", b"<html", b"<svg", b"<head", b"<body"))

@@ -1,0 +1,86 @@
+"""Plain text and Markdown: valid UTF-8, no byte-order mark, no invisible characters.
+
+Invisible characters (zero-width spaces and joiners, Unicode tag characters,
+direction controls) are a known way to watermark each copy of a text so that a
+leak can be traced to one recipient. Every format character (Unicode category
+Cf) and the invisible "filler" letters are removed and counted. The text is read
+and written in one pass, so its size is bounded only by the upload limit.
+"""
+
+from __future__ import annotations
+
+import codecs
+import sys
+import unicodedata
+from functools import cache
+from typing import BinaryIO
+
+from .core import Context
+from .errors import CleaningRefused
+from .report import Report
+
+CHUNK = 64 * 1024
+# Letters that render as nothing and are used to hide marks in plain sight.
+INVISIBLE_FILLERS = frozenset({
+    0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x2800, 0x3164,
+    0xFFA0,
+})
+
+
+@cache
+def _removal_table() -> dict[int, None]:
+    table: dict[int, None] = {cp: None for cp in INVISIBLE_FILLERS}
+    for cp in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(cp)) == "Cf":
+            table[cp] = None
+    return table
+
+
+@cache
+def _bidi_controls() -> frozenset[int]:
+    kinds = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "LRM", "RLM", "ALM"}
+    return frozenset(
+        cp for cp in _removal_table() if unicodedata.bidirectional(chr(cp)) in kinds
+        or cp in (0x200E, 0x200F, 0x061C)
+    )
+
+
+def clean_text(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> None:
+    """Copy UTF-8 text from src to dst without a BOM or invisible characters."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    table = _removal_table()
+    bidi = _bidi_controls()
+    invisible = bidi_count = 0
+    first = True
+    while True:
+        raw = src.read(CHUNK)
+        final = not raw
+        if raw and not first and raw.isascii() and b"\x00" not in raw and not decoder.getstate()[0]:
+            dst.write(raw)  # fast path: ASCII cannot hold a format character
+            continue
+        try:
+            text = decoder.decode(raw, final=final)
+        except UnicodeDecodeError as exc:
+            raise CleaningRefused("not-utf8") from exc
+        if first and text:
+            first = False
+            if text.startswith("\ufeff"):
+                text = text[1:]
+                report.remove("byte-order-mark")
+        if "\x00" in text:
+            raise CleaningRefused("unknown-type", "binary data in a text file")
+        cleaned = text.translate(table)
+        if len(cleaned) != len(text):
+            removed = len(text) - len(cleaned)
+            in_bidi = sum(1 for ch in text if ord(ch) in bidi)
+            bidi_count += in_bidi
+            invisible += removed - in_bidi
+        dst.write(cleaned.encode("utf-8"))
+        if final:
+            break
+    if first:
+        raise CleaningRefused("empty")
+    if invisible:
+        report.remove("invisible-characters", count=invisible)
+    if bidi_count:
+        report.remove("bidi-controls", count=bidi_count)
