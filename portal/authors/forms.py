@@ -1,0 +1,46 @@
+"""Author-facing forms: every field bounded, every error a sentence."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from portal.crypto.codenames import MAX_INPUT_CHARS
+
+
+def _single_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+class PenNameForm(forms.Form):
+    pen_name = forms.CharField(
+        label=_("Pen name (optional)"), required=False,
+        max_length=settings.PORTAL_MAX_PEN_NAME_CHARS,
+        help_text=_("The name editors will see. You can change it later. Do not use your real name."),
+    )
+
+    def clean_pen_name(self) -> str:
+        return _single_line(self.cleaned_data["pen_name"])
+
+
+class CodenameForm(forms.Form):
+    # The bound is checked before any hashing (see portal.crypto.codenames).
+    codename = forms.CharField(
+        label=_("Codename"), max_length=MAX_INPUT_CHARS, strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "autocapitalize": "none",
+                                          "spellcheck": "false"}),
+        error_messages={"max_length": _("That codename was not recognised."),
+                        "required": _("Please type your codename.")},
+    )
+
+
+class SubmissionForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=settings.PORTAL_MAX_TITLE_CHARS)
+    message = forms.CharField(
+        label=_("Message to the editors (optional)"), required=False,
+        max_length=settings.PORTAL_MAX_MESSAGE_CHARS, widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+    def clean_title(self) -> str:
+        return _single_line(self.cleaned_data["title"])

@@ -1,0 +1,87 @@
+"""Authors and their submissions, as the database sees them: no plaintext content.
+
+An author row holds a pen name (public by choice) and the Argon2id lookup value
+of their codename, never the codename. A submission row holds what the
+editorial workflow needs and nothing an editor must decrypt to read: state,
+the day it arrived, counts and sizes, and the random names of its ciphertext
+files. Titles, messages and file names exist only inside the encrypted
+manifest. Dates are days, never times; order comes from the sequence number.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+def today() -> object:
+    """The current day: the only precision the portal stores for author activity."""
+    return timezone.now().date()
+
+
+class Author(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lookup = models.BinaryField(max_length=32, unique=True, editable=False)
+    pen_name = models.CharField(max_length=80, blank=True)
+    created_on = models.DateField(default=today)
+
+    def __str__(self) -> str:
+        return self.pen_name or f"author {str(self.id)[:8]}"
+
+    @property
+    def display_name(self) -> str:
+        return self.pen_name or "—"
+
+
+class Submission(models.Model):
+    class State(models.TextChoices):
+        NEW = "new", "new"
+        IN_REVIEW = "in_review", "in review"
+        REVISIONS_REQUESTED = "revisions_requested", "revisions requested"
+        ACCEPTED = "accepted", "accepted"
+        PUBLISHED = "published", "published"
+        DECLINED = "declined", "declined"
+        WITHDRAWN = "withdrawn", "withdrawn"
+
+    # The sequence number (primary key) orders submissions; the public id names them.
+    public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="submissions")
+    state = models.CharField(max_length=32, choices=State.choices, default=State.NEW)
+    submitted_on = models.DateField(default=today)
+    file_count = models.PositiveSmallIntegerField()
+    uncleaned_count = models.PositiveSmallIntegerField(default=0)
+    cleaned_bytes = models.BigIntegerField()
+    manifest_blob = models.CharField(max_length=40, unique=True)
+    # Full fingerprints of the editor keys every message of this submission is encrypted to.
+    recipients = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"submission {str(self.public_id)[:8]}"
+
+    @property
+    def short_id(self) -> str:
+        return str(self.public_id)[:8]
+
+
+class SubmissionFile(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField()
+    blob = models.CharField(max_length=40, unique=True)
+    ciphertext_bytes = models.BigIntegerField()
+    # False when the author chose to send a file the cleaner refused, or the file
+    # was already encrypted: editors see it flagged and clean it locally.
+    cleaned = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "position"], name="unique_file_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"file {self.position} of {self.submission}"

@@ -1,0 +1,270 @@
+"""A cleaned upload waiting for the author's confirmation, unreadable without them.
+
+After an upload is cleaned, its files, title, message and cleaning reports wait
+in a spool directory encrypted under one random master key (a separate derived
+key per file). The server does not keep that key: it is written into the
+review page's confirm form and comes back only with the author's confirm
+request. An abandoned upload is therefore noise on disk, and is deleted after
+PORTAL_PENDING_SECONDS by the sweeper.
+
+Confirmation claims the directory atomically (a rename), so a double click
+cannot send a submission twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+
+from portal.crypto.spool import (
+    SpoolCorrupt,
+    SpoolReader,
+    SpoolWriter,
+    derive_key,
+    new_key,
+    read_all,
+    write_all,
+)
+from portal.sanitize import CleaningRefused, clean_isolated
+
+from .upload import SpooledUpload
+
+ID_RE = re.compile(r"^[0-9a-f]{32}$")
+MANIFEST = "manifest"
+
+
+class PendingGone(Exception):
+    """The pending upload expired, was sent already, or the key does not open it."""
+
+
+@dataclass
+class PendingFile:
+    index: int
+    name: str
+    size: int
+    sha256: str
+    kind: str
+    status: str  # "cleaned", "refused" (raw bytes kept, sent only if the author ticks), "encrypted"
+    report: dict[str, Any] = field(default_factory=dict)
+    refusal: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def spool_name(self) -> str:
+        return f"file-{self.index}"
+
+
+@dataclass
+class Pending:
+    id: str
+    key: bytes
+    author_id: str
+    title: str
+    message: str
+    files: list[PendingFile]
+
+    @property
+    def token(self) -> str:
+        """The key as it travels in the confirm form."""
+        return base64.urlsafe_b64encode(self.key).decode("ascii").rstrip("=")
+
+    def to_json(self) -> bytes:
+        return json.dumps({
+            "author_id": self.author_id, "title": self.title, "message": self.message,
+            "files": [f.__dict__ for f in self.files],
+        }, ensure_ascii=False).encode("utf-8")
+
+
+def root() -> Path:
+    return Path(settings.PORTAL_SPOOL_DIR) / "pending"
+
+
+def _dir(pending_id: str) -> Path:
+    if not ID_RE.match(pending_id):
+        raise PendingGone("not a pending id")
+    return root() / pending_id
+
+
+def _decode_token(token: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise PendingGone("bad key") from exc
+    if len(key) != 32:
+        raise PendingGone("bad key")
+    return key
+
+
+class _Hashing(io.RawIOBase):
+    """Counts and hashes what the cleaner writes, on its way into the spool."""
+
+    def __init__(self, sink: SpoolWriter) -> None:
+        self._sink = sink
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.sha256.update(data)
+        self.size += len(data)
+        self._sink.write(data)
+        return len(data)
+
+
+def _copy(source: BinaryIO, sink: io.RawIOBase) -> None:
+    while chunk := source.read(64 * 1024):
+        sink.write(chunk)
+
+
+def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload]) -> Pending:
+    """Clean every upload into a new pending directory; delete the raw spools.
+
+    Files the cleaner refuses keep their raw bytes (encrypted) so the author can
+    still choose to send them uncleaned; the refusal reason is in the manifest.
+    """
+    master = new_key()
+    pending_id = secrets.token_hex(16)
+    directory = _dir(pending_id)
+    directory.mkdir(mode=0o700, parents=True)
+    files: list[PendingFile] = []
+    try:
+        for index, upload in enumerate(uploads):
+            files.append(_clean_one(directory, master, index, upload))
+            upload.delete()
+        pending = Pending(pending_id, master, author_id, title, message, files)
+        write_all(directory / MANIFEST, derive_key(master, MANIFEST), pending.to_json())
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    finally:
+        for upload in uploads:
+            upload.delete()
+    return pending
+
+
+def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload) -> PendingFile:
+    path = directory / f"file-{index}"
+    key = derive_key(master, f"file-{index}")
+    writer = SpoolWriter(path, key)
+    sink = _Hashing(writer)
+    try:
+        with upload.open() as source:
+            report = clean_isolated(source, sink, name_hint=upload.name,  # type: ignore[arg-type]
+                                    type_hint=upload.content_type)
+        writer.close()
+        status = "encrypted" if report.kind == "openpgp" else "cleaned"
+        return PendingFile(index, upload.name, sink.size, sink.sha256.hexdigest(), report.kind,
+                           status, report=report.to_dict())
+    except CleaningRefused as refused:
+        writer.abort()
+        refusal = {"code": refused.code, "detail": refused.detail}
+    except BaseException:
+        writer.abort()
+        raise
+    # Keep the original bytes, still encrypted, in case the author decides to send it.
+    writer = SpoolWriter(path, key)
+    sink = _Hashing(writer)
+    try:
+        with upload.open() as source:
+            _copy(source, sink)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return PendingFile(index, upload.name, sink.size, sink.sha256.hexdigest(), "", "refused",
+                       refusal=refusal)
+
+
+def load(pending_id: str, token: str, directory: Path | None = None) -> Pending:
+    key = _decode_token(token)
+    directory = directory or _dir(pending_id)
+    try:
+        data = json.loads(read_all(directory / MANIFEST, derive_key(key, MANIFEST)))
+    except (FileNotFoundError, NotADirectoryError, SpoolCorrupt, ValueError) as exc:
+        raise PendingGone(str(exc)) from exc
+    return Pending(
+        id=pending_id, key=key, author_id=data["author_id"], title=data["title"],
+        message=data["message"], files=[PendingFile(**f) for f in data["files"]],
+    )
+
+
+def open_file(directory: Path, pending: Pending, pending_file: PendingFile) -> SpoolReader:
+    return SpoolReader(directory / pending_file.spool_name,
+                       derive_key(pending.key, pending_file.spool_name))
+
+
+def claim(pending_id: str) -> Path:
+    """Take the pending directory for confirmation; only one request can succeed."""
+    source = _dir(pending_id)
+    claimed = source.with_name(source.name + ".sending")
+    try:
+        os.rename(source, claimed)
+    except FileNotFoundError as exc:
+        raise PendingGone("already sent or expired") from exc
+    return claimed
+
+
+def release(pending_id: str, claimed: Path) -> None:
+    """Give a claimed directory back (the confirmation failed; the author may retry)."""
+    with suppress(OSError):
+        os.rename(claimed, _dir(pending_id))
+
+
+def discard(pending_id: str) -> None:
+    with suppress(PendingGone):
+        directory = _dir(pending_id)
+        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(directory.with_name(directory.name + ".sending"), ignore_errors=True)
+
+
+def remove_claimed(claimed: Path) -> None:
+    shutil.rmtree(claimed, ignore_errors=True)
+
+
+def sweep(now: float | None = None) -> int:
+    """Delete pending uploads and raw upload spools older than the waiting time."""
+    cutoff = (now or time.time()) - settings.PORTAL_PENDING_SECONDS
+    removed = 0
+    for entry in _old_entries(cutoff):
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _old_entries(cutoff: float) -> Iterator[Path]:
+    spool = Path(settings.PORTAL_SPOOL_DIR)
+    for folder in (spool / "pending", spool / "uploads"):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            with suppress(FileNotFoundError):
+                if _newest_mtime(entry) < cutoff:
+                    yield entry
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = path.stat().st_mtime
+    if path.is_dir():
+        for child in path.iterdir():
+            with suppress(FileNotFoundError):
+                newest = max(newest, child.stat().st_mtime)
+    return newest

@@ -1,0 +1,139 @@
+"""Confirm a pending upload: encrypt every file to the editors, then record it.
+
+Promise (fail closed, lose nothing): each file becomes its own OpenPGP message
+whose plaintext is exactly the cleaned bytes, plus one manifest message (JSON:
+title, message, file names, sizes, SHA-256 and cleaning reports), all
+encrypted to every usable editor key. Ciphertext is fsynced under random names
+before the database row is committed. If any step fails, every ciphertext file
+written so far is deleted, no row exists, and the pending upload is given back
+so the author can try again. No usable editor key means submissions are closed
+and nothing is written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+from portal.crypto.openpgp import EncryptionFailed
+from portal.editorial.keys import keyring, recipients
+from portal.store import Store, StoreError
+
+from . import pending as pending_uploads
+from .models import Author, Submission, SubmissionFile, today
+
+log = logging.getLogger("portal.sending")
+MANIFEST_FORMAT = "penname-manifest/1"
+
+
+class SubmissionsClosed(Exception):
+    """No editor key can receive submissions right now."""
+
+
+class SendFailed(Exception):
+    """The submission could not be stored; nothing was kept. `stage` says where."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
+def store() -> Store:
+    return Store(Path(settings.PORTAL_STORE_DIR))
+
+
+def submissions_open() -> bool:
+    try:
+        return bool(recipients())
+    except EncryptionFailed:
+        return False
+
+
+def send(
+    author: Author, pending: pending_uploads.Pending, directory: Path, include_refused: set[int]
+) -> Submission:
+    """Encrypt and store a claimed pending upload; return the committed submission."""
+    try:
+        ring = keyring()
+        fingerprints = recipients(ring)
+    except EncryptionFailed as exc:
+        log.error("encryption unavailable: %s", exc)
+        raise SendFailed("encryption") from exc
+    if not fingerprints:
+        raise SubmissionsClosed()
+    chosen = [
+        f for f in pending.files if f.status != "refused" or f.index in include_refused
+    ]
+    if not chosen:
+        raise ValueError("nothing to send")
+    target = store()
+    written: list[str] = []
+    public_id = uuid.uuid4()
+    try:
+        entries = []
+        for pending_file in chosen:
+            with pending_uploads.open_file(directory, pending, pending_file) as source:
+                blob = target.put_encrypted(ring, source, fingerprints)  # type: ignore[arg-type]
+            written.append(blob)
+            entries.append((pending_file, blob))
+        manifest = _manifest(public_id, author, pending, entries)
+        manifest_blob = target.put_encrypted(ring, io.BytesIO(manifest), fingerprints)
+        written.append(manifest_blob)
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                public_id=public_id, author=author, file_count=len(entries),
+                uncleaned_count=sum(1 for f, _ in entries if f.status != "cleaned"),
+                cleaned_bytes=sum(f.size for f, _ in entries),
+                manifest_blob=manifest_blob, recipients=fingerprints,
+            )
+            SubmissionFile.objects.bulk_create([
+                SubmissionFile(
+                    submission=submission, position=position, blob=blob,
+                    ciphertext_bytes=target.path(blob).stat().st_size,
+                    cleaned=pending_file.status == "cleaned",
+                )
+                for position, (pending_file, blob) in enumerate(entries)
+            ])
+    except (EncryptionFailed, StoreError, OSError) as exc:
+        target.delete(written)
+        log.error("could not store a submission: %s", type(exc).__name__)
+        raise SendFailed("encryption" if isinstance(exc, EncryptionFailed) else "storage") from exc
+    except DatabaseError as exc:
+        target.delete(written)
+        log.error("could not record a submission: %s", type(exc).__name__)
+        raise SendFailed("database") from exc
+    except BaseException:
+        target.delete(written)
+        raise
+    return submission
+
+
+def _manifest(
+    public_id: uuid.UUID,
+    author: Author,
+    pending: pending_uploads.Pending,
+    entries: list[tuple[pending_uploads.PendingFile, str]],
+) -> bytes:
+    return json.dumps({
+        "format": MANIFEST_FORMAT,
+        "submission": str(public_id),
+        "pen_name": author.pen_name,
+        "submitted_on": today().isoformat(),  # type: ignore[attr-defined]
+        "title": pending.title,
+        "message": pending.message,
+        "files": [
+            {
+                "blob": blob, "name": f.name, "size": f.size, "sha256": f.sha256,
+                "kind": f.kind, "cleaned": f.status == "cleaned", "status": f.status,
+                "report": f.report or None, "refusal": f.refusal or None,
+            }
+            for f, blob in entries
+        ],
+    }, ensure_ascii=False, indent=2).encode("utf-8")
+

@@ -1,0 +1,172 @@
+"""Upload handlers: every uploaded byte goes straight into the encrypted spool.
+
+Django's default handlers keep small files in memory and write large ones to
+/tmp in plaintext. Here the global setting installs `RefuseFilesHandler`, so a
+view that does not expect files never stores one, and the submission view
+installs `SpoolingUploadHandler`, which encrypts each 64 KiB chunk as it
+arrives under a key that exists only in this process's memory. Limits on the
+number of files, each file's size and the total are enforced while streaming:
+the request stops being read, the spools are deleted, and the view tells the
+author which limit was reached.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest
+
+from portal.crypto.spool import SpoolReader, SpoolWriter, new_key
+
+CHUNK = 64 * 1024
+
+
+class UploadRefused(Exception):
+    """An upload broke a limit; `code` names which, `limit` gives the number."""
+
+    def __init__(self, code: str, limit: int = 0) -> None:
+        super().__init__(code)
+        self.code = code
+        self.limit = limit
+
+
+class RefuseFilesHandler(FileUploadHandler):
+    """The default for every view: file parts are never stored anywhere."""
+
+    def new_file(self, *args: object, **kwargs: object) -> None:
+        raise StopUpload(connection_reset=True)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        return None
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def clean_file_name(name: str) -> str:
+    """A file name safe to show: no directories, no control or direction characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        ch for ch in name if ch.isprintable() and unicodedata.category(ch) not in ("Cf", "Cc")
+    ).strip()
+    limit = settings.PORTAL_MAX_FILE_NAME_CHARS
+    if len(name) > limit:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext[:16] if dot else ""
+        name = (stem if dot else name)[: limit - len(ext) - 2] + "…" + (dot + ext if ext else "")
+    return name or "file"
+
+
+@dataclass
+class SpooledUpload:
+    """One uploaded file, encrypted on disk; its key is only in this object."""
+
+    name: str
+    content_type: str
+    path: Path
+    key: bytes = field(repr=False)
+    size: int = 0
+
+    def open(self) -> SpoolReader:
+        return SpoolReader(self.path, self.key)
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class SpooledUploadedFile(UploadedFile):
+    """What the view finds in request.FILES: a handle on the spool, not the bytes."""
+
+    def __init__(self, spooled: SpooledUpload) -> None:
+        super().__init__(file=None, name=spooled.name, content_type=spooled.content_type,
+                         size=spooled.size)
+        self.spooled = spooled
+
+    def close(self) -> None:
+        return None
+
+
+class SpoolingUploadHandler(FileUploadHandler):
+    chunk_size = CHUNK
+
+    def __init__(self, request: HttpRequest | None = None, spool_dir: Path | None = None) -> None:
+        super().__init__(request)
+        self.spool_dir = spool_dir or Path(settings.PORTAL_SPOOL_DIR) / "uploads"
+        self.spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.max_files = settings.PORTAL_MAX_FILES
+        self.max_file_bytes = settings.PORTAL_MAX_FILE_BYTES
+        self.max_total_bytes = settings.PORTAL_MAX_SUBMISSION_BYTES
+        self.refusal: UploadRefused | None = None
+        self.completed: list[SpooledUpload] = []
+        self._writer: SpoolWriter | None = None
+        self._current: SpooledUpload | None = None
+        self._count = 0
+        self._total = 0
+
+    def _refuse(self, code: str, limit: int) -> None:
+        self.refusal = UploadRefused(code, limit)
+        self.discard()
+        raise StopUpload(connection_reset=True)
+
+    def new_file(self, field_name: str, file_name: str, content_type: str,
+                 content_length: int | None, charset: str | None = None,
+                 content_type_extra: dict[str, str] | None = None) -> None:
+        if self.refusal is not None:  # refused already (e.g. by Content-Length)
+            raise StopUpload(connection_reset=True)
+        if field_name != "files":
+            self._refuse("unexpected-file", 0)
+        self._count += 1
+        if self._count > self.max_files:
+            self._refuse("too-many-files", self.max_files)
+        key = new_key()
+        path = self.spool_dir / secrets.token_hex(16)
+        self._writer = SpoolWriter(path, key)
+        self._current = SpooledUpload(
+            name=clean_file_name(file_name), content_type=content_type[:100], path=path, key=key
+        )
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        assert self._writer is not None and self._current is not None
+        self._current.size += len(raw_data)
+        self._total += len(raw_data)
+        if self._current.size > self.max_file_bytes:
+            self._refuse("file-too-large", self.max_file_bytes)
+        if self._total > self.max_total_bytes:
+            self._refuse("submission-too-large", self.max_total_bytes)
+        try:
+            self._writer.write(raw_data)
+        except OSError:
+            self._refuse("disk", 0)
+        return None
+
+    def file_complete(self, file_size: int) -> SpooledUploadedFile | None:
+        if self._writer is None or self._current is None:
+            return None
+        try:
+            self._writer.close()
+        except OSError:
+            self._refuse("disk", 0)
+        spooled = self._current
+        self.completed.append(spooled)
+        self._writer = None
+        self._current = None
+        return SpooledUploadedFile(spooled)
+
+    def upload_interrupted(self) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        """Delete every spool this request wrote; safe to call more than once."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+        self._current = None
+        for spooled in self.completed:
+            spooled.delete()
+        self.completed.clear()

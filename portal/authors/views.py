@@ -1,0 +1,292 @@
+"""Author pages: plain HTML forms that work with JavaScript disabled.
+
+Who may call what: `start`, `new_author`, `login` and `logout` are public;
+everything else needs an author session (`portal.access.author_required`) and
+reaches only that author's own pending uploads and submissions. Every POST is
+CSRF-protected, including the upload (whose body is streamed into the
+encrypted spool before the token can be checked, and discarded on failure).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.access import author_required, log_in_author, log_out, own_submission, public
+from portal.crypto.spool import SpoolCorrupt
+from portal.sanitize import CleaningRefused
+
+from . import pending as pending_uploads
+from .forms import CodenameForm, PenNameForm, SubmissionForm
+from .identity import create_author, find_author
+from .models import Author
+from .reporting import describe
+from .sending import SendFailed, SubmissionsClosed, send, submissions_open
+from .upload import SpooledUploadedFile, SpoolingUploadHandler, UploadRefused
+
+log = logging.getLogger("portal.authors")
+SESSION_PENDING = "pending_uploads"
+MAX_PENDING_PER_SESSION = 5
+MiB = 1024 * 1024
+
+
+@public
+@require_GET
+def start(request: HttpRequest) -> HttpResponse:
+    return render(request, "authors/start.html",
+                  {"pen_name_form": PenNameForm(), "login_form": CodenameForm()})
+
+
+@public
+@require_POST
+def new_author(request: HttpRequest) -> HttpResponse:
+    form = PenNameForm(request.POST)
+    if not form.is_valid():
+        return render(request, "authors/start.html",
+                      {"pen_name_form": form, "login_form": CodenameForm()}, status=400)
+    author, codename = create_author(form.cleaned_data["pen_name"])
+    log_in_author(request, author)
+    return render(request, "authors/codename.html", {"codename": codename, "author": author})
+
+
+@public
+@require_POST
+def login(request: HttpRequest) -> HttpResponse:
+    form = CodenameForm(request.POST)
+    author = find_author(form.data.get("codename", "")) if form.is_valid() else None
+    if author is None:
+        # One message for every failure: unknown, mistyped, malformed or too long.
+        return render(request, "authors/start.html", {
+            "pen_name_form": PenNameForm(), "login_form": CodenameForm(),
+            "login_error": _("That codename was not recognised. Check each word and try again."),
+        }, status=403)
+    log_in_author(request, author)
+    return redirect("authors:home")
+
+
+@public
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    log_out(request)
+    return redirect("authors:start")
+
+
+def _home_context(author: Author, **extra: Any) -> dict[str, Any]:
+    return {
+        "author": author,
+        "submissions": author.submissions.all(),
+        "pen_name_form": PenNameForm(initial={"pen_name": author.pen_name}),
+        "submission_form": extra.pop("submission_form", SubmissionForm()),
+        "open": submissions_open(),
+        "limits": _limits(),
+        **extra,
+    }
+
+
+def _limits() -> dict[str, int]:
+    return {
+        "files": settings.PORTAL_MAX_FILES,
+        "file_mb": settings.PORTAL_MAX_FILE_BYTES // MiB,
+        "total_mb": settings.PORTAL_MAX_SUBMISSION_BYTES // MiB,
+    }
+
+
+@require_GET
+@author_required
+def home(request: HttpRequest, author: Author) -> HttpResponse:
+    return render(request, "authors/home.html", _home_context(author))
+
+
+@require_POST
+@author_required
+def change_pen_name(request: HttpRequest, author: Author) -> HttpResponse:
+    form = PenNameForm(request.POST)
+    if not form.is_valid():
+        return render(request, "authors/home.html", _home_context(author, pen_name_form=form),
+                      status=400)
+    author.pen_name = form.cleaned_data["pen_name"]
+    author.save(update_fields=["pen_name"])
+    return redirect("authors:home")
+
+
+# --- Upload, review, confirm ---------------------------------------------------------
+
+
+def _upload_error(code: str, limit: int = 0) -> str:
+    messages = {
+        "too-many-files": _("You can send at most %(n)d files at once.") % {"n": limit},
+        "file-too-large": _("Each file can be at most %(mb)d MB. Nothing was kept; please send "
+                            "a smaller file.") % {"mb": limit // MiB},
+        "submission-too-large": _("All files together can be at most %(mb)d MB. Nothing was "
+                                  "kept.") % {"mb": limit // MiB},
+        "unexpected-file": _("The form sent an unexpected file. Please use the upload form."),
+        "disk": _("The server could not store your upload right now. Nothing was kept. Please "
+                  "try again later."),
+        "not-multipart": _("The upload did not arrive as a file upload. Please use the form on "
+                           "your page."),
+        "no-files": _("Please choose at least one file."),
+        "empty-file": _("“%(name)s” is empty."),
+    }
+    return messages[code]
+
+
+@require_POST
+@csrf_exempt
+def submit(request: HttpRequest) -> HttpResponse:
+    """Stream the upload into the spool, then run the protected view.
+
+    CSRF is checked by `_submit` (csrf_protect); it has to be inside, because
+    the upload handler must be in place before anything reads the body.
+    """
+    handler = SpoolingUploadHandler(request)
+    request.upload_handlers = [handler]
+    content_length = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        if content_length > settings.PORTAL_MAX_SUBMISSION_BYTES + 1 * MiB:
+            handler.refusal = UploadRefused("submission-too-large",
+                                            settings.PORTAL_MAX_SUBMISSION_BYTES)
+        return _submit(request, handler=handler)
+    finally:
+        # Whatever happened, no raw spool outlives the request; the pending
+        # upload (if any) holds the cleaned copies under its own key.
+        handler.discard()
+
+
+submit.access = "author"  # type: ignore[attr-defined]
+
+
+@csrf_protect
+@author_required
+def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler) -> HttpResponse:
+    pending_uploads.sweep()
+    if not request.content_type.startswith("multipart/form-data") and handler.refusal is None:
+        handler.refusal = UploadRefused("not-multipart")
+    if handler.refusal is None:
+        request.POST  # noqa: B018 - reading POST streams the upload through the handler
+    if handler.refusal is not None:
+        return _home_again(request, author, _upload_error(handler.refusal.code,
+                                                          handler.refusal.limit))
+    form = SubmissionForm(request.POST)
+    uploads = [f.spooled for f in request.FILES.getlist("files")
+               if isinstance(f, SpooledUploadedFile)]
+    if not form.is_valid():
+        return _home_again(request, author, None, form)
+    if not uploads:
+        return _home_again(request, author, _upload_error("no-files"), form)
+    for upload in uploads:
+        if upload.size == 0:
+            return _home_again(request, author, _upload_error("empty-file") % {"name": upload.name},
+                               form)
+    if not submissions_open():
+        return _home_again(request, author, None, form)
+    try:
+        pending = pending_uploads.create(
+            str(author.pk), form.cleaned_data["title"], form.cleaned_data["message"], uploads
+        )
+    except (OSError, SpoolCorrupt, CleaningRefused) as exc:
+        log.error("could not prepare an upload: %s", type(exc).__name__)
+        return _home_again(request, author, _upload_error("disk"), form)
+    handler.completed.clear()  # the raw spools were consumed and deleted by create()
+    owned = request.session.get(SESSION_PENDING, [])[-(MAX_PENDING_PER_SESSION - 1):]
+    request.session[SESSION_PENDING] = [*owned, pending.id]
+    return _review(request, author, pending)
+
+
+def _home_again(request: HttpRequest, author: Author, error: str | None,
+                form: SubmissionForm | None = None) -> HttpResponse:
+    context = _home_context(author, upload_error=error)
+    if form is not None:
+        context["submission_form"] = form
+    return render(request, "authors/home.html", context, status=400)
+
+
+def _review(request: HttpRequest, author: Author, pending: pending_uploads.Pending,
+            error: str | None = None, status: int = 200) -> HttpResponse:
+    files = [{"file": f, **describe(f)} for f in pending.files]
+    return render(request, "authors/review.html", {
+        "author": author, "pending": pending, "files": files, "error": error,
+        "any_cleaned": any(f.status != "refused" for f in pending.files),
+    }, status=status)
+
+
+def _owned_pending(request: HttpRequest, author: Author) -> pending_uploads.Pending | None:
+    pending_id = request.POST.get("pending", "")
+    if pending_id not in request.session.get(SESSION_PENDING, []):
+        return None
+    try:
+        pending = pending_uploads.load(pending_id, request.POST.get("key", ""))
+    except pending_uploads.PendingGone:
+        return None
+    return pending if pending.author_id == str(author.pk) else None
+
+
+def _gone(request: HttpRequest, author: Author) -> HttpResponse:
+    return _home_again(request, author, _("This upload is no longer waiting: it was sent "
+                                          "already, cancelled, or it expired after an hour. "
+                                          "Please upload it again if it was not sent."))
+
+
+@require_POST
+@author_required
+def confirm(request: HttpRequest, author: Author) -> HttpResponse:
+    pending = _owned_pending(request, author)
+    if pending is None:
+        return _gone(request, author)
+    include = {f.index for f in pending.files
+               if f.status == "refused" and request.POST.get(f"send_uncleaned_{f.index}") == "yes"}
+    if not any(f.status != "refused" for f in pending.files) and not include:
+        return _review(request, author, pending, _("No file can be sent: every file was refused. "
+                                                   "Tick “send without cleaning” for a file, or "
+                                                   "cancel."), status=400)
+    try:
+        claimed = pending_uploads.claim(pending.id)
+    except pending_uploads.PendingGone:
+        return _gone(request, author)
+    try:
+        submission = send(author, pending, claimed, include)
+    except SubmissionsClosed:
+        pending_uploads.release(pending.id, claimed)
+        return _review(request, author, pending, _("Submissions are closed right now: no editor "
+                                                   "can receive them. Nothing was sent. Please "
+                                                   "try again later."), status=503)
+    except SendFailed as exc:
+        pending_uploads.release(pending.id, claimed)
+        reasons = {
+            "encryption": _("Encryption failed on the server, so nothing was sent or kept."),
+            "storage": _("The server could not save your submission (its storage failed), so "
+                         "nothing was kept."),
+            "database": _("The server could not record your submission, so nothing was kept."),
+        }
+        return _review(request, author, pending,
+                       reasons[exc.stage] + " " + _("You can try again, or cancel."), status=503)
+    pending_uploads.remove_claimed(claimed)
+    request.session[SESSION_PENDING] = [
+        p for p in request.session.get(SESSION_PENDING, []) if p != pending.id
+    ]
+    return redirect("authors:received", public_id=submission.public_id)
+
+
+@require_POST
+@author_required
+def cancel(request: HttpRequest, author: Author) -> HttpResponse:
+    pending_id = request.POST.get("pending", "")
+    if pending_id in request.session.get(SESSION_PENDING, []):
+        pending_uploads.discard(pending_id)
+        request.session[SESSION_PENDING] = [
+            p for p in request.session.get(SESSION_PENDING, []) if p != pending_id
+        ]
+    return redirect("authors:home")
+
+
+@require_GET
+@author_required
+def received(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
+    submission = own_submission(author, public_id)
+    return render(request, "authors/received.html", {"author": author, "submission": submission})

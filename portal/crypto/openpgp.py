@@ -1,0 +1,216 @@
+"""The one OpenPGP wrapper: editors' public keys in, ciphertext out.
+
+Promise: the server's keyring (a GnuPG home directory of its own) holds only
+public keys; this module refuses to import anything secret. Every message is
+encrypted to recipients pinned by full fingerprint (`--trust-model always`,
+since the admin vouched for each key when adding it), with `--throw-keyids` so a
+seized ciphertext does not say whose key opens it. Keys that cannot encrypt,
+are expired or revoked, or are weaker than RSA-3072 / 128-bit elliptic curves
+are refused with a reason a person can act on.
+
+Used by the server (Django-free) and by the editors' client.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import gnupg
+
+MIN_RSA_BITS = 3072
+# Curves with at least 128-bit security (Curve25519's level).
+STRONG_CURVES = frozenset({
+    "cv25519", "curve25519", "x25519", "ed25519", "x448", "ed448", "nistp256", "nistp384",
+    "nistp521", "brainpoolp256r1", "brainpoolp384r1", "brainpoolp512r1",
+})
+RSA_ALGOS = frozenset({"1", "2"})
+ECDH_ALGOS = frozenset({"18", "25"})  # 25 = X25519 in RFC 9580 terms
+ALGO_NAMES = {"1": "RSA", "2": "RSA", "16": "ElGamal", "17": "DSA", "18": "ECDH", "19": "ECDSA",
+              "22": "EdDSA", "25": "X25519", "27": "Ed25519"}
+# The largest public key file anyone needs (a key with many signatures is ~100 KB).
+MAX_KEY_BYTES = 512 * 1024
+
+
+class KeyUnusable(Exception):
+    """A key the portal will not encrypt to; the message says why."""
+
+
+class EncryptionFailed(Exception):
+    """gpg could not produce the ciphertext; nothing was written."""
+
+
+class GpgUnavailable(EncryptionFailed):
+    """The gpg program is missing or does not run."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    fingerprint: str
+    user_ids: tuple[str, ...]
+    algorithm: str
+    created: date | None
+    expires: date | None
+    usable: bool
+    reason: str = ""
+
+    def expires_within(self, days: int, today: date | None = None) -> bool:
+        today = today or date.today()
+        return self.expires is not None and (self.expires - today).days <= days
+
+
+def _day(epoch: str) -> date | None:
+    if not epoch:
+        return None
+    if "T" in epoch:  # ISO form some gpg versions print
+        return datetime.strptime(epoch[:8], "%Y%m%d").replace(tzinfo=UTC).date()
+    return datetime.fromtimestamp(int(epoch), tz=UTC).date()
+
+
+class Keyring:
+    """A GnuPG home directory holding public keys only."""
+
+    def __init__(self, home: Path, gpg_binary: str = "gpg") -> None:
+        self.home = Path(home)
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.home, 0o700)
+        try:
+            self._gpg = gnupg.GPG(
+                gnupghome=str(self.home), gpgbinary=gpg_binary,
+                options=["--no-autostart", "--no-greeting"],
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise GpgUnavailable(f"gpg cannot run: {exc}") from exc
+        self._gpg.encoding = "utf-8"
+
+    # --- keys -------------------------------------------------------------------
+
+    def import_public_key(self, armored: str | bytes) -> KeyInfo:
+        """Import exactly one usable public key and return its description.
+
+        Raises KeyUnusable (and imports nothing) for secret keys, several keys,
+        no key, or a key the portal would refuse to encrypt to.
+        """
+        data = armored.encode("ascii", "replace") if isinstance(armored, str) else armored
+        if len(data) > MAX_KEY_BYTES:
+            raise KeyUnusable("the key file is larger than any public key needs to be")
+        if b"PRIVATE KEY BLOCK" in data:
+            raise KeyUnusable("this is a private key; send only the public key")
+        scan = self._gpg.scan_keys_mem(data) if hasattr(self._gpg, "scan_keys_mem") else None
+        if scan is not None:
+            if any(k.get("type") == "sec" for k in scan):
+                raise KeyUnusable("this is a private key; send only the public key")
+            if len(scan) != 1:
+                raise KeyUnusable(f"the file holds {len(scan)} keys; add one key at a time")
+        result = self._gpg.import_keys(data, extra_args=["--import-options", "import-minimal"])
+        fingerprints = sorted(set(result.fingerprints))
+        if len(fingerprints) != 1:
+            raise KeyUnusable("no OpenPGP public key was found in the file")
+        info = self.key_info(fingerprints[0])
+        if not info.usable:
+            self.delete_key(info.fingerprint)
+            raise KeyUnusable(info.reason)
+        return info
+
+    def delete_key(self, fingerprint: str) -> None:
+        self._gpg.delete_keys(fingerprint, expect_passphrase=False)
+
+    def key_info(self, fingerprint: str, today: date | None = None) -> KeyInfo:
+        """Describe a key in the keyring and decide whether the portal may use it."""
+        keys = self._gpg.list_keys(keys=[fingerprint])
+        if len(keys) != 1:
+            return KeyInfo(fingerprint, (), "", None, None, False, "the key is not in the keyring")
+        key = keys[0]
+        return _judge(key, today or date.today())
+
+    def usable_keys(self, fingerprints: list[str], today: date | None = None) -> list[KeyInfo]:
+        return [k for k in (self.key_info(f, today) for f in fingerprints) if k.usable]
+
+    # --- encryption ---------------------------------------------------------------
+
+    def encrypt_stream(self, source: BinaryIO, output: Path, recipients: list[str]) -> None:
+        """Encrypt `source` to `recipients` into the new file `output` (binary OpenPGP).
+
+        On any failure `output` does not exist afterwards and EncryptionFailed is raised.
+        """
+        if not recipients:
+            raise EncryptionFailed("no recipients")
+        if output.exists():
+            raise EncryptionFailed("output already exists")
+        try:
+            result = self._gpg.encrypt_file(
+                source, recipients=list(recipients), armor=False, always_trust=True,
+                output=str(output),
+                extra_args=["--throw-keyids", "--no-encrypt-to", "--compliance", "gnupg"],
+            )
+        except (OSError, ValueError) as exc:
+            output.unlink(missing_ok=True)
+            raise EncryptionFailed(f"gpg failed: {exc}") from exc
+        if not result.ok or not output.exists():
+            output.unlink(missing_ok=True)
+            raise EncryptionFailed(f"gpg failed: {result.status or 'no status'}")
+
+    def encrypt_bytes(self, data: bytes, output: Path, recipients: list[str]) -> None:
+        import io
+
+        self.encrypt_stream(io.BytesIO(data), output, recipients)
+
+    def version(self) -> str:
+        completed = subprocess.run(
+            [self._gpg.gpgbinary, "--version"], capture_output=True, text=True, check=False
+        )
+        return completed.stdout.splitlines()[0] if completed.stdout else ""
+
+
+def _judge(key: dict, today: date) -> KeyInfo:
+    fingerprint = key["fingerprint"]
+    uids = tuple(key.get("uids") or ())
+    created = _day(key.get("date", ""))
+    expires = _day(key.get("expires", ""))
+    algo = ALGO_NAMES.get(key.get("algo", ""), f"algorithm {key.get('algo')}")
+    base = dict(fingerprint=fingerprint, user_ids=uids, created=created, expires=expires)
+    validity = key.get("trust", "")
+    if validity == "r":
+        return KeyInfo(**base, algorithm=algo, usable=False, reason="the key has been revoked")
+    if validity == "e" or (expires is not None and expires <= today):
+        return KeyInfo(**base, algorithm=algo, usable=False, reason="the key has expired")
+    if validity in ("i", "d"):
+        return KeyInfo(**base, algorithm=algo, usable=False, reason="the key is invalid or disabled")
+    candidates = []
+    primary_can_encrypt = "e" in (key.get("cap") or "")
+    if primary_can_encrypt:
+        candidates.append(key)
+    candidates += list((key.get("subkey_info") or {}).values())
+    best_reason = "the key has no subkey that can encrypt"
+    for sub in candidates:
+        if "e" not in (sub.get("cap") or sub.get("capability") or ""):
+            continue
+        sub_expires = _day(sub.get("expires", ""))
+        if sub.get("trust") in ("r", "e", "i", "d") or (sub_expires and sub_expires <= today):
+            best_reason = "its encryption subkey is expired or revoked"
+            continue
+        sub_algo = sub.get("algo", "")
+        if sub_algo in RSA_ALGOS:
+            bits = int(sub.get("length") or 0)
+            if bits < MIN_RSA_BITS:
+                best_reason = f"its RSA encryption key has {bits} bits; at least {MIN_RSA_BITS} are needed"
+                continue
+            algorithm = f"RSA {bits}"
+        elif sub_algo in ECDH_ALGOS:
+            curve = (sub.get("curve") or "").lower() or "x25519"
+            if curve not in STRONG_CURVES:
+                best_reason = f"its encryption curve {curve} is too weak"
+                continue
+            algorithm = f"ECDH {curve}"
+        else:
+            best_reason = (
+                f"its encryption key uses {ALGO_NAMES.get(sub_algo, sub_algo)}, which is not "
+                "accepted; use RSA-3072 or stronger, or Curve25519"
+            )
+            continue
+        return KeyInfo(**base, algorithm=algorithm, usable=True)
+    return KeyInfo(**base, algorithm=algo, usable=False, reason=best_reason)

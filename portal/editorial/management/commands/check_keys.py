@@ -1,0 +1,50 @@
+"""`portal check_keys`: validate every registered editor key.
+
+Prints each key with its full fingerprint and state, warns 30 days before a
+key expires, and exits non-zero if any active key is unusable (expired,
+revoked, missing from the keyring, too weak) or if no key can receive
+submissions at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.crypto.openpgp import KeyUnusable
+from portal.editorial.keys import keyring
+from portal.editorial.models import EditorKey
+
+WARN_DAYS = 30
+
+
+class Command(BaseCommand):
+    help = "Check that every editor key can still receive submissions."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        ring = keyring()
+        problems = 0
+        usable = 0
+        for key in EditorKey.objects.select_related("user"):
+            info = ring.key_info(key.fingerprint)
+            if not info.usable and info.reason == "the key is not in the keyring":
+                try:
+                    info = ring.import_public_key(key.armored)
+                except KeyUnusable as exc:
+                    info = info.__class__(**{**info.__dict__, "reason": str(exc)})
+            active = key.active and key.user.is_active
+            state = "ok" if info.usable else f"UNUSABLE: {info.reason}"
+            if info.usable and info.expires_within(WARN_DAYS):
+                state = f"ok, but expires on {info.expires}"
+            if not active:
+                state += " (inactive)"
+            self.stdout.write(f"{key.user.username:20} {key.spaced_fingerprint}  {state}")
+            if active and not info.usable:
+                problems += 1
+            if active and info.usable:
+                usable += 1
+        if usable == 0:
+            raise CommandError("no usable editor key: submissions are closed")
+        if problems:
+            raise CommandError(f"{problems} active key(s) cannot be used")

@@ -1,0 +1,212 @@
+"""Settings, read from the environment (see README "Configuration").
+
+Every variable is parsed by a typed helper in `portal.env` that refuses bad
+values loudly. Production needs PORTAL_SECRET_KEY (or _FILE); only the
+development default (PORTAL_DEBUG=True) generates one into the data directory.
+"""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    generated_secret,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MiB = 1024 * 1024
+
+# No core dumps: a crashed worker's memory can hold a draft in plaintext.
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+DEBUG = env_bool("PORTAL_DEBUG", False)
+DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+_secret = env_secret("PORTAL_SECRET_KEY")
+if _secret is None:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set PORTAL_SECRET_KEY or PORTAL_SECRET_KEY_FILE (or PORTAL_DEBUG=True for a "
+            "development server, which keeps a generated key in the data directory)."
+        )
+    _secret = generated_secret(DATA_DIR / "secrets" / "secret_key")
+SECRET_KEY = _secret
+
+# The codename pepper is data, not configuration: losing it locks every author
+# out, so it is generated once into the data directory (and backed up with it)
+# unless the admin provides one.
+CODENAME_PEPPER = (
+    env_secret("PORTAL_CODENAME_PEPPER")
+    or generated_secret(DATA_DIR / "secrets" / "codename_pepper")
+).encode("utf-8")
+
+ALLOWED_HOSTS = env_list("PORTAL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "portal.authors",
+    "portal.editorial",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.middleware.PrivacyHeadersMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "portal" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'portal.sqlite3'}"),
+        conn_max_age=env_int("PORTAL_DB_CONN_MAX_AGE", 0, maximum=3600),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Sessions live in the cache, never in the database: a session row would record
+# to the second when an author was last active. Several application servers
+# need REDIS_URL so they share it; a lone development server uses local memory.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "penname",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_COOKIE_NAME = "penname"
+SESSION_COOKIE_AGE = 2 * 60 * 60  # idle expiry: two hours without a request
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
+# Cookies get the Secure flag whenever the request came over HTTPS (see
+# portal.middleware); an onion service is plain HTTP inside Tor.
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
+LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Uploads ------------------------------------------------------------------
+# No view accepts files unless it installs the encrypted spool handler itself;
+# Django's temporary-file handler (plaintext in /tmp) is never used.
+FILE_UPLOAD_HANDLERS = ["portal.authors.upload.RefuseFilesHandler"]
+# Text fields (title, message) of one request, in bytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1 * MiB
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# Above the portal's own file-count limit, so authors get its friendly message.
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+
+# --- Portal limits: every size, count and time that input controls ------------------
+PORTAL_MAX_FILES = env_int("PORTAL_MAX_FILES", 10, minimum=1, maximum=99)
+PORTAL_MAX_FILE_BYTES = env_int("PORTAL_MAX_UPLOAD_MB", 200, minimum=1, maximum=4096) * MiB
+PORTAL_MAX_SUBMISSION_BYTES = (
+    env_int("PORTAL_MAX_SUBMISSION_MB", 500, minimum=1, maximum=16384) * MiB
+)
+PORTAL_MAX_TITLE_CHARS = 300
+PORTAL_MAX_MESSAGE_CHARS = 20_000
+PORTAL_MAX_PEN_NAME_CHARS = 80
+PORTAL_MAX_FILE_NAME_CHARS = 200
+# A cleaned upload waits this long for the author's confirmation, then is deleted.
+PORTAL_PENDING_SECONDS = 60 * 60
+# Argon2id cost for codename lookups (tests lower it; production keeps the default).
+PORTAL_KDF_TIME_COST = env_int("PORTAL_KDF_TIME_COST", 3, minimum=1, maximum=20)
+PORTAL_KDF_MEMORY_KIB = env_int("PORTAL_KDF_MEMORY_KIB", 64 * 1024, minimum=8, maximum=1 << 21)
+
+PORTAL_GNUPG_HOME = Path(env_str("PORTAL_GNUPG_HOME", str(DATA_DIR / "gnupg")))
+PORTAL_GPG_BINARY = env_str("PORTAL_GPG_BINARY", "gpg")
+PORTAL_STORE_DIR = DATA_DIR / "store"
+PORTAL_SPOOL_DIR = DATA_DIR / "spool"
+
+# --- Logging: no addresses, no User-Agents, no times of author activity --------
+# Access logs are off. Error records pass through a filter that drops the
+# request object (and with it every header), and the format has no timestamp.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"no_request": {"()": "portal.logfilter.DropRequestDetails"}},
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_request"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "portal": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # python-gnupg logs every non-zero gpg exit as a warning; failures that
+        # matter surface as exceptions in portal.crypto.openpgp instead.
+        "gnupg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
+}

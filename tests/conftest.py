@@ -1,0 +1,84 @@
+"""Shared fixtures: real gpg keypairs, an editor in the database, per-test data dirs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gpgkeys import EditorKeypair, make_keypair, revoke, stop_agent
+
+
+@pytest.fixture(scope="session")
+def keys_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("keys")
+    yield root
+    for home in root.iterdir():
+        stop_agent(home)
+
+
+@pytest.fixture(scope="session")
+def editor_keypair(keys_root: Path) -> EditorKeypair:
+    """The editor's own laptop: a GnuPG home with the private key."""
+    return make_keypair(keys_root / "editor", "Test Editor <editor@penname.invalid>")
+
+
+@pytest.fixture(scope="session")
+def second_editor_keypair(keys_root: Path) -> EditorKeypair:
+    return make_keypair(keys_root / "editor2", "Second Editor <editor2@penname.invalid>")
+
+
+@pytest.fixture(scope="session")
+def outsider_keypair(keys_root: Path) -> EditorKeypair:
+    return make_keypair(keys_root / "outsider", "Not An Editor <outsider@penname.invalid>")
+
+
+@pytest.fixture(scope="session")
+def expired_keypair(keys_root: Path) -> EditorKeypair:
+    return make_keypair(keys_root / "expired", "Expired <expired@penname.invalid>",
+                        expire="1y", faked_time="20200101T000000")
+
+
+@pytest.fixture(scope="session")
+def weak_rsa_keypair(keys_root: Path) -> EditorKeypair:
+    return make_keypair(keys_root / "weak", "Weak <weak@penname.invalid>",
+                        primary="rsa2048", sub="rsa2048")
+
+
+@pytest.fixture(scope="session")
+def sign_only_keypair(keys_root: Path) -> EditorKeypair:
+    return make_keypair(keys_root / "signonly", "Sign Only <sign@penname.invalid>", sub=None)
+
+
+@pytest.fixture(scope="session")
+def revoked_public_key(keys_root: Path) -> str:
+    pair = make_keypair(keys_root / "revoked", "Revoked <revoked@penname.invalid>")
+    return revoke(pair)
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A fresh data directory (keyring, store, spool) for this test."""
+    root = tmp_path / "data"
+    root.mkdir()
+    settings.DATA_DIR = root
+    settings.PORTAL_GNUPG_HOME = root / "gnupg"
+    settings.PORTAL_STORE_DIR = root / "store"
+    settings.PORTAL_SPOOL_DIR = root / "spool"
+    yield root
+    stop_agent(root / "gnupg")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def editor(db, data_dir: Path, editor_keypair: EditorKeypair):  # type: ignore[no-untyped-def]
+    """An active editor whose public key is registered on the server."""
+    from django.contrib.auth import get_user_model
+
+    from portal.editorial.keys import add_key
+
+    user = get_user_model().objects.create_user("editor", password="correct horse battery")
+    add_key(user, editor_keypair.public)
+    return user
