@@ -14,15 +14,18 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
-from portal.crypto.openpgp import Keyring
+from portal.crypto.openpgp import EncryptionFailed, Keyring
 
 NAME_RE = re.compile(r"^[0-9a-f]{32}\.gpg$")
+# Below this much free space a failed gpg write is taken to be a full disk.
+LOW_SPACE_BYTES = 1024 * 1024
 
 
 class StoreError(Exception):
@@ -73,6 +76,12 @@ class Store:
             partial.unlink(missing_ok=True)
             (self.root / name).unlink(missing_ok=True)
             raise StoreError(f"cannot write ciphertext: {exc.strerror or exc}") from exc
+        except EncryptionFailed as exc:
+            partial.unlink(missing_ok=True)
+            # gpg reports a full disk as a failed write; say what really happened.
+            if shutil.disk_usage(self.incoming).free < LOW_SPACE_BYTES:
+                raise StoreError("the disk is full") from exc
+            raise
         except BaseException:
             partial.unlink(missing_ok=True)
             raise

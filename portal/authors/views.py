@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -122,10 +123,10 @@ def change_pen_name(request: HttpRequest, author: Author) -> HttpResponse:
 def _upload_error(code: str, limit: int = 0) -> str:
     messages = {
         "too-many-files": _("You can send at most %(n)d files at once.") % {"n": limit},
-        "file-too-large": _("Each file can be at most %(mb)d MB. Nothing was kept; please send "
-                            "a smaller file.") % {"mb": limit // MiB},
-        "submission-too-large": _("All files together can be at most %(mb)d MB. Nothing was "
-                                  "kept.") % {"mb": limit // MiB},
+        "file-too-large": _("Each file can be at most %(size)s. Nothing was kept; please send "
+                            "a smaller file.") % {"size": filesizeformat(limit)},
+        "submission-too-large": _("All files together can be at most %(size)s. Nothing was "
+                                  "kept.") % {"size": filesizeformat(limit)},
         "unexpected-file": _("The form sent an unexpected file. Please use the upload form."),
         "disk": _("The server could not store your upload right now. Nothing was kept. Please "
                   "try again later."),

@@ -61,13 +61,14 @@ class SpoolWriter(io.RawIOBase):
     def __init__(self, path: Path, key: bytes) -> None:
         self.path = path
         self._aead = AESGCM(key)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file = os.fdopen(fd, "wb")
-        self._file.write(_HEADER)
         self._buffer = bytearray()
         self._index = 0
         self.size = 0
+        self._sealed = True  # until the file exists, there is nothing to seal
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file = os.fdopen(fd, "wb")
         self._sealed = False
+        self._file.write(_HEADER)
 
     def writable(self) -> bool:
         return True
@@ -89,7 +90,7 @@ class SpoolWriter(io.RawIOBase):
         self._index += 1
 
     def close(self) -> None:
-        if not self._sealed and not self._file.closed:
+        if not self._sealed:
             self._seal(bytes(self._buffer), final=True)
             self._buffer.clear()
             self._sealed = True
