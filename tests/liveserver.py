@@ -1,0 +1,127 @@
+"""A real portal server process (gunicorn) with its own data directory and database.
+
+Used by tests that must cross real HTTP and real process boundaries (restarts,
+the browser) and by the benchmarks. With DATABASE_URL pointing at PostgreSQL, a
+fresh database is created for the server and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server_database(data_dir: Path) -> Iterator[str]:
+    """A database URL for the server: a new PostgreSQL database, or SQLite in data_dir."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite:///{data_dir / 'portal.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"penname_live_{secrets.token_hex(4)}"
+    maintenance = base.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@dataclass
+class LiveServer:
+    data_dir: Path
+    database_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def portal(self, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run([str(BIN / "portal"), *args], env=self.env, input=stdin,
+                                capture_output=True, text=True, timeout=300, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"portal {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+    def start(self, workers: int = 1) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(workers), "--timeout", "600", "--no-control-socket"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),  # noqa: SIM115
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((self.data_dir / "server.log").read_text())
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=2).read()  # noqa: S310
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start in 60 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@contextmanager
+def live_server(data_dir: Path, editor_public_key: str, extra_env: dict[str, str] | None = None,
+                workers: int = 1) -> Iterator[LiveServer]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with server_database(data_dir) as database_url:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/root"),
+            "PORTAL_DATA_DIR": str(data_dir),
+            "PORTAL_SECRET_KEY": "live-test-secret-key-" + secrets.token_hex(16),
+            "DATABASE_URL": database_url,
+            "PORTAL_KDF_TIME_COST": "1",
+            "PORTAL_KDF_MEMORY_KIB": "8192",
+            **(extra_env or {}),
+        }
+        server = LiveServer(data_dir, database_url, env)
+        server.portal("migrate", "--no-input")
+        key_file = data_dir / "editor.asc"
+        key_file.write_text(editor_public_key)
+        server.portal("add_editor", "editor", "--key", str(key_file), "--password-stdin",
+                      stdin="a long enough passphrase 42\n")
+        key_file.unlink()
+        server.start(workers)
+        try:
+            yield server
+        finally:
+            server.stop()
