@@ -74,14 +74,14 @@ class LiveServer:
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--timeout", "600", "--no-control-socket"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),  # noqa: SIM115
+            env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError((self.data_dir / "server.log").read_text())
             try:
-                urllib.request.urlopen(self.url + "/", timeout=2).read()  # noqa: S310
+                urllib.request.urlopen(self.url + "/", timeout=2).read()
                 return
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.2)

@@ -38,7 +38,7 @@ def test_typing_is_forgiven_but_not_guessing():
 
 
 def test_longest_valid_codename_is_accepted_and_one_more_character_is_not():
-    longest = [w for w in codenames.wordlist() if len(w) == codenames.LONGEST_WORD][0]
+    longest = next(w for w in codenames.wordlist() if len(w) == codenames.LONGEST_WORD)
     at_limit = " ".join([longest] * 7)
     assert len(at_limit) == codenames.MAX_CODENAME_CHARS
     assert codenames.normalise(at_limit) == at_limit

@@ -25,9 +25,9 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 
@@ -40,7 +40,7 @@ from portal.crypto.spool import (
     read_all,
     write_all,
 )
-from portal.sanitize import CleaningRefused, clean_isolated
+from portal.sanitize import DEFAULT_LIMITS, CleaningRefused, Limits, clean_isolated
 
 from .upload import SpooledUpload
 
@@ -158,6 +158,15 @@ def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload
     return pending
 
 
+def cleaning_limits() -> Limits:
+    """The cleaner's limits, with file sizes following the portal's upload limit."""
+    return replace(
+        DEFAULT_LIMITS,
+        max_input_bytes=settings.PORTAL_MAX_FILE_BYTES,
+        max_output_bytes=2 * settings.PORTAL_MAX_FILE_BYTES + 64 * 1024 * 1024,
+    )
+
+
 def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload) -> PendingFile:
     path = directory / f"file-{index}"
     key = derive_key(master, f"file-{index}")
@@ -166,7 +175,7 @@ def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload
     try:
         with upload.open() as source:
             report = clean_isolated(source, sink, name_hint=upload.name,  # type: ignore[arg-type]
-                                    type_hint=upload.content_type)
+                                    type_hint=upload.content_type, limits=cleaning_limits())
         writer.close()
         status = "encrypted" if report.kind == "openpgp" else "cleaned"
         return PendingFile(index, upload.name, sink.size, sink.sha256.hexdigest(), report.kind,
@@ -182,7 +191,7 @@ def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload
     sink = _Hashing(writer)
     try:
         with upload.open() as source:
-            _copy(source, sink)
+            _copy(cast(BinaryIO, source), sink)
         writer.close()
     except BaseException:
         writer.abort()

@@ -116,7 +116,7 @@ class SpoolingUploadHandler(FileUploadHandler):
 
     def new_file(self, field_name: str, file_name: str, content_type: str,
                  content_length: int | None, charset: str | None = None,
-                 content_type_extra: dict[str, str] | None = None) -> None:
+                 content_type_extra: dict[str, bytes] | None = None) -> None:
         if self.refusal is not None:  # refused already (e.g. by Content-Length)
             raise StopUpload(connection_reset=True)
         if field_name != "files":
@@ -132,7 +132,8 @@ class SpoolingUploadHandler(FileUploadHandler):
         )
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        assert self._writer is not None and self._current is not None
+        if self._writer is None or self._current is None:
+            return None
         self._current.size += len(raw_data)
         self._total += len(raw_data)
         if self._current.size > self.max_file_bytes:

@@ -167,7 +167,7 @@ submit.access = "author"  # type: ignore[attr-defined]
 @author_required
 def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler) -> HttpResponse:
     pending_uploads.sweep()
-    if not request.content_type.startswith("multipart/form-data") and handler.refusal is None:
+    if not (request.content_type or "").startswith("multipart/form-data") and handler.refusal is None:
         handler.refusal = UploadRefused("not-multipart")
     if handler.refusal is None:
         request.POST  # noqa: B018 - reading POST streams the upload through the handler

@@ -112,7 +112,7 @@ class SpoolReader(io.RawIOBase):
 
     def __init__(self, path: Path, key: bytes) -> None:
         self._aead = AESGCM(key)
-        self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._file = open(path, "rb")
         if self._file.read(len(_HEADER)) != _HEADER:
             self._file.close()
             raise SpoolCorrupt("not a spool file")

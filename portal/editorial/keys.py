@@ -10,7 +10,7 @@ receives nothing new.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from portal.crypto.openpgp import KeyInfo, Keyring, KeyUnusable
@@ -46,7 +46,7 @@ def recipients(ring: Keyring | None = None) -> list[str]:
     return usable
 
 
-def add_key(user: AbstractBaseUser, armored: str, ring: Keyring | None = None) -> EditorKey:
+def add_key(user: User, armored: str, ring: Keyring | None = None) -> EditorKey:
     """Check and register a public key for an editor; raise KeyUnusable with the reason."""
     ring = ring or keyring()
     info: KeyInfo = ring.import_public_key(armored)

@@ -14,7 +14,7 @@ import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from .errors import CleaningRefused, LimitExceeded
 from .limits import DEFAULT_LIMITS, Limits
@@ -134,7 +134,10 @@ def clean(
         verifier = StreamVerifier(kind)
         out = _VerifyingWriter(BoundedWriter(dst, limits.max_output_bytes), verifier)
         ctx = Context(kind=kind, limits=limits, depth=depth, name_hint=name_hint)
-        load_cleaner(kind)(_Prefixed(head, src, limits.max_input_bytes), out, report, ctx)
+        load_cleaner(kind)(
+            cast(BinaryIO, _Prefixed(head, src, limits.max_input_bytes)), cast(BinaryIO, out),
+            report, ctx,
+        )
         verifier.close()
         _finish_report(report)
         return report

@@ -9,6 +9,7 @@ accept has a check here; a kind without one is refused (fail closed).
 from __future__ import annotations
 
 import codecs
+import re
 
 from .errors import VerificationFailed
 from .limits import DEFAULT_LIMITS, Limits
@@ -24,15 +25,14 @@ _TEXT_DENY_RANGES = (
 )
 
 
+_TEXT_DENY = re.compile(
+    "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _TEXT_DENY_RANGES) + "]"
+)
+
+
 def _denied_in_text(text: str) -> str | None:
-    for ch in text:
-        cp = ord(ch)
-        if cp < 0xAD:
-            continue
-        for low, high in _TEXT_DENY_RANGES:
-            if low <= cp <= high:
-                return f"invisible character U+{cp:04X}"
-    return None
+    match = _TEXT_DENY.search(text)
+    return f"invisible character U+{ord(match.group()):04X}" if match else None
 
 
 class StreamVerifier:
@@ -81,8 +81,8 @@ class StreamVerifier:
                 raise VerificationFailed("empty recording")
             self._wav.close()
         elif self.kind == "openpgp" and not (
-            self._head.startswith(b"-----BEGIN PGP MESSAGE-----") or self._head[:1] and
-            self._head[0] & 0x80
+            self._head.startswith(b"-----BEGIN PGP MESSAGE-----") or (self._head[:1] and
+            self._head[0] & 0x80)
         ):
             raise VerificationFailed("not an OpenPGP message")
 
