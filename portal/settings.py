@@ -151,7 +151,10 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": with no-referrer browsers send `Origin: null` on
+# our own form posts, which Django's CSRF origin check must refuse. same-origin still
+# sends nothing to any other origin.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Uploads ------------------------------------------------------------------

@@ -114,4 +114,4 @@ def test_author_pages_load_nothing_from_another_origin(client, editor, data_dir)
 def test_author_pages_are_never_cached(client, data_dir):
     response = client.get("/")
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
