@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         print("portal-clean: OUTPUT must differ from INPUT", file=sys.stderr)
         return 2
     try:
-        source = open(args.input, "rb")  # noqa: SIM115 - closed below
+        source = open(args.input, "rb")
     except OSError as exc:
         print(f"portal-clean: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
         return 2

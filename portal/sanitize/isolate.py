@@ -51,7 +51,8 @@ def clean_isolated(
         )
     finally:
         os.close(result_write)
-    assert child.stdin is not None and child.stdout is not None
+    if child.stdin is None or child.stdout is None:  # pipes were requested above
+        raise CleaningRefused("crashed")
     feeder_error: list[BaseException] = []
     feeder = threading.Thread(target=_feed, args=(src, child.stdin, feeder_error), daemon=True)
     feeder.start()

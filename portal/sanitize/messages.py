@@ -69,12 +69,14 @@ REMOVED: dict[str, str] = {
     "pdf-piece-info": gettext_noop("private data left by the editing software"),
     "pdf-previous-revisions": gettext_noop("earlier saved versions of the PDF"),
     "pdf-thumbnails": gettext_noop("page preview pictures"),
+    "pdf-signatures": gettext_noop("a digital signature, which names the person who signed"),
     "byte-order-mark": gettext_noop("an invisible byte-order mark"),
     "invisible-characters": gettext_noop(
         "{count} invisible character(s), which can mark one copy of a text"
     ),
     "bidi-controls": gettext_noop("{count} text-direction control character(s)"),
     "wav-chunks": gettext_noop("information chunks in the recording ({detail})"),
+    "recording-dates": gettext_noop("the date and time the recording was made"),
 }
 
 NOTES: dict[str, str] = {

@@ -108,6 +108,11 @@ def sniff(head: bytes, name_hint: str = "") -> str:
         (b"-----BEGIN PGP MESSAGE-----", "openpgp"),
         (b"\xff\xfe", "utf16"), (b"\xfe\xff", "utf16"),
     )
+    if head.startswith(b"ID3") and len(head) >= 10:
+        # An ID3 tag can sit in front of FLAC as well as MP3: look past it.
+        size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+        if head[10 + size : 14 + size] == b"fLaC":
+            return "flac"
     for magic, kind in signatures:
         if head.startswith(magic):
             return kind

@@ -88,7 +88,17 @@ class StreamVerifier:
 
 
 # Whole-file verifiers, one per kind, each in its own module under verify_*.
-_VERIFIERS: dict[str, str] = {}
+_VERIFIERS: dict[str, str] = {
+    **dict.fromkeys(
+        ("docx", "xlsx", "pptx", "odt", "ods", "odp", "odg"),
+        "portal.sanitize.verify_office:verify_office",
+    ),
+    "pdf": "portal.sanitize.verify_pdf:verify_pdf",
+    **dict.fromkeys(
+        ("jpeg", "png", "webp", "tiff", "gif", "bmp", "heic", "mp3", "flac", "ogg", "m4a"),
+        "portal.sanitize.verify_media:verify_media",
+    ),
+}
 
 
 def verify(kind: str, data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:

@@ -1,11 +1,12 @@
 """The child process that cleans one file: stdin in, stdout out, result on a pipe.
 
 Run as `python -I -B -m portal.sanitize.worker` by `isolate.py` only, with its
-arguments (limits, name hint, type hint, result pipe) in PORTAL_CLEAN_ARGS. Before it reads a byte of the (possibly hostile) input it
-caps its own address space, CPU time and open files, forbids itself from
-writing any file (so no plaintext can reach a disk from here) and from dumping
-core. The outcome is one JSON object written to RESULT_FD: the report, or the
-refusal code. Any crash leaves the parent with no result, which is a refusal.
+arguments (limits, name hint, type hint, result pipe) in PORTAL_CLEAN_ARGS.
+Before it reads a byte of the (possibly hostile) input it caps its own address
+space, CPU time and open files, forbids itself from writing any file (so no
+plaintext can reach a disk from here) and from dumping core. The outcome is one
+JSON object written to the result pipe: the report, or the refusal code. Any
+crash leaves the parent with no result, which is a refusal.
 """
 
 from __future__ import annotations

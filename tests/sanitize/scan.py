@@ -69,14 +69,14 @@ def _pdf_pieces(data: bytes, where: str, depth: int) -> Iterator[tuple[str, byte
 
     try:
         pdf = pikepdf.open(io.BytesIO(data))
-    except Exception:  # noqa: BLE001 - an unreadable PDF is simply not expanded
+    except Exception:
         return
     with pdf:
         for number, obj in enumerate(pdf.objects):
             if isinstance(obj, pikepdf.Stream):
                 try:
                     decoded = obj.read_bytes()
-                except Exception:  # noqa: BLE001 - undecodable image filters
+                except Exception:
                     decoded = obj.read_raw_bytes()
                 yield from pieces(decoded, f"{where}:obj{number}", depth + 1)
             yield f"{where}:obj{number}:repr", repr(obj).encode("utf-8", "replace")
