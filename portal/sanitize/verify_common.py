@@ -71,6 +71,20 @@ def check_local_paths_bytes(data: bytes, where: str) -> None:
         fail(f"local file path in {where}")
 
 
+# Metadata blocks that only have a reason to exist as metadata: an Exif header,
+# an XMP packet, a Photoshop IPTC resource. Found anywhere in a media file (dead
+# bytes in an mdat, a gap in a TIFF, a chunk a walker allowed), they are refused.
+_METADATA_MARKERS = (
+    b"Exif\x00\x00MM\x00*", b"Exif\x00\x00II*\x00", b"<x:xmpmeta", b"<?xpacket",
+    b"8BIM\x04\x04",
+)
+
+
+def check_metadata_markers(data: bytes, where: str) -> None:
+    if any(marker in data for marker in _METADATA_MARKERS):
+        fail(f"Exif, XMP or IPTC data inside {where}")
+
+
 def _xml_parser() -> etree.XMLParser:
     # No entity expansion, no DTD, no network: the classic XML attacks stop here,
     # and huge_tree stays off so libxml2 keeps its own depth and size limits.
@@ -158,11 +172,16 @@ def embedded_kind(data: bytes) -> str | None:
 
 
 def verify_embedded(data: bytes, where: str, limits: Limits, depth: int) -> None:
-    """Verify a file found inside another one, with the verifier for its real type."""
-    check_depth(depth, limits)
+    """Verify a file found inside another one, with the verifier for its real type.
+
+    Only documents count towards the nesting depth: a picture or a recording
+    cannot hold anything further, so one inside the deepest allowed document is fine.
+    """
     kind = embedded_kind(data)
     if kind is None:
         fail(f"unverifiable embedded file {where}")
+    if kind in ("zip", "pdf"):
+        check_depth(depth, limits)
     if kind == "zip":
         from .verify_office import verify_office_at
 

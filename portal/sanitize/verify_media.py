@@ -26,7 +26,8 @@ Allowed, per format (anything else fails):
 * BMP: any standard header, but a V4/V5 header naming an embedded or linked
   colour profile fails, as does data after the declared file size.
 * HEIC: checked as what it really is: JPEG, PNG, or HEIF (see verify_isobmff).
-* Every image: no local user path anywhere in its bytes.
+* Every image: no Exif header, XMP packet, IPTC resource or local user path
+  anywhere in its bytes, even where the walk did not look.
 
 Audio kinds are checked by verify_sound.
 """
@@ -39,7 +40,12 @@ import zlib
 
 from .errors import LimitExceeded
 from .limits import Limits
-from .verify_common import check_local_paths_bytes, embedded_kind, fail
+from .verify_common import (
+    check_local_paths_bytes,
+    check_metadata_markers,
+    embedded_kind,
+    fail,
+)
 
 AUDIO_KINDS = frozenset({"mp3", "flac", "ogg", "m4a"})
 
@@ -67,6 +73,7 @@ def verify_media(kind: str, data: bytes, limits: Limits) -> None:
         checks[kind](data, limits)
     else:
         fail(f"no verifier for {kind}")
+    check_metadata_markers(data, kind.upper())
     check_local_paths_bytes(data, kind.upper())
 
 
@@ -268,6 +275,8 @@ def _webp_chunks(data: bytes, pos: int, end: int, allowed: set[bytes], limits: L
             width = int.from_bytes(data[pos + 12 : pos + 15], "little") + 1
             height = int.from_bytes(data[pos + 15 : pos + 18], "little") + 1
             _check_pixels(width, height, limits)
+        elif fourcc in (b"VP8 ", b"VP8L"):
+            _check_pixels(*_vp8_size(fourcc, data[pos + 8 : body_end]), limits)
         elif fourcc == b"ANMF":
             if size < 16:
                 fail("truncated WebP frame")
@@ -275,6 +284,19 @@ def _webp_chunks(data: bytes, pos: int, end: int, allowed: set[bytes], limits: L
         pos = body_end + (size & 1)
     if pos != end:
         fail("truncated WebP chunk")
+
+
+def _vp8_size(fourcc: bytes, body: bytes) -> tuple[int, int]:
+    """Picture size from a lossy (key frame header) or lossless (signature) bitstream."""
+    if fourcc == b"VP8 ":
+        if len(body) < 10 or body[3:6] != b"\x9d\x01\x2a":
+            fail("damaged WebP image")
+        width, height = struct.unpack("<HH", body[6:10])
+        return width & 0x3FFF, height & 0x3FFF
+    if len(body) < 5 or body[0] != 0x2F:
+        fail("damaged WebP image")
+    bits = int.from_bytes(body[1:5], "little")
+    return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
 
 
 _TIFF_ALLOWED = frozenset({
@@ -353,10 +375,17 @@ def check_bmp(data: bytes, limits: Limits) -> None:
             fail("colour profile in BMP")
         if header == 124 and struct.unpack("<I", data[14 + 116 : 14 + 120])[0]:
             fail("colour profile in BMP")
+    if header == 12:
+        width, height = struct.unpack("<HH", data[18:22])
+    else:
+        width, height = struct.unpack("<ii", data[18:26])
+    _check_pixels(abs(width), abs(height), limits)
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data), formats=["BMP"]) as image:
             _check_pixels(image.width, image.height, limits)
+    except Image.DecompressionBombError as exc:
+        raise LimitExceeded("image has too many pixels") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         fail("unreadable BMP image")

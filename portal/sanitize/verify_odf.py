@@ -22,7 +22,7 @@ of this deny-list remains, or if any part is not one this module expects.
   dc:creator and dc:date anywhere, officeooo rsid attributes, language and
   country attributes (fo:, style:, number:, xml:lang), fields showing the
   author, sender, creator, printer, file or template name, user-defined
-  fields, scripts and event listeners, applets and plugins, DDE and linked
+  fields, scripts and event listeners (empty holders are fine), applets and plugins, DDE and linked
   sections or tables, xlink:href to anything but an internal part, "#", or an
   http(s)/mailto address, and drawing names that are an image's file name;
 * anywhere in any XML text: a local user path.
@@ -97,7 +97,6 @@ _ELEMENTS = {
     (TEXT, "printed-by"): "printer field", (TEXT, "file-name"): "file name field",
     (TEXT, "template-name"): "template name field",
     (TEXT, "user-defined"): "user-defined property field",
-    (OFFICE, "scripts"): "macros", (OFFICE, "event-listeners"): "macros",
     (DRAW, "applet"): "embedded program", (DRAW, "plugin"): "embedded program",
     (OFFICE, "dde-source"): "link to external data",
     (TEXT, "dde-connection-decls"): "link to external data",
@@ -105,6 +104,7 @@ _ELEMENTS = {
     (TABLE, "table-source"): "link to an external file",
     (TEXT, "section-source"): "link to an external file",
 }
+_SCRIPT_HOLDERS = frozenset({(OFFICE, "scripts"), (OFFICE, "event-listeners")})
 _META_ALLOWED = frozenset({(DC, "title"), (DC, "subject"), (DC, "description"),
                            (META, "keyword")})
 _META_LABELS = {
@@ -224,6 +224,9 @@ def check_odf_tree(root: etree._Element, shown: str) -> None:
         key = split_tag(node.tag)
         if key in _ELEMENTS:
             fail(f"{_ELEMENTS[key]} in {shown}")
+        # LibreOffice writes an empty <office:scripts/> into every document.
+        if key in _SCRIPT_HOLDERS and len(node):
+            fail(f"macros in {shown}")
         if key[0] == SCRIPT:
             fail(f"macros in {shown}")
         if key[0] == TEXT and key[1].startswith("sender-"):

@@ -26,7 +26,7 @@ OOXML deny-list (what a clean package must not contain):
   hidden text (w:vanish); document variables, mail-merge sources, attached
   templates; fields that show the author, user or file name; any author, user
   or initials attribute with a value; w:date; any language tag (w:lang,
-  w:themeFontLang, lang, altLang, xml:lang) with a value; password hashes;
+  w:themeFontLang, c:lang, lang, altLang, xml:lang) with a value; password hashes;
   drawing labels that are an image's original file name;
 * relationships: external targets other than http(s)/mailto hyperlinks, and
   any target that is a file: URI, a drive letter or a UNC path;
@@ -196,6 +196,8 @@ def _package_kind(data: bytes, members: list[Member]) -> str:
 
         return odf_kind(data, members[0])
     names = {member.name for member in members}
+    if "mimetype" in names:
+        fail("ODF mimetype member not first")
     if "[Content_Types].xml" in names:
         for kind, main in (("docx", "word/document.xml"), ("xlsx", "xl/workbook.xml"),
                            ("pptx", "ppt/presentation.xml")):
@@ -252,7 +254,8 @@ def _check_properties(root: etree._Element, allowed: frozenset[str], shown: str)
 def _property_label(local: str) -> str:
     labels = {"creator": "author", "lastModifiedBy": "last editor", "created": "creation date",
               "modified": "modification date", "lastPrinted": "print date",
-              "revision": "revision number", "TotalTime": "editing time"}
+              "revision": "revision number", "TotalTime": "editing time",
+              "language": "language tag"}
     return labels.get(local, local)
 
 
@@ -264,6 +267,8 @@ def check_ooxml_tree(root: etree._Element, shown: str) -> None:
             _check_word_element(node, local, shown)
         elif ns.startswith(MS_NS) and local in _MS_ELEMENTS:
             fail(f"{_MS_ELEMENTS[local]} in {shown}")
+        elif local == "lang" and any(v.strip() for v in node.attrib.values()):
+            fail(f"language tag in {shown}")  # c:lang in charts, and the like
         for key, value in node.attrib.items():
             _check_attribute(key, value, shown)
 

@@ -86,7 +86,8 @@ def verify_pdf(kind: str, data: bytes, limits: Limits) -> None:
             fail("encrypted PDF")
         try:
             _check_document(pdf, limits)
-        except pikepdf.PdfError:
+        except (pikepdf.PdfError, UnicodeDecodeError, TypeError, ValueError):
+            # Names that are not UTF-8, keys qpdf cannot look up: not a file we can vouch for.
             fail("unreadable PDF")
         if pdf.get_warnings():
             fail("damaged PDF (repaired on reading)")

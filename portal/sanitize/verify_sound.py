@@ -16,7 +16,8 @@ gives a second, independent reading that must agree there are no tags.
   right, nothing after the last page, and a comment header with no comments
   and nothing after it (Opus padding must be empty).
 * M4A: see verify_isobmff, plus no iTunes tags in mutagen's reading.
-* Every recording: no local user path anywhere in its bytes.
+* Every recording: no Exif header, XMP packet or local user path anywhere in
+  its bytes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import zlib
 from typing import Any
 
 from .limits import Limits
-from .verify_common import check_local_paths_bytes, fail
+from .verify_common import check_local_paths_bytes, check_metadata_markers, fail
 
 _ID3_ANYWHERE = re.compile(rb"ID3[\x02-\x04]\x00|3DI[\x02-\x04]\x00")
 
@@ -41,6 +42,7 @@ def verify_sound(kind: str, data: bytes, limits: Limits) -> None:
     if kind != "m4a":
         _check_foreign_tags(data)
     checks[kind](data)
+    check_metadata_markers(data, kind.upper())
     check_local_paths_bytes(data, kind.upper())
 
 

@@ -110,7 +110,7 @@ def test_zip_with_100k_members_is_refused_fast(declared: int) -> None:
 def _patch_sizes(data: bytes, name: bytes, size: int) -> bytes:
     """Rewrite a member's expanded size in both its local and central headers."""
     patched = bytearray(data)
-    local = patched.find(b"PK\x03\x04" + b"")
+    local = patched.find(b"PK\x03\x04")
     while local >= 0:
         name_len = struct.unpack("<H", patched[local + 26 : local + 28])[0]
         if patched[local + 30 : local + 30 + name_len] == name:
@@ -171,20 +171,19 @@ def test_xml_in_utf16_is_refused() -> None:
         verify("docx", data)
 
 
-def _zip_with(**info_fields: object) -> bytes:
+def _zip_with(**fields: object) -> bytes:
+    """The clean DOCX rewritten with one zip-level field set on word/document.xml."""
+    archive_comment = fields.pop("archive_comment", None)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in zipfile.ZipFile(io.BytesIO(samples.docx())).infolist() and [
-            (i.filename, zipfile.ZipFile(io.BytesIO(samples.docx())).read(i))
-            for i in zipfile.ZipFile(io.BytesIO(samples.docx())).infolist()
-        ]:
+        for name, content in _members(samples.docx()):
             info = zipfile.ZipInfo(name, samples.EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             if name == "word/document.xml":
-                for key, value in info_fields.items():
+                for key, value in fields.items():
                     setattr(info, key, value)
             archive.writestr(info, content)
-        if "archive_comment" in info_fields:
+        if archive_comment:
             archive.comment = b"written on WANG-LAPTOP"
     return buffer.getvalue()
 
@@ -228,17 +227,27 @@ def test_duplicate_member_names_are_refused() -> None:
         verify("docx", data)
 
 
+def _with_gap(data: bytes, before_member: int, junk: bytes) -> bytes:
+    """Insert bytes before a member and fix every offset, as a smuggler would."""
+    infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    at = infos[before_member].header_offset
+    shifted = bytearray(data[:at] + junk + data[at:])
+    position = shifted.find(b"PK\x01\x02")
+    while position >= 0:
+        (offset,) = struct.unpack("<I", shifted[position + 42 : position + 46])
+        if offset >= at:
+            shifted[position + 42 : position + 46] = struct.pack("<I", offset + len(junk))
+        position = shifted.find(b"PK\x01\x02", position + 4)
+    (directory,) = struct.unpack("<I", shifted[-6:-2])
+    shifted[-6:-2] = struct.pack("<I", directory + len(junk))
+    return bytes(shifted)
+
+
 def test_data_hidden_between_members_is_refused() -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for index, (name, content) in enumerate(_members(samples.docx())):
-            if index == 2:
-                buffer.write(b"hidden: Wang Xiaoming, Shenzhen")
-            info = zipfile.ZipInfo(name, samples.EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, content)
+    data = _with_gap(samples.docx(), 2, b"hidden: Wang Xiaoming, Shenzhen")
+    assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None  # ordinary readers are content
     with pytest.raises(VerificationFailed, match="hidden data"):
-        verify("docx", buffer.getvalue())
+        verify("docx", data)
 
 
 def test_data_before_or_after_the_archive_is_refused() -> None:
@@ -254,9 +263,10 @@ def _members(data: bytes) -> list[tuple[str, bytes]]:
 
 
 def _nested(levels: int) -> bytes:
-    document = samples.docx(media=False)
+    """A document inside a document, `levels` deep; each one holds a picture too."""
+    document = samples.docx()
     for _ in range(levels):
-        document = samples.docx(media=False, parts=[("word/embeddings/inner.docx", document)])
+        document = samples.docx(parts=[("word/embeddings/inner.docx", document)])
     return document
 
 
@@ -287,3 +297,37 @@ def test_refusal_names_the_place_never_the_value() -> None:
         verify("docx", samples.docx(core="<dc:creator>王小明</dc:creator>"))
     assert "王小明" not in str(caught.value)
     assert caught.value.detail == "author in docProps/core.xml"
+
+
+class _Unseekable(io.RawIOBase):
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.written += data
+        return len(data)
+
+
+def test_zip_written_to_a_stream_with_data_descriptors_passes() -> None:
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w") as archive:  # type: ignore[arg-type]
+        for name, content in _members(samples.docx()):
+            info = zipfile.ZipInfo(name, samples.EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    data = bytes(sink.written)
+    assert b"PK\x07\x08" in data
+    verify("docx", data)
+
+
+def test_dirty_pdf_embedded_in_a_document_is_found() -> None:
+    import pikepdf
+
+    dirty = samples.pdf(lambda pdf: pdf.docinfo.__setitem__("/Author", "王小明"))
+    with pytest.raises(VerificationFailed, match="document information"):
+        verify("docx", samples.docx(parts=[("word/embeddings/report.pdf", dirty)]))
+    assert pikepdf.open(io.BytesIO(samples.pdf())).pages  # the clean one is a real PDF
+    verify("docx", samples.docx(parts=[("word/embeddings/report.pdf", samples.pdf())]))

@@ -280,7 +280,7 @@ def odf(
 
 # ---- PDF --------------------------------------------------------------------
 
-def pdf(mutate: Callable[[pikepdf.Pdf], None] | None = None, **save: object) -> bytes:
+def pdf(mutate: Callable[[pikepdf.Pdf], object] | None = None, **save: object) -> bytes:
     """A one-page PDF with text, a JPEG image and a web link, as pikepdf saves it."""
     document = pikepdf.new()
     document.add_blank_page(page_size=(200, 200))
