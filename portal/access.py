@@ -4,7 +4,13 @@
   session carries an author id only after a codename login, and every author
   view is wrapped in `author_required`. An author reaches only their own rows,
   through `own_submission()`.
-- Editors (see the editorial issue) pass a password and a verified OTP device.
+- Editors pass a password and a verified OTP device (django-otp) on every
+  request (`editor_required`); managing editors (`managing_editor_required`)
+  also assign, decide, and manage editors and keys. The only editor page open
+  without a verified device is first-time enrolment (`enrolment_required`),
+  reachable only after the password, by an account that has no device yet.
+- Editor sessions carry an epoch; "log out everywhere" bumps it, which ends
+  every other session of that editor at its next request.
 
 A test walks the URLconf and checks every view against these decorators.
 """
@@ -21,6 +27,9 @@ from django.shortcuts import redirect
 from portal.authors.models import Author, Submission
 
 SESSION_AUTHOR = "author_id"
+SESSION_EPOCH = "editor_epoch"
+EDITOR_LOGIN = "editorial:login"
+EDITOR_ENROL = "editorial:enrol"
 
 
 def current_author(request: HttpRequest) -> Author | None:
@@ -67,3 +76,145 @@ def log_in_author(request: HttpRequest, author: Author) -> None:
 
 def log_out(request: HttpRequest) -> None:
     request.session.flush()
+
+
+# --- Editors -------------------------------------------------------------------------
+
+
+def editor_of(user: Any) -> Any:
+    """The Editor profile of an active user, or None (authors and strangers have none)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return getattr(user, "editor", None)
+
+
+def has_confirmed_device(user: Any) -> bool:
+    from django_otp import devices_for_user
+
+    return any(True for _ in devices_for_user(user, confirmed=True))
+
+
+def _session_current(request: HttpRequest, editor: Any) -> bool:
+    return bool(request.session.get(SESSION_EPOCH) == editor.session_epoch)
+
+
+def _editor_gate(request: HttpRequest, managing: bool) -> HttpResponse | None:
+    """None if the request may proceed; otherwise the response that refuses it."""
+    from django.core.exceptions import PermissionDenied
+
+    user = getattr(request, "user", None)
+    editor = editor_of(user)
+    if editor is None or not _session_current(request, editor):
+        return redirect(EDITOR_LOGIN)
+    if not user.is_verified():  # type: ignore[union-attr]
+        if not has_confirmed_device(user):
+            return redirect(EDITOR_ENROL)
+        return redirect(EDITOR_LOGIN)
+    if managing and not editor.is_managing:
+        raise PermissionDenied("managing editors only")
+    return None
+
+
+def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A logged-in, OTP-verified, active editor of any role."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refusal = _editor_gate(request, managing=False)
+        return refusal or view(request, *args, **kwargs)
+
+    wrapper.access = "editor"  # type: ignore[attr-defined]
+    return wrapper
+
+
+def managing_editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A logged-in, OTP-verified, active managing editor."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refusal = _editor_gate(request, managing=True)
+        return refusal or view(request, *args, **kwargs)
+
+    wrapper.access = "managing"  # type: ignore[attr-defined]
+    return wrapper
+
+
+def enrolment_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Password accepted, no confirmed device yet: only enrolment is open."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = getattr(request, "user", None)
+        editor = editor_of(user)
+        if editor is None or not _session_current(request, editor):
+            return redirect(EDITOR_LOGIN)
+        if user.is_verified():  # type: ignore[union-attr]
+            return redirect("editorial:dashboard")
+        if has_confirmed_device(user):
+            return redirect(EDITOR_LOGIN)
+        return view(request, *args, **kwargs)
+
+    wrapper.access = "enrolment"  # type: ignore[attr-defined]
+    return wrapper
+
+
+def start_editor_session(request: HttpRequest, user: Any) -> None:
+    """Record the editor's current epoch in a freshly logged-in session."""
+    request.session[SESSION_EPOCH] = user.editor.session_epoch
+
+
+def log_out_everywhere(user: Any) -> None:
+    """End every session of this editor (each is checked against the epoch)."""
+    from django.db.models import F
+
+    type(user.editor).objects.filter(pk=user.editor.pk).update(session_epoch=F("session_epoch") + 1)
+    from portal.api.models import ApiToken
+
+    ApiToken.objects.filter(user=user).update(revoked=True)
+
+
+def can_read_submission(user: Any, submission: Submission) -> bool:
+    """Every editor sees every submission's metadata; decrypting needs their own key."""
+    return editor_of(user) is not None
+
+
+# --- API (portal-editor) ------------------------------------------------------------------
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and len(token) < 200 else ""
+
+
+def api_editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A valid API token of an active editor (issued only after password + OTP).
+
+    Tokens are not cookies, so CSRF does not apply; every refusal is a JSON 401.
+    """
+    from django.http import JsonResponse
+    from django.views.decorators.csrf import csrf_exempt
+
+    from portal.api.models import ApiToken, digest
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = _bearer_token(request)
+        row = ApiToken.objects.select_related("user").filter(digest=digest(token)).first() \
+            if token else None
+        if row is None or not row.usable or editor_of(row.user) is None:
+            return JsonResponse({"error": "a valid, unexpired API token is required"}, status=401)
+        request.user = row.user
+        request.api_token = row  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    wrapper.access = "api-editor"  # type: ignore[attr-defined]
+    return csrf_exempt(wrapper)
+
+
+def api_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An API endpoint open without a token (token issuance, the OpenAPI description)."""
+    from django.views.decorators.csrf import csrf_exempt
+
+    view.access = "api-public"  # type: ignore[attr-defined]
+    return csrf_exempt(view)

@@ -59,8 +59,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "portal.authors",
     "portal.editorial",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +179,10 @@ PORTAL_MAX_TITLE_CHARS = 300
 PORTAL_MAX_MESSAGE_CHARS = 20_000
 PORTAL_MAX_PEN_NAME_CHARS = 80
 PORTAL_MAX_FILE_NAME_CHARS = 200
+# API tokens for portal-editor expire after this many days.
+PORTAL_API_TOKEN_DAYS = env_int("PORTAL_API_TOKEN_DAYS", 30, minimum=1, maximum=365)
+# Declined and withdrawn submissions are deleted this many days after closing.
+PORTAL_RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 90, minimum=1, maximum=3650)
 # A cleaned upload waits this long for the author's confirmation, then is deleted.
 PORTAL_PENDING_SECONDS = 60 * 60
 # Argon2id cost for codename lookups (tests lower it; production keeps the default).
@@ -214,3 +220,46 @@ LOGGING = {
         "gnupg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- Editor authentication ------------------------------------------------------
+# Passwords are Argon2id (PASSWORD_HASHERS above); the second factor is TOTP with
+# backup codes, or a WebAuthn key; login attempts are throttled per account
+# (portal.editorial.throttle). Idle expiry is SESSION_COOKIE_AGE above.
+OTP_TOTP_ISSUER = "Penname"
+LOGIN_URL = "editorial:login"
+LOGIN_REDIRECT_URL = "editorial:dashboard"
+# The admin shows no TOTP secrets and no backup codes, not even to staff.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# The admin (django_otp's OTPAdminSite, portal.editorial.admin_site) needs the
+# messages framework and the auth context processor. SimpleAdminConfig: no
+# autodiscovery, only what admin_site registers. Messages live in the session.
+INSTALLED_APPS += ["django.contrib.admin.apps.SimpleAdminConfig", "django.contrib.messages"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+_context_processors = TEMPLATES[0]["OPTIONS"]["context_processors"]  # type: ignore[index]
+_context_processors += [
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
+]
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# WebAuthn (security keys, passkeys) is a second factor only, never a login on
+# its own. Browsers allow it only on a secure origin (https://, or http://localhost),
+# so PORTAL_WEBAUTHN_ORIGIN names the one origin editors use when that holds; on a
+# plain-HTTP onion address the pages offer the authenticator app and backup codes.
+from urllib.parse import urlsplit  # noqa: E402 - this block's own import
+
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+_webauthn_origin = urlsplit(env_str("PORTAL_WEBAUTHN_ORIGIN", "http://localhost:8000"))
+if _webauthn_origin.scheme not in ("https", "http") or not _webauthn_origin.hostname \
+        or _webauthn_origin.path not in ("", "/"):
+    raise ImproperlyConfigured(
+        "PORTAL_WEBAUTHN_ORIGIN must be an origin such as https://editors.example.org"
+    )
+OTP_WEBAUTHN_RP_ID = _webauthn_origin.hostname
+OTP_WEBAUTHN_RP_NAME = "Penname"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"{_webauthn_origin.scheme}://{_webauthn_origin.netloc}"]
+

@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -82,6 +82,43 @@ class Store:
             if shutil.disk_usage(self.incoming).free < LOW_SPACE_BYTES:
                 raise StoreError("the disk is full") from exc
             raise
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return name
+
+    def receive(self, source: BinaryIO, limit: int, accept: Callable[[Path], bool],
+                replace: str | None = None) -> str:
+        """Store bytes that arrive already encrypted (from an editor's own machine).
+
+        At most `limit` bytes are read; `accept` checks the complete file before
+        it is moved into place. With `replace`, the new ciphertext takes that
+        name in one atomic rename and the old copy is unlinked with it. Returns
+        the name, or raises StoreError (too large, refused, or a write failure)
+        leaving nothing behind.
+        """
+        self.ensure()
+        name = replace if replace is not None else secrets.token_hex(16) + ".gpg"
+        target = self.path(name)
+        partial = self.incoming / (secrets.token_hex(16) + ".part")
+        try:
+            written = 0
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                while chunk := source.read(64 * 1024):
+                    written += len(chunk)
+                    if written > limit:
+                        raise StoreError("too large")
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if written == 0 or not accept(partial):
+                raise StoreError("not an OpenPGP message encrypted to public keys")
+            os.replace(partial, target)
+            fsync_dir(self.root)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"cannot write ciphertext: {exc.strerror or exc}") from exc
         except BaseException:
             partial.unlink(missing_ok=True)
             raise

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from portal.editorial.admin_site import site as editor_admin
+
 urlpatterns = [
     path("", include("portal.authors.urls")),
+    # The admin reverses "admin:…" names, which resolve only at the top level.
+    path("editor/admin/", editor_admin.urls),
+    path("editor/", include("portal.editorial.urls")),
+    path("api/v1/", include("portal.api.urls")),
 ]
 
 handler400 = "portal.errors.bad_request"

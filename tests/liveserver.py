@@ -22,6 +22,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+EDITOR_PASSWORD = "a long enough passphrase 42"
+
+
+def totp_secret(add_editor_output: str) -> str:
+    """The base32 secret in the otpauth:// line that add_editor prints."""
+    import urllib.parse
+
+    line = next(x for x in add_editor_output.splitlines() if x.startswith("otpauth://"))
+    return urllib.parse.parse_qs(urllib.parse.urlparse(line).query)["secret"][0]
+
+
+def totp_now(secret: str, offset_steps: int = 0) -> str:
+    """The TOTP code an authenticator app would show (RFC 6238, SHA-1, 6 digits, 30 s)."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    counter = int(time.time()) // 30 + offset_steps
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = (int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF) % 1_000_000
+    return f"{value:06d}"
 
 
 def free_port() -> int:
@@ -57,6 +81,7 @@ class LiveServer:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    editor_totp_secret: str = ""
 
     @property
     def url(self) -> str:
@@ -117,8 +142,9 @@ def live_server(data_dir: Path, editor_public_key: str, extra_env: dict[str, str
         server.portal("migrate", "--no-input")
         key_file = data_dir / "editor.asc"
         key_file.write_text(editor_public_key)
-        server.portal("add_editor", "editor", "--key", str(key_file), "--password-stdin",
-                      stdin="a long enough passphrase 42\n")
+        added = server.portal("add_editor", "editor", "--key", str(key_file), "--password-stdin",
+                              "--managing", stdin=f"{EDITOR_PASSWORD}\n")
+        server.editor_totp_secret = totp_secret(added)
         key_file.unlink()
         server.start(workers)
         try:

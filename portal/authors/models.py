@@ -56,6 +56,8 @@ class Submission(models.Model):
     manifest_blob = models.CharField(max_length=40, unique=True)
     # Full fingerprints of the editor keys every message of this submission is encrypted to.
     recipients = models.JSONField(default=list)
+    # The day it was declined or withdrawn: `portal purge` deletes it after the retention period.
+    closed_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -73,6 +75,8 @@ class SubmissionFile(models.Model):
     position = models.PositiveSmallIntegerField()
     blob = models.CharField(max_length=40, unique=True)
     ciphertext_bytes = models.BigIntegerField()
+    # The type detected from the bytes ("docx", "pdf", ...; "" when the cleaner refused it).
+    kind = models.CharField(max_length=16, blank=True)
     # False when the author chose to send a file the cleaner refused, or the file
     # was already encrypted: editors see it flagged and clean it locally.
     cleaned = models.BooleanField(default=True)

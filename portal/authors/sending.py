@@ -96,6 +96,7 @@ def send(
                 SubmissionFile(
                     submission=submission, position=position, blob=blob,
                     ciphertext_bytes=target.path(blob).stat().st_size,
+                    kind=pending_file.kind[:16],
                     cleaned=pending_file.status == "cleaned",
                 )
                 for position, (pending_file, blob) in enumerate(entries)

@@ -159,6 +159,25 @@ class Keyring:
 
         self.encrypt_stream(io.BytesIO(data), output, recipients)
 
+    def is_encrypted_message(self, path: Path) -> bool:
+        """True if `path` holds exactly one OpenPGP message encrypted to public keys.
+
+        The server cannot decrypt, but it can check the packet structure: one or
+        more public-key session-key packets followed by one integrity-protected
+        encrypted-data packet, and nothing else. Plaintext, signatures, keys and
+        password-encrypted messages are refused.
+        """
+        completed = subprocess.run(
+            [self._gpg.gpgbinary, "--homedir", str(self.home), "--batch", "--no-autostart",
+             "--list-packets", str(path)],
+            capture_output=True, text=True, check=False, timeout=120,
+        )
+        tags = [int(line.split("tag=")[1].split()[0]) for line in completed.stdout.splitlines()
+                if line.startswith("# off=") and "tag=" in line]
+        if len(tags) < 2 or tags[-1] not in (18, 20) or set(tags[:-1]) != {1}:
+            return False
+        return tags[-1] == 20 or "mdc_method: 2" in completed.stdout
+
     def version(self) -> str:
         completed = subprocess.run(
             [self._gpg.gpgbinary, "--version"], capture_output=True, text=True, check=False

@@ -38,3 +38,104 @@ class EditorKey(models.Model):
     def spaced_fingerprint(self) -> str:
         fpr = self.fingerprint
         return " ".join(fpr[i : i + 4] for i in range(0, len(fpr), 4))
+
+
+class Editor(models.Model):
+    """An editor's role and session epoch (bumped by "log out everywhere")."""
+
+    class Role(models.TextChoices):
+        EDITOR = "editor", "editor"
+        MANAGING = "managing", "managing editor"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="editor"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.EDITOR)
+    session_epoch = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def is_managing(self) -> bool:
+        return self.role == self.Role.MANAGING
+
+
+class StateChange(models.Model):
+    """One row per workflow transition: who, when, from and to (written by workflow.py only)."""
+
+    submission = models.ForeignKey(
+        "authors.Submission", on_delete=models.CASCADE, related_name="state_changes"
+    )
+    from_state = models.CharField(max_length=32)
+    to_state = models.CharField(max_length=32)
+    # None when the author made the change (withdrawal): authors have no account.
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    # Editor actions keep a full time; author-made changes keep the day only (see workflow).
+    at = models.DateTimeField(null=True)
+    on = models.DateField(default=today)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission}: {self.from_state} → {self.to_state}"
+
+
+class Assignment(models.Model):
+    submission = models.ForeignKey(
+        "authors.Submission", on_delete=models.CASCADE, related_name="assignments"
+    )
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "editor"], name="unique_assignment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.editor} on {self.submission}"
+
+
+class Note(models.Model):
+    """An internal note between editors; its text exists only as ciphertext in the store."""
+
+    submission = models.ForeignKey(
+        "authors.Submission", on_delete=models.CASCADE, related_name="notes"
+    )
+    written_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    blob = models.CharField(max_length=40, unique=True)
+    ciphertext_bytes = models.BigIntegerField()
+    recipients = models.JSONField(default=list)
+    at = models.DateTimeField(default=timezone.now)
+    # True when the server encrypted it on arrival (web form), False when it came
+    # already encrypted from the editor's own machine (portal-editor note).
+    encrypted_by_server = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"note on {self.submission}"
+
+
+class AuditEvent(models.Model):
+    """What an editor did, for managing editors to review. No addresses, no agents."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=120, blank=True)
+    detail = models.JSONField(default=dict)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.target}"

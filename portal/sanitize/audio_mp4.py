@@ -30,6 +30,8 @@ _MDIA_KEEP = (b"mdhd", b"hdlr", b"minf")
 _MINF_KEEP = (b"smhd", b"stbl")  # dinf is written anew: a reference to this file
 _CONTAINERS = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
 _TIMED = (b"mvhd", b"tkhd", b"mdhd")
+# "und" packed as three 5-bit letters (ISO 639-2/T), the language of no place.
+UNDETERMINED_LANGUAGE = bytes.fromhex("55c4")
 # Dropped without a line of their own: padding, the rebuilt dinf, and udta/meta,
 # whose tags, places and devices are reported from their contents.
 _SILENT_DROPS = frozenset({b"free", b"skip", b"wide", b"dinf", b"iods", b"udta", b"meta"})
@@ -65,8 +67,10 @@ def clean_m4a(data: bytes, report: Report) -> bytes:
     _report_dropped(data, top, moov, report)
     dated: set[bytes] = set()
     moov_body, tables = _rebuild(data, moov, report, dated)
-    if dated:
+    if dated - {b"lang"}:
         report.remove("recording-dates")
+    if b"lang" in dated:
+        report.remove("language", "recording")
     new_moov = bytearray(_header(b"moov", len(moov_body)) + moov_body)
     head = len(new_moov) - len(moov_body)
     layout = [(a, data[a.start : a.end]) for a in top if a.kind in (b"ftyp", b"mdat")
@@ -182,6 +186,15 @@ def _untimed(data: bytes, atom: _Atom, dated: set[bytes]) -> bytes:
     if any(blob[times]):
         dated.add(atom.kind)
         blob[times] = bytes(2 * width)
+    if atom.kind == b"mdhd":
+        # After the times: timescale (4 bytes), duration (width), then the packed
+        # ISO-639-2 language, which says where the recording was made; use "und".
+        language = body + 4 + 2 * width + 4 + width
+        if len(blob) < language + 2:
+            raise CleaningRefused("malformed", "M4A mdhd atom")
+        if blob[language : language + 2] != UNDETERMINED_LANGUAGE:
+            dated.add(b"lang")
+            blob[language : language + 2] = UNDETERMINED_LANGUAGE
     return bytes(blob)
 
 

@@ -289,14 +289,18 @@ def pdf_page_is_own_parent() -> bytes:
     ])
 
 
-def pdf_object_stream_loop() -> bytes:
+def pdf_object_stream_loop(loop: bool = True) -> bytes:
     """A PDF 1.5 whose object stream contains itself and /Extends itself.
 
     The cross-reference stream says object 5 (the object stream) is stored inside
-    object stream 5, and the stream's /Extends points back at it.
+    object stream 5, and the stream's /Extends points back at it. With `loop`
+    false the same file is well formed, which shows the loop is the only fault.
     """
-    inner = [_page(2, 4, 6), b"<< /Type /ObjStm /Self 5 0 R >>", _FONT]
-    numbers = [3, 5, 6]
+    inner = [_page(2, 4, 6), _FONT]
+    numbers = [3, 6]
+    if loop:
+        inner.insert(1, b"<< /Type /ObjStm /Self 5 0 R >>")
+        numbers.insert(1, 5)
     bodies, offsets, position = [], [], 0
     for body in inner:
         offsets.append(position)
@@ -314,8 +318,9 @@ def pdf_object_stream_loop() -> bytes:
     put(1, b"<< /Type /Catalog /Pages 2 0 R >>")
     put(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
     put(4, _content_stream())
-    put(5, (f"<< /Type /ObjStm /N {len(inner)} /First {len(header)} /Extends 5 0 R "
-            f"/Length {len(payload)} >>\nstream\n").encode() + payload + b"\nendstream")
+    extends = b"/Extends 5 0 R " if loop else b""
+    put(5, f"<< /Type /ObjStm /N {len(inner)} /First {len(header)} ".encode() + extends
+        + f"/Length {len(payload)} >>\nstream\n".encode() + payload + b"\nendstream")
     rows = [b"\x00" + struct.pack(">I", 0) + b"\xff\xff"]
     for number in range(1, 8):
         if number in numbers:  # compressed: type 2, in stream 5, at this index

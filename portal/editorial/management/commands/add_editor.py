@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.crypto.openpgp import MAX_KEY_BYTES, KeyUnusable
 from portal.editorial.keys import add_key
+from portal.editorial.models import Editor
 
 
 class Command(BaseCommand):
@@ -64,11 +65,8 @@ class Command(BaseCommand):
                 key = add_key(user, armored)
             except KeyUnusable as exc:
                 raise CommandError(f"key refused: {exc}") from exc
-            if options["managing"]:
-                from django.contrib.auth.models import Group
-
-                group, _ = Group.objects.get_or_create(name="managing editors")
-                user.groups.add(group)
+            role = Editor.Role.MANAGING if options["managing"] else Editor.Role.EDITOR
+            Editor.objects.update_or_create(user=user, defaults={"role": role})
             TOTPDevice.objects.filter(user=user).delete()
             device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
         self.stdout.write(f"{'added' if created else 'updated'} editor {username}")

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.editorial.keys import add_key
+from portal.editorial.models import Editor
 
 USERNAME = "demo-editor"
 
@@ -56,6 +57,7 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         user.set_password(password)
         user.save()
+        Editor.objects.update_or_create(user=user, defaults={"role": Editor.Role.MANAGING})
         key = add_key(user, armored)
         TOTPDevice.objects.filter(user=user).delete()
         device = TOTPDevice.objects.create(user=user, name="demo", confirmed=True)

@@ -1,6 +1,7 @@
 """`portal purge`: delete what must not linger.
 
-Removes raw upload spools and pending uploads older than an hour (the author
+Deletes declined and withdrawn submissions (rows and ciphertext) once they have
+been closed for PORTAL_RETENTION_DAYS (default 90), and removes raw upload spools and pending uploads older than an hour (the author
 never confirmed, or a worker died mid-upload), half-written ciphertext, and
 ciphertext that no submission refers to (a confirm that failed between the
 store and the database). Run it from a timer (see deploy/).
@@ -8,14 +9,18 @@ store and the database). Run it from a timer (see deploy/).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from portal.authors import pending
 from portal.authors.models import Submission, SubmissionFile
+from portal.authors.removal import delete_submission
+from portal.editorial.models import Note
 from portal.store import Store
 
 
@@ -23,10 +28,18 @@ class Command(BaseCommand):
     help = "Delete abandoned uploads and unreferenced ciphertext."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        cutoff = timezone.now().date() - timedelta(days=settings.PORTAL_RETENTION_DAYS)
+        closed = list(Submission.objects.filter(closed_on__isnull=False, closed_on__lt=cutoff))
+        for submission in closed:
+            delete_submission(submission)
         spools = pending.sweep()
         referenced = set(SubmissionFile.objects.values_list("blob", flat=True))
         referenced |= set(Submission.objects.values_list("manifest_blob", flat=True))
+        referenced |= set(Note.objects.values_list("blob", flat=True))
         blobs = Store(Path(settings.PORTAL_STORE_DIR)).sweep(
             referenced, older_than_seconds=settings.PORTAL_PENDING_SECONDS
         )
-        self.stdout.write(f"removed {spools} abandoned upload(s), {blobs} stray ciphertext file(s)")
+        self.stdout.write(
+            f"removed {len(closed)} closed submission(s), {spools} abandoned upload(s), "
+            f"{blobs} stray ciphertext file(s)"
+        )

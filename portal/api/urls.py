@@ -1,0 +1,19 @@
+"""The JSON API under /api/v1/ (see openapi.py for the description)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("token/", views.token, name="token"),
+    path("openapi.json", views.openapi, name="openapi"),
+    path("keys/", views.recipient_keys, name="keys"),
+    path("submissions/", views.submissions, name="submissions"),
+    path("submissions/<uuid:public_id>/", views.submission, name="submission"),
+    path("submissions/<uuid:public_id>/notes/", views.notes, name="notes"),
+    path("submissions/<uuid:public_id>/blobs/<str:name>", views.blob, name="blob"),
+]

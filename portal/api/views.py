@@ -1,0 +1,238 @@
+"""The JSON API for portal-editor, under /api/v1/ (described in openapi.py).
+
+Who may call what: `token` (issue a token after password + OTP, throttled per
+account) and `openapi` are public; everything else needs a valid API token of
+an active editor (`portal.access.api_editor_required`), the same permission
+module as the web pages. The server only ever sends and receives ciphertext:
+uploads to `notes` and `blob` (PUT) must be OpenPGP messages encrypted to
+public keys, and anything else is answered with 400.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django_otp import match_token
+
+from portal.access import api_editor_required, api_public, editor_of
+from portal.authors.models import Submission
+from portal.authors.sending import store
+from portal.editorial import audit, keys
+from portal.editorial.models import EditorKey, Note
+from portal.editorial.throttle import Throttle
+from portal.store import StoreError
+
+from .models import ApiToken
+from .openapi import SPEC
+
+MAX_JSON_BYTES = 4 * 1024
+MAX_NOTE_BYTES = 1024 * 1024
+RANGE_RE = re.compile(r"^bytes=(\d{1,15})-$")
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any] | None:
+    raw = request.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        return None
+    try:
+        data = json.loads(raw or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@api_public
+def token(request: HttpRequest) -> HttpResponse:
+    """POST {username, password, otp_token} → a new token; DELETE (with a token) revokes it."""
+    if request.method == "DELETE":
+        return revoke_token(request)
+    if request.method != "POST":
+        return _error("use POST", 405)
+    data = _json_body(request)
+    if data is None:
+        return _error("send a JSON object with username, password and otp_token", 400)
+    username = str(data.get("username", ""))[:150]
+    throttle = Throttle(username)
+    if throttle.locked():
+        return _error("too many failed attempts for this account; try again later", 429)
+    user = authenticate(request, username=username, password=str(data.get("password", ""))[:1024])
+    device = match_token(user, str(data.get("otp_token", ""))[:16]) if user is not None else None
+    if user is None or editor_of(user) is None or device is None:
+        throttle.fail()
+        audit.record(user, "api-login-failed", username)
+        return _error("username, password or code not accepted", 401)
+    throttle.succeed()
+    row, secret = ApiToken.issue(user, label=str(data.get("label", "portal-editor")))
+    audit.record(user, "api-token-issued", username, token=row.pk)
+    return JsonResponse({"token": secret, "expires": row.expires.isoformat()}, status=201)
+
+
+@api_editor_required
+def revoke_token(request: HttpRequest) -> HttpResponse:
+    row = request.api_token  # type: ignore[attr-defined]
+    row.revoked = True
+    row.save(update_fields=["revoked"])
+    audit.record(request.user, "api-token-revoked", request.user.get_username(), token=row.pk)
+    return HttpResponse(status=204)
+
+
+@api_public
+def openapi(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(SPEC)
+
+
+@api_editor_required
+def submissions(request: HttpRequest) -> HttpResponse:
+    if request.method != "GET":
+        return _error("use GET", 405)
+    from .serializers import submission_summary
+
+    rows = Submission.objects.select_related("author").order_by("id")
+    return JsonResponse({"submissions": [submission_summary(s) for s in rows]})
+
+
+def _find(public_id: Any) -> Submission | None:
+    return Submission.objects.select_related("author").filter(public_id=public_id).first()
+
+
+def _sizes(names: list[str]) -> dict[str, int]:
+    target = store()
+    sizes = {}
+    for name in names:
+        try:
+            sizes[name] = target.path(name).stat().st_size
+        except (OSError, ValueError):
+            sizes[name] = 0
+    return sizes
+
+
+def _names_of(submission: Submission) -> list[str]:
+    return [submission.manifest_blob, *submission.files.values_list("blob", flat=True),
+            *submission.notes.values_list("blob", flat=True)]  # type: ignore[attr-defined]
+
+
+@api_editor_required
+def submission(request: HttpRequest, public_id: Any) -> HttpResponse:
+    if request.method != "GET":
+        return _error("use GET", 405)
+    from .serializers import submission_detail
+
+    found = _find(public_id)
+    if found is None:
+        return _error("no such submission", 404)
+    return JsonResponse(submission_detail(found, _sizes(_names_of(found))))
+
+
+@api_editor_required
+def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponse:
+    """GET a ciphertext (resumable with `Range: bytes=N-`); PUT a re-encrypted one."""
+    found = _find(public_id)
+    if found is None or name not in _names_of(found):
+        return _error("no such file in this submission", 404)
+    if request.method == "GET":
+        return _download(request, found, name)
+    if request.method == "PUT":
+        return _replace(request, found, name)
+    return _error("use GET or PUT", 405)
+
+
+def _download(request: HttpRequest, submission: Submission, name: str) -> HttpResponse:
+    path = store().path(name)
+    try:
+        size = path.stat().st_size
+        handle = open(path, "rb")  # noqa: SIM115 - the response closes it
+    except OSError:
+        return _error("ciphertext missing on the server", 410)
+    match = RANGE_RE.match(request.META.get("HTTP_RANGE", ""))
+    start = int(match.group(1)) if match else 0
+    if start >= size and size > 0:
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if start:
+        handle.seek(start)
+        response: HttpResponse = StreamingHttpResponse(
+            iter(lambda: handle.read(64 * 1024), b""), status=206,
+            content_type="application/octet-stream")
+        response["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+        response["Content-Length"] = str(size - start)
+        response.closed_handle = handle  # type: ignore[attr-defined]
+    else:
+        response = FileResponse(handle, content_type="application/octet-stream",
+                                as_attachment=True, filename=name)
+    response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _replace(request: HttpRequest, submission: Submission, name: str) -> HttpResponse:
+    """Swap in a re-encrypted ciphertext (portal-editor reencrypt); no old copy is kept."""
+    declared = [f.strip().upper() for f in request.META.get("HTTP_X_PENNAME_RECIPIENTS", "")
+                .split(",") if f.strip()]
+    registered = set(EditorKey.objects.filter(active=True, user__is_active=True)
+                     .values_list("fingerprint", flat=True))
+    if not declared or not set(declared) <= registered:
+        return _error("X-Penname-Recipients must list active editor key fingerprints", 400)
+    ring = keys.keyring()
+    limit = 2 * settings.PORTAL_MAX_FILE_BYTES + 1024 * 1024
+    try:
+        store().receive(request, limit, ring.is_encrypted_message, replace=name)  # type: ignore[arg-type]
+    except StoreError as refused:
+        return _error(f"not stored: {refused}", 400)
+    row = submission.files.filter(blob=name).first()
+    if row is not None:
+        row.ciphertext_bytes = store().path(name).stat().st_size
+        row.save(update_fields=["ciphertext_bytes"])
+    if name == submission.manifest_blob:
+        # The client re-encrypts the files first and the manifest last.
+        submission.recipients = declared
+        submission.save(update_fields=["recipients"])
+    audit.record(request.user, "reencrypt", submission.short_id, file=name)
+    return JsonResponse({"name": name, "recipients": declared})
+
+
+@api_editor_required
+def notes(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST an internal note that the editor's machine already encrypted."""
+    if request.method != "POST":
+        return _error("use POST", 405)
+    found = _find(public_id)
+    if found is None:
+        return _error("no such submission", 404)
+    ring = keys.keyring()
+    try:
+        name = store().receive(request, MAX_NOTE_BYTES, ring.is_encrypted_message)  # type: ignore[arg-type]
+    except StoreError as refused:
+        return _error(f"not stored: {refused}", 400)
+    note = Note.objects.create(
+        submission=found, written_by=request.user, blob=name,
+        ciphertext_bytes=os.path.getsize(store().path(name)),
+        recipients=keys.recipients(ring), encrypted_by_server=False,
+    )
+    audit.record(request.user, "note", found.short_id, via="api")
+    return JsonResponse({"id": note.pk, "name": name}, status=201)
+
+
+@api_editor_required
+def recipient_keys(request: HttpRequest) -> HttpResponse:
+    """The public keys that new ciphertext must be encrypted to (for reply, note, reencrypt)."""
+    if request.method != "GET":
+        return _error("use GET", 405)
+    ring = keys.keyring()
+    usable = set(keys.recipients(ring))
+    rows = EditorKey.objects.filter(fingerprint__in=usable).select_related("user")
+    return JsonResponse({"keys": [
+        {"fingerprint": k.fingerprint, "editor": k.user.get_username(), "armored": k.armored}
+        for k in rows
+    ]})

@@ -1,0 +1,154 @@
+"""`portal-editor`: log in, list, sync, note and reencrypt, from the editor's machine.
+
+    portal-editor [--config PATH] login --server URL --username U
+                  [--password-stdin] [--otp CODE] [--proxy socks5h://127.0.0.1:9050]
+    portal-editor list
+    portal-editor sync DIR
+    portal-editor note SUBMISSION [--file F]
+    portal-editor reencrypt
+
+GNUPGHOME is respected: decryption uses the editor's own keys (or smartcard).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import tempfile
+from pathlib import Path
+
+from .config import Config, default_path
+from .localgpg import DecryptionFailed, LocalGpg
+from .recipients import encrypt_bytes, recipient_keyring, reencrypt_file
+from .sync import Syncer
+from .transport import Api, ApiError
+
+MAX_NOTE_BYTES = 1024 * 1024
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal-editor", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=None, help="configuration file")
+    commands = parser.add_subparsers(dest="command", required=True)
+    login = commands.add_parser("login", help="get an API token")
+    login.add_argument("--server", required=True)
+    login.add_argument("--username", required=True)
+    login.add_argument("--password-stdin", action="store_true")
+    login.add_argument("--otp", default="")
+    login.add_argument("--proxy", default="", help="socks5h://127.0.0.1:9050 for an onion")
+    commands.add_parser("list", help="list submissions")
+    sync = commands.add_parser("sync", help="download, decrypt and clean into DIR")
+    sync.add_argument("dir", type=Path)
+    note = commands.add_parser("note", help="add an internal note (encrypted here)")
+    note.add_argument("submission")
+    note.add_argument("--file", type=Path)
+    commands.add_parser("reencrypt", help="re-encrypt submissions to the current editor keys")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    path = args.config or default_path()
+    config = Config.load(path)
+    try:
+        if args.command == "login":
+            return login(args, config, path)
+        if not config.token:
+            print("portal-editor: not logged in; run portal-editor login first", file=sys.stderr)
+            return 2
+        api = Api(config.server, config.token, config.proxy)
+        if args.command == "list":
+            return list_submissions(api, config, path)
+        if args.command == "sync":
+            problems = Syncer(api, LocalGpg(), args.dir).run()
+            for problem in problems:
+                print(f"problem: {problem}", file=sys.stderr)
+            return 1 if problems else 0
+        if args.command == "note":
+            return add_note(api, args)
+        if args.command == "reencrypt":
+            return reencrypt(api)
+    except ApiError as error:
+        print(f"portal-editor: {error}", file=sys.stderr)
+        return 1
+    except DecryptionFailed as error:
+        print(f"portal-editor: {error}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def login(args: argparse.Namespace, config: Config, path: Path) -> int:
+    password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
+                else getpass.getpass("Password: "))
+    code = args.otp or input("Code from your authenticator: ").strip()
+    api = Api(args.server, proxy=args.proxy)
+    answer = api.post_json("/token/", {"username": args.username, "password": password,
+                                       "otp_token": code, "label": "portal-editor"})
+    config.server, config.username, config.proxy = args.server, args.username, args.proxy
+    config.token = answer["token"]
+    config.save(path)
+    print(f"logged in; the token expires {answer['expires'][:10]}")
+    return 0
+
+
+def list_submissions(api: Api, config: Config, path: Path) -> int:
+    rows = api.get_json("/submissions/")["submissions"]
+    for row in rows:
+        signature = f"{row['state']}:{row['file_count']}"
+        new = "*" if config.seen.get(row["id"]) != signature else " "
+        print(f"{new} {row['short_id']}  {row['submitted_on']}  {row['state']:20} "
+              f"{row['file_count']} file(s)  {row['pen_name'] or '—'}")
+        config.seen[row["id"]] = signature
+    config.save(path)
+    print(f"{len(rows)} submission(s); * = new or changed since the last list")
+    return 0
+
+
+def _resolve(api: Api, reference: str) -> dict[str, object]:
+    for row in api.get_json("/submissions/")["submissions"]:
+        if row["id"] == reference or row["short_id"] == reference:
+            return row  # type: ignore[no-any-return]
+    raise ApiError(404, f"no submission {reference}")
+
+
+def add_note(api: Api, args: argparse.Namespace) -> int:
+    data = args.file.read_bytes() if args.file else sys.stdin.buffer.read(MAX_NOTE_BYTES + 1)
+    if not data.strip() or len(data) > MAX_NOTE_BYTES:
+        print("portal-editor: the note is empty or larger than 1 MiB", file=sys.stderr)
+        return 2
+    row = _resolve(api, args.submission)
+    with recipient_keyring(api) as (home, fingerprints), \
+            tempfile.TemporaryDirectory(prefix="penname-out-") as out:
+        ciphertext = Path(out) / "note.gpg"
+        encrypt_bytes(home, fingerprints, data, ciphertext)
+        api.send_file("POST", f"/submissions/{row['id']}/notes/", ciphertext)
+    print(f"note added to {row['short_id']} (encrypted to {len(fingerprints)} key(s))")
+    return 0
+
+
+def reencrypt(api: Api) -> int:
+    changed = 0
+    with recipient_keyring(api) as (home, fingerprints), \
+            tempfile.TemporaryDirectory(prefix="penname-reencrypt-") as work:
+        for row in api.get_json("/submissions/")["submissions"]:
+            detail = api.get_json(f"/submissions/{row['id']}/")
+            if sorted(detail["recipients"]) == sorted(fingerprints):
+                continue
+            header = {"X-Penname-Recipients": ",".join(fingerprints)}
+            # Files first, the manifest last: the server records the new recipients then.
+            for entry in [*detail["files"], detail["manifest"]]:
+                old = Path(work) / "old.gpg"
+                new = Path(work) / "new.gpg"
+                old.unlink(missing_ok=True)
+                api.download(f"/submissions/{row['id']}/blobs/{entry['name']}", old, entry["size"])
+                reencrypt_file(old, home, fingerprints, new)
+                api.send_file("PUT", f"/submissions/{row['id']}/blobs/{entry['name']}", new, header)
+            changed += 1
+            print(f"re-encrypted {detail['short_id']}")
+    print(f"{changed} submission(s) re-encrypted to {len(fingerprints)} key(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Encrypt on the editor's machine to the portal's current editor keys.
+
+The public keys come from the API and go into a throw-away keyring, so the
+editor's own keyring is not filled with colleagues' keys; decryption (for
+re-encryption) uses the editor's own GnuPG, and the plaintext travels between
+the two gpg processes through a pipe only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .localgpg import DecryptionFailed
+from .transport import Api
+
+
+@contextmanager
+def recipient_keyring(api: Api) -> Iterator[tuple[Path, list[str]]]:
+    keys = api.get_json("/keys/")["keys"]
+    if not keys:
+        raise DecryptionFailed("the portal has no usable editor key to encrypt to")
+    with tempfile.TemporaryDirectory(prefix="penname-keys-") as home:
+        subprocess.run(["gpg", "--homedir", home, "--batch", "--import"],
+                       input="".join(k["armored"] for k in keys).encode(),
+                       capture_output=True, check=True)
+        yield Path(home), [k["fingerprint"] for k in keys]
+
+
+def encrypt_command(home: Path, recipients: list[str], output: Path) -> list[str]:
+    command = ["gpg", "--homedir", str(home), "--batch", "--no-autostart", "--trust-model",
+               "always", "--throw-keyids", "--yes", "-o", str(output)]
+    for fingerprint in recipients:
+        command += ["-r", fingerprint]
+    return [*command, "--encrypt"]
+
+
+def encrypt_bytes(home: Path, recipients: list[str], data: bytes, output: Path) -> None:
+    result = subprocess.run(encrypt_command(home, recipients, output), input=data,
+                            capture_output=True, check=False)
+    if result.returncode != 0:
+        output.unlink(missing_ok=True)
+        raise DecryptionFailed(f"gpg could not encrypt: {result.stderr.decode(errors='replace')}")
+
+
+def reencrypt_file(source: Path, home: Path, recipients: list[str], output: Path) -> None:
+    """Decrypt with the editor's own key and encrypt anew, plaintext only in a pipe."""
+    decrypt = subprocess.Popen(["gpg", "--batch", "--status-fd", "2", "--decrypt", str(source)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    encrypt = subprocess.Popen(encrypt_command(home, recipients, output), stdin=decrypt.stdout,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert decrypt.stdout is not None  # noqa: S101 - requested above
+    decrypt.stdout.close()
+    _, encrypt_err = encrypt.communicate()
+    _, decrypt_err = decrypt.communicate()
+    status = decrypt_err.decode(errors="replace")
+    if ("[GNUPG:] DECRYPTION_OKAY" not in status or "[GNUPG:] DECRYPTION_FAILED" in status
+            or encrypt.returncode != 0):
+        output.unlink(missing_ok=True)
+        raise DecryptionFailed("could not re-encrypt (is this submission readable with your key?)")

@@ -1,0 +1,160 @@
+"""`portal-editor sync DIR`: bring every submission to DIR, decrypted and cleaned again.
+
+Promise: plaintext is written only inside DIR. Ciphertext is fetched into
+DIR/.penname/ciphertext (resumable), decrypted into DIR/.penname/partial, checked
+against the manifest's size and SHA-256, cleaned again by the same cleaner the
+server runs (the only cleaning for files that arrived already encrypted), and
+only then moved to DIR/<pen name>/<date>-<short id>/. A damaged, truncated or
+tampered file is reported and leaves nothing half-written in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from portal.sanitize import CleaningRefused, clean_isolated
+from portal.sanitize.messages import note_sentence, refusal_sentence, removed_sentence
+from portal.sanitize.report import Report
+
+from .localgpg import DecryptionFailed, LocalGpg
+from .progress import Progress
+from .transport import Api
+
+
+class SyncProblem(Exception):
+    """One file could not be brought over safely; the message says which and why."""
+
+
+def safe_name(name: str, fallback: str = "file") -> str:
+    """A file or folder name that stays inside its folder on any system."""
+    name = name.replace("/", "_").replace("\\", "_")
+    name = "".join(ch for ch in name if ch.isprintable()
+                   and unicodedata.category(ch) not in ("Cf", "Cc")).strip(" .")
+    return name[:120] or fallback
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Syncer:
+    def __init__(self, api: Api, gpg: LocalGpg, root: Path, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+        self.api = api
+        self.gpg = gpg
+        self.root = root
+        self.out = out
+        self.work = root / ".penname"
+        self.ciphertext = self.work / "ciphertext"
+        self.partial = self.work / "partial"
+        for folder in (self.root, self.ciphertext, self.partial):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.done_file = self.work / "done.json"
+        self.done: dict[str, str] = (json.loads(self.done_file.read_text())
+                                     if self.done_file.exists() else {})
+
+    def run(self) -> list[str]:
+        """Sync everything; return the problems (an empty list means all went well)."""
+        problems = []
+        for summary in self.api.get_json("/submissions/")["submissions"]:
+            detail = self.api.get_json(f"/submissions/{summary['id']}/")
+            signature = ",".join([detail["manifest"]["name"]]
+                                 + [f"{f['name']}:{f['size']}" for f in detail["files"]])
+            if self.done.get(detail["id"]) == signature:
+                continue
+            try:
+                folder = self.sync_one(detail)
+            except (SyncProblem, DecryptionFailed) as problem:
+                problems.append(f"{detail['short_id']}: {problem}")
+                continue
+            self.done[detail["id"]] = signature
+            self.done_file.write_text(json.dumps(self.done))
+            print(f"{detail['short_id']}  {folder.relative_to(self.root)}", file=self.out)
+        shutil.rmtree(self.partial, ignore_errors=True)
+        return problems
+
+    def _fetch(self, detail: dict[str, Any], entry: dict[str, Any]) -> Path:
+        target = self.ciphertext / entry["name"]
+        progress = Progress(entry["size"], f"{detail['short_id']} {entry['name'][:8]}")
+        self.api.download(f"/submissions/{detail['id']}/blobs/{entry['name']}", target,
+                          entry["size"], progress)
+        progress.finish()
+        return target
+
+    def _decrypt(self, ciphertext: Path, label: str) -> Path:
+        plain = self.partial / (ciphertext.stem + ".plain")
+        try:
+            self.gpg.decrypt_file(ciphertext, plain)
+        except DecryptionFailed as failed:
+            ciphertext.unlink(missing_ok=True)  # fetch it afresh next time
+            raise SyncProblem(f"{label}: {failed}") from None
+        return plain
+
+    def sync_one(self, detail: dict[str, Any]) -> Path:
+        manifest_path = self._decrypt(self._fetch(detail, detail["manifest"]), "manifest")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise SyncProblem("the manifest is not valid JSON") from None
+        finally:
+            manifest_path.unlink(missing_ok=True)
+        folder = (self.root / safe_name(manifest.get("pen_name") or "", "no pen name")
+                  / f"{detail['submitted_on']}-{detail['short_id']}")
+        staging = self.partial / f"{detail['short_id']}-staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(mode=0o700)
+        entries = {f["blob"]: f for f in manifest.get("files", [])}
+        report_lines = []
+        for remote in detail["files"]:
+            entry = entries.get(remote["name"])
+            if entry is None:
+                raise SyncProblem(f"file {remote['position'] + 1} is not in the manifest")
+            report_lines += self._one_file(detail, remote, entry, staging)
+        (staging / "message.txt").write_text(
+            f"Title: {manifest.get('title', '')}\nPen name: {manifest.get('pen_name', '')}\n"
+            f"Received: {manifest.get('submitted_on', '')}\n\n{manifest.get('message', '')}\n",
+            encoding="utf-8")
+        (staging / "cleaning-report.txt").write_text("\n".join(report_lines) + "\n",
+                                                     encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(folder)
+        return folder
+
+    def _one_file(self, detail: dict[str, Any], remote: dict[str, Any], entry: dict[str, Any],
+                  staging: Path) -> list[str]:
+        name = safe_name(entry.get("name", ""), f"file-{remote['position'] + 1}")
+        plain = self._decrypt(self._fetch(detail, remote), name)
+        try:
+            if plain.stat().st_size != entry.get("size") or sha256_of(plain) != entry.get("sha256"):
+                raise SyncProblem(f"{name}: size or SHA-256 differs from the manifest")
+            lines = [f"{name}:"]
+            if entry.get("report"):
+                server = Report.from_dict(entry["report"])
+                lines += [f"  removed on the server: {removed_sentence(f)}" for f in server.removed]
+            target = staging / name
+            try:
+                with open(plain, "rb") as source, open(target, "wb") as sink:
+                    local = clean_isolated(source, sink, name_hint=name)
+                lines += [f"  removed here: {removed_sentence(f)}" for f in local.removed]
+                lines += [f"  note: {note_sentence(f)}" for f in local.notes]
+            except CleaningRefused as refused:
+                target.unlink(missing_ok=True)
+                uncleaned = staging / "NOT-CLEANED"
+                uncleaned.mkdir(exist_ok=True)
+                shutil.move(plain, uncleaned / name)
+                lines.append(f"  NOT CLEANED ({refusal_sentence(refused.code, refused.detail)}) "
+                             "— it is in NOT-CLEANED/; open it only on an offline machine")
+            return lines
+        finally:
+            plain.unlink(missing_ok=True)

@@ -1,0 +1,52 @@
+"""Editor forms: every field bounded."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from portal.authors.models import Submission
+from portal.crypto.openpgp import MAX_KEY_BYTES
+
+from .models import Editor
+
+
+class FilterForm(forms.Form):
+    q = forms.CharField(label=_("Pen name"), required=False, max_length=80)
+    state = forms.ChoiceField(label=_("State"), required=False,
+                              choices=[("", _("any"))] + list(Submission.State.choices))
+    mine = forms.BooleanField(label=_("Assigned to me"), required=False)
+
+
+class StateForm(forms.Form):
+    target = forms.ChoiceField(choices=Submission.State.choices)
+
+
+class AssignForm(forms.Form):
+    editor = forms.IntegerField(min_value=1)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Internal note"), max_length=settings.PORTAL_MAX_MESSAGE_CHARS,
+                           widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class FreshOtpForm(forms.Form):
+    otp_token = forms.CharField(label=_("Current code from your authenticator"),
+                                max_length=16, min_length=6,
+                                widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
+                                                              "inputmode": "numeric"}))
+
+
+class KeyForm(FreshOtpForm):
+    armored = forms.CharField(label=_("OpenPGP public key (armored)"), max_length=MAX_KEY_BYTES,
+                              widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))
+
+
+class NewEditorForm(FreshOtpForm):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Editor.Role.choices)
+    armored = forms.CharField(label=_("Their OpenPGP public key (armored)"),
+                              max_length=MAX_KEY_BYTES,
+                              widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))

@@ -1,0 +1,288 @@
+"""Editor pages: triage, workflow, notes, keys and editors. Metadata only.
+
+Who may call what (decided in `portal.access`): every view here needs an
+active editor with a verified OTP device; assigning, decisions, managing
+editors and the audit log need a managing editor. No view decrypts anything:
+drafts are read on the editor's own machine. Ciphertext downloads are always
+attachments with `nosniff`, never rendered inline.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_otp import match_token
+
+from portal.access import editor_of, editor_required, log_out_everywhere, managing_editor_required
+from portal.authors.models import Submission
+from portal.authors.sending import store
+from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
+from portal.store import StoreError
+
+from . import audit, keys, workflow
+from .forms import AssignForm, FilterForm, KeyForm, NewEditorForm, NoteForm, StateForm
+from .models import Assignment, AuditEvent, Editor, EditorKey, Note
+
+PAGE_SIZE = 100
+EXPIRY_WARNING_DAYS = 30
+
+
+def _submission(public_id: Any) -> Submission:
+    return get_object_or_404(Submission.objects.select_related("author"), public_id=public_id)
+
+
+@require_GET
+@editor_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = FilterForm(request.GET or None)
+    submissions = Submission.objects.select_related("author").annotate(n_notes=Count("notes"))
+    if form.is_valid():
+        if form.cleaned_data["q"]:
+            submissions = submissions.filter(author__pen_name__icontains=form.cleaned_data["q"])
+        if form.cleaned_data["state"]:
+            submissions = submissions.filter(state=form.cleaned_data["state"])
+        if form.cleaned_data["mine"]:
+            submissions = submissions.filter(assignments__editor=request.user)
+    counts = dict(Submission.objects.values_list("state").annotate(n=Count("id")))
+    return render(request, "editorial/dashboard.html", {
+        "form": form,
+        "submissions": submissions[:PAGE_SIZE],
+        "counts": [(label, counts.get(value, 0), value) for value, label in Submission.State.choices],
+        "mine": Submission.objects.filter(assignments__editor=request.user)
+        .exclude(state__in=workflow.CLOSED)[:PAGE_SIZE],
+        "key_warnings": key_warnings(),
+        "closed": not keys.recipients(),
+    })
+
+
+def key_warnings() -> list[dict[str, Any]]:
+    """Active keys that are unusable, or expire within 30 days."""
+    ring = keys.keyring()
+    warnings = []
+    for key in keys.active_keys():
+        info = ring.key_info(key.fingerprint)
+        if not info.usable:
+            warnings.append({"key": key, "problem": info.reason})
+        elif info.expires_within(EXPIRY_WARNING_DAYS):
+            warnings.append({"key": key, "problem": _("expires on %(day)s") % {"day": info.expires}})
+    return warnings
+
+
+@require_GET
+@editor_required
+def submission_page(request: HttpRequest, public_id: Any) -> HttpResponse:
+    return _render_submission(request, _submission(public_id))
+
+
+def _render_submission(request: HttpRequest, submission: Submission, error: str = "",
+                       status: int = 200, note_form: NoteForm | None = None) -> HttpResponse:
+    editor = editor_of(request.user)
+    by_fingerprint = {k.fingerprint: k for k in EditorKey.objects.select_related("user")}
+    readers = [{"fingerprint": f, "key": by_fingerprint.get(f)} for f in submission.recipients]
+    return render(request, "editorial/submission.html", {
+        "submission": submission,
+        "files": submission.files.all(),
+        "readers": readers,
+        "history": submission.state_changes.select_related("by"),  # type: ignore[attr-defined]
+        "assignees": [a.editor for a in submission.assignments.select_related("editor")],  # type: ignore[attr-defined]
+        "editors": get_user_model().objects.filter(is_active=True, editor__isnull=False),
+        "notes": submission.notes.select_related("written_by"),  # type: ignore[attr-defined]
+        "targets": workflow.allowed_targets(submission, editor),
+        "state_labels": dict(Submission.State.choices),
+        "note_form": note_form or NoteForm(),
+        "error": error,
+    }, status=status)
+
+
+@require_POST
+@editor_required
+def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
+    submission = _submission(public_id)
+    form = StateForm(request.POST)
+    if not form.is_valid():
+        return _render_submission(request, submission, _("Unknown state."), status=400)
+    try:
+        workflow.change_state(submission, form.cleaned_data["target"], request.user)
+    except workflow.TransitionRefused as refused:
+        return _render_submission(request, submission, str(refused), status=400)
+    return redirect("editorial:submission", public_id=submission.public_id)
+
+
+@require_POST
+@managing_editor_required
+def assign(request: HttpRequest, public_id: Any) -> HttpResponse:
+    submission = _submission(public_id)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return _render_submission(request, submission, _("Choose an editor."), status=400)
+    user = get_user_model().objects.filter(
+        pk=form.cleaned_data["editor"], is_active=True, editor__isnull=False
+    ).first()
+    if user is None:
+        return _render_submission(request, submission, _("No such editor."), status=400)
+    existing = Assignment.objects.filter(submission=submission, editor=user)
+    if existing.exists():
+        existing.delete()
+        audit.record(request.user, "unassign", submission.short_id, editor=user.get_username())
+    else:
+        Assignment.objects.create(submission=submission, editor=user, assigned_by=request.user)
+        audit.record(request.user, "assign", submission.short_id, editor=user.get_username())
+    return redirect("editorial:submission", public_id=submission.public_id)
+
+
+@require_POST
+@editor_required
+def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """An internal note from the web form: the server encrypts it on arrival, as it says."""
+    import io
+
+    submission = _submission(public_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _render_submission(request, submission, _("The note is empty or too long."),
+                                  status=400, note_form=form)
+    try:
+        ring = keys.keyring()
+        recipients = keys.recipients(ring)
+        if not recipients:
+            raise EncryptionFailed("no editor key")
+        blob = store().put_encrypted(ring, io.BytesIO(form.cleaned_data["text"].encode()),
+                                     recipients)
+    except (EncryptionFailed, StoreError):
+        return _render_submission(request, submission, _("The note could not be encrypted and "
+                                                         "was not saved."), status=503)
+    Note.objects.create(submission=submission, written_by=request.user, blob=blob,
+                        ciphertext_bytes=store().path(blob).stat().st_size, recipients=recipients)
+    audit.record(request.user, "note", submission.short_id)
+    return redirect("editorial:submission", public_id=submission.public_id)
+
+
+@require_GET
+@editor_required
+def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponse:
+    submission = _submission(public_id)
+    labels = {submission.manifest_blob: f"{submission.short_id}-manifest.json.gpg"}
+    for row in submission.files.all():
+        labels[row.blob] = f"{submission.short_id}-file{row.position + 1}.gpg"
+    for note in submission.notes.all():  # type: ignore[attr-defined]
+        labels[note.blob] = f"{submission.short_id}-note{note.pk}.txt.gpg"
+    if name not in labels:
+        raise Http404("no such file in this submission")
+    try:
+        handle = open(store().path(name), "rb")  # noqa: SIM115 - FileResponse closes it
+    except (OSError, ValueError):
+        raise Http404("ciphertext missing") from None
+    audit.record(request.user, "download", submission.short_id, file=labels[name])
+    response = FileResponse(handle, as_attachment=True, filename=labels[name],
+                            content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Keys and editors ---------------------------------------------------------------------
+
+
+def _fresh_otp(request: HttpRequest, form: Any) -> bool:
+    return match_token(request.user, form.cleaned_data["otp_token"]) is not None
+
+
+@editor_required
+def keys_page(request: HttpRequest) -> HttpResponse:
+    editor = editor_of(request.user)
+    form = KeyForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        if not _fresh_otp(request, form):
+            error = _("The code from your authenticator was not accepted.")
+        else:
+            try:
+                key = keys.add_key(request.user, form.cleaned_data["armored"])  # type: ignore[arg-type]
+            except KeyUnusable as refused:
+                error = _("This key cannot be used: %(reason)s.") % {"reason": refused}
+            else:
+                audit.record(request.user, "key-added", key.fingerprint)
+                return redirect("editorial:keys")
+    elif request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    listed = EditorKey.objects.select_related("user")
+    if not editor.is_managing:
+        listed = listed.filter(user=request.user)
+    ring = keys.keyring()
+    rows = [{"key": k, "info": ring.key_info(k.fingerprint)} for k in listed]
+    return render(request, "editorial/keys.html", {"rows": rows, "form": form, "error": error},
+                  status=400 if error else 200)
+
+
+@require_POST
+@editor_required
+def deactivate_key(request: HttpRequest, pk: int) -> HttpResponse:
+    key = get_object_or_404(EditorKey, pk=pk)
+    if key.user != request.user and not editor_of(request.user).is_managing:
+        raise PermissionDenied("not your key")
+    key.active = False
+    key.save(update_fields=["active"])
+    audit.record(request.user, "key-deactivated", key.fingerprint)
+    return redirect("editorial:keys")
+
+
+@managing_editor_required
+def editors_page(request: HttpRequest) -> HttpResponse:
+    form = NewEditorForm(request.POST or None)
+    error = ""
+    created: dict[str, str] = {}
+    if request.method == "POST" and form.is_valid():
+        if not _fresh_otp(request, form):
+            error = _("The code from your authenticator was not accepted.")
+        elif get_user_model().objects.filter(username=form.cleaned_data["username"]).exists():
+            error = _("That username is taken.")
+        else:
+            password = secrets.token_urlsafe(18)
+            try:
+                with transaction.atomic():
+                    user = get_user_model().objects.create_user(
+                        form.cleaned_data["username"], password=password)
+                    Editor.objects.create(user=user, role=form.cleaned_data["role"])
+                    keys.add_key(user, form.cleaned_data["armored"])
+            except KeyUnusable as refused:
+                error = _("This key cannot be used: %(reason)s.") % {"reason": refused}
+            else:
+                audit.record(request.user, "editor-added", user.get_username(),
+                             role=form.cleaned_data["role"])
+                created = {"username": user.get_username(), "password": password}
+                form = NewEditorForm()
+    editors = Editor.objects.select_related("user").annotate(
+        n_keys=Count("user__openpgp_keys", filter=Q(user__openpgp_keys__active=True)))
+    return render(request, "editorial/editors.html", {
+        "editors": editors, "form": form, "error": error, "created": created,
+    }, status=400 if error else 200)
+
+
+@require_POST
+@managing_editor_required
+def deactivate_editor(request: HttpRequest, pk: int) -> HttpResponse:
+    editor = get_object_or_404(Editor.objects.select_related("user"), pk=pk)
+    if editor.user == request.user:
+        raise PermissionDenied("you cannot remove yourself")
+    with transaction.atomic():
+        editor.user.is_active = False
+        editor.user.save(update_fields=["is_active"])
+        EditorKey.objects.filter(user=editor.user).update(active=False)
+    log_out_everywhere(editor.user)
+    audit.record(request.user, "editor-removed", editor.user.get_username())
+    return redirect("editorial:editors")
+
+
+@require_GET
+@managing_editor_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    return render(request, "editorial/audit.html",
+                  {"events": AuditEvent.objects.select_related("actor")[:500]})

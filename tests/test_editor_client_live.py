@@ -1,0 +1,149 @@
+"""portal-editor against a live server: sync, note, reencrypt, refusals.
+
+Server: gunicorn with its own keyring (public keys only). Editors: their own
+GnuPG homes with private keys, used by portal-editor through GNUPGHOME.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.httpauthor import HttpAuthor
+from tests.liveserver import EDITOR_PASSWORD, totp_now, totp_secret
+from tests.liveserver import live_server as start_live_server
+
+pytestmark = pytest.mark.slow
+EDITOR = [sys.executable, "-m", "portal.editor_client.cli"]
+
+
+def run_editor(config: Path, gnupghome: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GNUPGHOME": str(gnupghome)}
+    return subprocess.run([*EDITOR, "--config", str(config), *args], input=stdin, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def login(server, config: Path, home: Path, secret: str, username: str = "editor",  # type: ignore[no-untyped-def]
+          step: int = 0) -> subprocess.CompletedProcess[str]:
+    return run_editor(config, home, "login", "--server", server.url, "--username", username,
+                      "--password-stdin", "--otp", totp_now(secret, step),
+                      stdin=EDITOR_PASSWORD + "\n")
+
+
+@pytest.fixture
+def live(tmp_path: Path, editor_keypair):  # type: ignore[no-untyped-def]
+    with start_live_server(tmp_path / "data", editor_keypair.public) as server:
+        yield server
+
+
+def submit(server, files: list[tuple[str, bytes]], title: str = "夜班") -> None:  # type: ignore[no-untyped-def]
+    author = HttpAuthor(server.url)
+    author.new_author("Ah Mei")
+    status, review = author.upload(title, [(n, io.BytesIO(d), len(d)) for n, d in files],
+                                   message="please read")
+    assert status == 200, review[:500]
+    assert author.confirm(review)[0] == 200
+
+
+def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
+    live, tmp_path: Path, editor_keypair, outsider_keypair
+):
+    draft = "第一段。\u200b\n".encode()
+    submit(live, [("草稿.txt", draft), ("notes.md", b"# heading\n")])
+    config = tmp_path / "editor.json"
+    wrong = run_editor(config, editor_keypair.home, "login", "--server", live.url, "--username",
+                       "editor", "--password-stdin", "--otp", "000000", stdin=EDITOR_PASSWORD + "\n")
+    assert wrong.returncode == 1 and not config.exists()
+    time.sleep(1.5)  # django-otp makes a device wait a second after a wrong code
+    assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    listed = run_editor(config, editor_keypair.home, "list")
+    assert "Ah Mei" in listed.stdout and "* " in listed.stdout
+    out = tmp_path / "drafts"
+    synced = run_editor(config, editor_keypair.home, "sync", str(out))
+    assert synced.returncode == 0, synced.stderr
+    [folder] = list((out / "Ah Mei").iterdir())
+    assert (folder / "草稿.txt").read_bytes() == "第一段。\n".encode()
+    assert (folder / "notes.md").read_bytes() == b"# heading\n"
+    message = (folder / "message.txt").read_text()
+    assert "夜班" in message and "please read" in message
+    assert "invisible character" in (folder / "cleaning-report.txt").read_text()
+    assert not list((out / ".penname" / "partial").glob("*")) if (out / ".penname" / "partial").exists() else True
+    again = run_editor(config, editor_keypair.home, "sync", str(out))
+    assert again.returncode == 0 and again.stdout == ""
+
+    short_id = folder.name.split("-")[-1]
+    noted = run_editor(config, editor_keypair.home, "note", short_id, stdin="cut the ending")
+    assert noted.returncode == 0, noted.stderr
+    notes = list((tmp_path / "data" / "store").glob("*.gpg"))
+    readable = [p for p in notes if editor_keypair.gpg("--decrypt", str(p)).stdout == b"cut the ending"]
+    assert len(readable) == 1
+    assert outsider_keypair.gpg("--decrypt", str(readable[0])).returncode != 0
+
+
+def test_tampered_ciphertext_is_reported_and_nothing_written(live, tmp_path: Path, editor_keypair):
+    submit(live, [("a.txt", b"original words")])
+    config = tmp_path / "editor.json"
+    assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    store = tmp_path / "data" / "store"
+    for blob in store.glob("*.gpg"):
+        if editor_keypair.gpg("--decrypt", str(blob)).stdout == b"original words":
+            data = bytearray(blob.read_bytes())
+            data[len(data) // 2] ^= 0xFF
+            blob.write_bytes(bytes(data))
+    out = tmp_path / "drafts"
+    result = run_editor(config, editor_keypair.home, "sync", str(out))
+    assert result.returncode == 1 and "problem:" in result.stderr
+    assert not (out / "Ah Mei").exists()
+    plaintext = [p for p in out.rglob("*") if p.is_file() and b"original words" in p.read_bytes()]
+    assert plaintext == []
+
+
+def test_revoked_token_gets_401(live, tmp_path: Path, editor_keypair):
+    config = tmp_path / "editor.json"
+    assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    token = json.loads(config.read_text())["token"]
+    import urllib.request
+
+    request = urllib.request.Request(live.url + "/api/v1/token/", method="DELETE",
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert urllib.request.urlopen(request).status == 204  # noqa: S310
+    result = run_editor(config, editor_keypair.home, "list")
+    assert result.returncode == 1 and "401" in result.stderr
+
+
+def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
+    live, tmp_path: Path, editor_keypair, second_editor_keypair
+):
+    submit(live, [("a.txt", b"for the newcomer")])
+    store = tmp_path / "data" / "store"
+    before = {p.name: p.read_bytes() for p in store.glob("*.gpg")}
+    key_file = tmp_path / "second.asc"
+    key_file.write_text(second_editor_keypair.public)
+    added = live.portal("add_editor", "second", "--key", str(key_file), "--password-stdin",
+                        stdin=EDITOR_PASSWORD + "\n")
+    second_secret = totp_secret(added)
+    config = tmp_path / "editor.json"
+    assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    result = run_editor(config, editor_keypair.home, "reencrypt")
+    assert result.returncode == 0, result.stderr
+    assert "1 submission(s) re-encrypted to 2 key(s)" in result.stdout
+    after = {p.name: p.read_bytes() for p in store.glob("*.gpg")}
+    assert set(after) == set(before)
+    for name, old in before.items():
+        assert after[name] != old
+        assert all(old not in blob for blob in after.values())
+    second_config = tmp_path / "second.json"
+    assert login(live, second_config, second_editor_keypair.home, second_secret,
+                 username="second").returncode == 0
+    out = tmp_path / "second-drafts"
+    synced = run_editor(second_config, second_editor_keypair.home, "sync", str(out))
+    assert synced.returncode == 0, synced.stderr
+    assert [p.read_bytes() for p in out.rglob("a.txt")] == [b"for the newcomer"]
