@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.gpgkeys import make_keypair, stop_agent  # noqa: E402
-from tests.httpauthor import HttpAuthor  # noqa: E402
-from tests.liveserver import live_server  # noqa: E402
+from tests.gpgkeys import make_keypair, stop_agent
+from tests.httpauthor import HttpAuthor
+from tests.liveserver import live_server
 
 MiB = 1024 * 1024
 

@@ -114,7 +114,7 @@ def test_revoked_token_gets_401(live, tmp_path: Path, editor_keypair):
 
     request = urllib.request.Request(live.url + "/api/v1/token/", method="DELETE",
                                      headers={"Authorization": f"Bearer {token}"})
-    assert urllib.request.urlopen(request).status == 204  # noqa: S310
+    assert urllib.request.urlopen(request).status == 204
     result = run_editor(config, editor_keypair.home, "list")
     assert result.returncode == 1 and "401" in result.stderr
 
