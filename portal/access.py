@@ -21,7 +21,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from portal.authors.models import Author, Submission
@@ -39,11 +40,11 @@ def current_author(request: HttpRequest) -> Author | None:
     return Author.objects.filter(pk=author_id).first()
 
 
-def author_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def author_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Let the request through only with a logged-in author, passed as `author`."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         author = current_author(request)
         if author is None:
             return redirect("authors:start")
@@ -53,7 +54,7 @@ def author_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
-def public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def public(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Mark a view as open to anyone (the URLconf test requires a mark on every view)."""
     view.access = "public"  # type: ignore[attr-defined]
     return view
@@ -81,6 +82,11 @@ def log_out(request: HttpRequest) -> None:
 # --- Editors -------------------------------------------------------------------------
 
 
+def editor_user(request: HttpRequest) -> Any:
+    """The logged-in editor's user object (for views already behind an editor decorator)."""
+    return request.user
+
+
 def editor_of(user: Any) -> Any:
     """The Editor profile of an active user, or None (authors and strangers have none)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -98,7 +104,7 @@ def _session_current(request: HttpRequest, editor: Any) -> bool:
     return bool(request.session.get(SESSION_EPOCH) == editor.session_epoch)
 
 
-def _editor_gate(request: HttpRequest, managing: bool) -> HttpResponse | None:
+def _editor_gate(request: HttpRequest, managing: bool) -> HttpResponseBase | None:
     """None if the request may proceed; otherwise the response that refuses it."""
     from django.core.exceptions import PermissionDenied
 
@@ -115,11 +121,11 @@ def _editor_gate(request: HttpRequest, managing: bool) -> HttpResponse | None:
     return None
 
 
-def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def editor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A logged-in, OTP-verified, active editor of any role."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         refusal = _editor_gate(request, managing=False)
         return refusal or view(request, *args, **kwargs)
 
@@ -127,11 +133,11 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
-def managing_editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def managing_editor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A logged-in, OTP-verified, active managing editor."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         refusal = _editor_gate(request, managing=True)
         return refusal or view(request, *args, **kwargs)
 
@@ -139,11 +145,11 @@ def managing_editor_required(view: Callable[..., HttpResponse]) -> Callable[...,
     return wrapper
 
 
-def enrolment_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def enrolment_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Password accepted, no confirmed device yet: only enrolment is open."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = getattr(request, "user", None)
         editor = editor_of(user)
         if editor is None or not _session_current(request, editor):
@@ -187,7 +193,7 @@ def _bearer_token(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" and len(token) < 200 else ""
 
 
-def api_editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def api_editor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A valid API token of an active editor (issued only after password + OTP).
 
     Tokens are not cookies, so CSRF does not apply; every refusal is a JSON 401.
@@ -198,7 +204,7 @@ def api_editor_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     from portal.api.models import ApiToken, digest
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         token = _bearer_token(request)
         row = ApiToken.objects.select_related("user").filter(digest=digest(token)).first() \
             if token else None
@@ -212,7 +218,7 @@ def api_editor_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return csrf_exempt(wrapper)
 
 
-def api_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def api_public(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """An API endpoint open without a token (token issuance, the OpenAPI description)."""
     from django.views.decorators.csrf import csrf_exempt
 

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 EDITOR = [sys.executable, "-m", "portal.editor_client.cli"]
 
 
-def run_editor(config: Path, gnupghome: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_editor(config: Path, gnupghome: Path, *args: str,
+               stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GNUPGHOME": str(gnupghome)}
     return subprocess.run([*EDITOR, "--config", str(config), *args], input=stdin, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
@@ -75,7 +76,8 @@ def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
     message = (folder / "message.txt").read_text()
     assert "夜班" in message and "please read" in message
     assert "invisible character" in (folder / "cleaning-report.txt").read_text()
-    assert not list((out / ".penname" / "partial").glob("*")) if (out / ".penname" / "partial").exists() else True
+    partial = out / ".penname" / "partial"
+    assert not partial.exists() or not list(partial.iterdir())
     again = run_editor(config, editor_keypair.home, "sync", str(out))
     assert again.returncode == 0 and again.stdout == ""
 

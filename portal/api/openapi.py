@@ -6,7 +6,7 @@ from typing import Any
 
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "type": "object", "properties": {"error": {"type": "string"}}}}}}
-_BEARER = [{"token": []}]
+_BEARER: list[dict[str, list[str]]] = [{"token": []}]
 _ID = {"name": "public_id", "in": "path", "required": True,
        "schema": {"type": "string", "format": "uuid"}}
 _NAME = {"name": "name", "in": "path", "required": True,

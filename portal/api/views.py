@@ -17,10 +17,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django_otp import match_token
 
-from portal.access import api_editor_required, api_public, editor_of
+from portal.access import api_editor_required, api_public, editor_of, editor_user
 from portal.authors.models import Submission
 from portal.authors.sending import store
 from portal.editorial import audit, keys
@@ -52,7 +53,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any] | None:
 
 
 @api_public
-def token(request: HttpRequest) -> HttpResponse:
+def token(request: HttpRequest) -> HttpResponseBase:
     """POST {username, password, otp_token} → a new token; DELETE (with a token) revokes it."""
     if request.method == "DELETE":
         return revoke_token(request)
@@ -134,7 +135,7 @@ def submission(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @api_editor_required
-def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponse:
+def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
     """GET a ciphertext (resumable with `Range: bytes=N-`); PUT a re-encrypted one."""
     found = _find(public_id)
     if found is None or name not in _names_of(found):
@@ -146,31 +147,26 @@ def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponse:
     return _error("use GET or PUT", 405)
 
 
-def _download(request: HttpRequest, submission: Submission, name: str) -> HttpResponse:
+def _download(request: HttpRequest, submission: Submission, name: str) -> HttpResponseBase:
     path = store().path(name)
     try:
         size = path.stat().st_size
-        handle = open(path, "rb")  # noqa: SIM115 - the response closes it
+        handle = open(path, "rb")
     except OSError:
         return _error("ciphertext missing on the server", 410)
     match = RANGE_RE.match(request.META.get("HTTP_RANGE", ""))
     start = int(match.group(1)) if match else 0
     if start >= size and size > 0:
         handle.close()
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+    # FileResponse sends from the current position and sets Content-Length to match.
+    handle.seek(start)
+    response = FileResponse(handle, content_type="application/octet-stream",
+                            as_attachment=True, filename=name, status=206 if start else 200)
     if start:
-        handle.seek(start)
-        response: HttpResponse = StreamingHttpResponse(
-            iter(lambda: handle.read(64 * 1024), b""), status=206,
-            content_type="application/octet-stream")
         response["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
-        response["Content-Length"] = str(size - start)
-        response.closed_handle = handle  # type: ignore[attr-defined]
-    else:
-        response = FileResponse(handle, content_type="application/octet-stream",
-                                as_attachment=True, filename=name)
     response["Accept-Ranges"] = "bytes"
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -216,7 +212,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponse:
     except StoreError as refused:
         return _error(f"not stored: {refused}", 400)
     note = Note.objects.create(
-        submission=found, written_by=request.user, blob=name,
+        submission=found, written_by=editor_user(request), blob=name,
         ciphertext_bytes=os.path.getsize(store().path(name)),
         recipients=keys.recipients(ring), encrypted_by_server=False,
     )

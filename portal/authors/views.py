@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -140,7 +141,7 @@ def _upload_error(code: str, limit: int = 0) -> str:
 
 @require_POST
 @csrf_exempt
-def submit(request: HttpRequest) -> HttpResponse:
+def submit(request: HttpRequest) -> HttpResponseBase:
     """Stream the upload into the spool, then run the protected view.
 
     CSRF is checked by `_submit` (csrf_protect); it has to be inside, because

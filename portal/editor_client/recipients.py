@@ -52,9 +52,9 @@ def reencrypt_file(source: Path, home: Path, recipients: list[str], output: Path
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     encrypt = subprocess.Popen(encrypt_command(home, recipients, output), stdin=decrypt.stdout,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert decrypt.stdout is not None  # noqa: S101 - requested above
-    decrypt.stdout.close()
-    _, encrypt_err = encrypt.communicate()
+    if decrypt.stdout is not None:  # our copy; the encrypting gpg holds its own
+        decrypt.stdout.close()
+    encrypt.communicate()
     _, decrypt_err = decrypt.communicate()
     status = decrypt_err.decode(errors="replace")
     if ("[GNUPG:] DECRYPTION_OKAY" not in status or "[GNUPG:] DECRYPTION_FAILED" in status

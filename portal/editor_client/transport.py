@@ -92,7 +92,7 @@ class Api:
         with self._request("GET", path, headers=headers) as response:
             mode = "ab" if have and response.status == 206 else "wb"
             with open(target, mode) as out:
-                _copy(response, out, progress)
+                _copy(response, out, progress)  # type: ignore[arg-type]
 
 
 def _copy(source: BinaryIO, sink: BinaryIO, progress: Callable[[int], None] | None) -> None:

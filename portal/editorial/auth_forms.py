@@ -47,6 +47,10 @@ class CodeForm(forms.Form):
     otp_token = _code_field(_("Code from your authenticator (or a backup code)"))
 
 
+class EnrolForm(forms.Form):
+    otp_token = _code_field(_("Code the app shows now"))
+
+
 class PasswordChangeForm(FreshOtpForm):
     current_password = forms.CharField(
         label=_("Current password"), max_length=MAX_PASSWORD_CHARS, strip=False,

@@ -44,7 +44,7 @@ from portal.access import (
 )
 
 from . import audit, devices
-from .auth_forms import MAX_CODE_CHARS, CodeForm, LoginForm, PasswordChangeForm, RemoveKeyForm
+from .auth_forms import MAX_CODE_CHARS, CodeForm, EnrolForm, LoginForm, PasswordChangeForm, RemoveKeyForm
 from .forms import FreshOtpForm
 from .login_steps import (
     finish_verification,
@@ -124,11 +124,13 @@ def _login_page(request: HttpRequest, form: LoginForm, error: str = "", status: 
 
 def _second_step(request: HttpRequest, user: Any) -> HttpResponse:
     """Password accepted, the account has a device: a code or a security key finishes the login."""
-    error, status = "", 200
+    form = CodeForm(request.POST or None)
+    status = 200
     if request.method == "POST":
         throttle = Throttle(user.get_username())
         if throttle.locked():
-            error, status = locked_message(), 429
+            form.add_error(None, locked_message())
+            status = 429
         else:
             code = request.POST.get("otp_token", "")[:MAX_CODE_CHARS]
             device = devices.fresh_code_device(user, code)
@@ -136,9 +138,10 @@ def _second_step(request: HttpRequest, user: Any) -> HttpResponse:
                 finish_verification(request, user, device, type(device).__name__)
                 return redirect(_next(request))
             record_failure(throttle, user)
-            error, status = refusal(), 400
+            form.add_error("otp_token", refusal())
+            status = 400
     return render(request, TEMPLATES + "second_step.html", {
-        "form": CodeForm(), "error": error, "next": _next(request),
+        "form": form, "next": _next(request),
         "webauthn": webauthn_available(request) and devices.has_security_key(user),
         "webauthn_config": webauthn_config(request),
     }, status=status)
@@ -170,12 +173,13 @@ def enrol(request: HttpRequest) -> HttpResponse:
     """First login: scan the QR code (or type the secret), prove it with a code, get backup codes."""
     user: Any = request.user
     device = devices.enrolment_device(user)
-    form = CodeForm(request.POST or None)
-    error, status = "", 200
+    form = EnrolForm(request.POST or None)
+    status = 200
     if request.method == "POST":
         throttle = Throttle(user.get_username())
         if throttle.locked():
-            error, status = locked_message(), 429
+            form.add_error(None, locked_message())
+            status = 429
         elif form.is_valid() and devices.confirm_enrolment(device, form.cleaned_data["otp_token"]):
             finish_verification(request, user, device, "enrolment")
             codes = devices.new_backup_codes(user)[1]
@@ -184,10 +188,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
             return render(request, TEMPLATES + "backup_codes.html", {"codes": codes, "first": True})
         else:
             record_failure(throttle, user)
-            error, status = _("That code was not accepted. Check the time on your phone and "
-                              "enter the newest code."), 400
+            form.add_error("otp_token", _("That code was not accepted. Check the time on your "
+                                          "phone and enter the newest code."))
+            status = 400
     return render(request, TEMPLATES + "enrol.html", {
-        "form": CodeForm(), "error": error,
+        "form": form,
         "qr_svg": devices.qr_svg(device.config_url, _("QR code for your authenticator app")),
         "secret": devices.secret_text(device),
     }, status=status)
@@ -199,32 +204,38 @@ def account(request: HttpRequest) -> HttpResponse:
     return account_page(request)
 
 
-def account_page(request: HttpRequest, status: int = 200, section: str = "", error: str = "",
-                 password_form: PasswordChangeForm | None = None) -> HttpResponse:
-    """The account page; `section` names the form an `error` belongs to."""
+def account_page(request: HttpRequest, status: int = 200, **bound: Any) -> HttpResponse:
+    """The account page; `bound` holds a submitted form (with its errors) by its context name."""
     user: Any = request.user
     return render(request, TEMPLATES + "account.html", {
         **devices.describe_devices(user),
-        "password_form": password_form or PasswordChangeForm(user, auto_id="password_%s"),
+        "password_form": PasswordChangeForm(user, auto_id="password_%s"),
         "backup_form": FreshOtpForm(auto_id="backup_%s"),
         "key_form": FreshOtpForm(auto_id="key_%s"),
         "remove_form": RemoveKeyForm(auto_id="remove_%s"),
-        "section": section, "error": error,
+        **bound,
         "done": request.GET.get("done", "")[:20],
         "webauthn": webauthn_available(request),
     }, status=status)
 
 
-def check_fresh_code(request: HttpRequest, form: Any, section: str) -> tuple[Any, HttpResponse | None]:
-    """The device that accepted the form's fresh code, or the account page refusing it."""
+def check_fresh_code(request: HttpRequest, form: Any, name: str,
+                     field: str | None = "otp_token") -> tuple[Any, HttpResponse | None]:
+    """The device that accepted the form's fresh code, or the account page refusing it.
+
+    `name` is the form's name on the account page; the refusal goes on `field`
+    (None: on the form as a whole).
+    """
     user: Any = request.user
     throttle = Throttle(user.get_username())
     if throttle.locked():
-        return None, account_page(request, 429, section, locked_message())
+        form.add_error(None, locked_message())
+        return None, account_page(request, 429, **{name: form})
     device = devices.fresh_code_device(user, form.cleaned_data["otp_token"]) if form.is_valid() else None
     if device is None:
         record_failure(throttle, user, "fresh-code-failed")
-        return None, account_page(request, 400, section, _("The code was not accepted."))
+        form.add_error(field, _("The code was not accepted."))
+        return None, account_page(request, 400, **{name: form})
     throttle.succeed()
     return device, None
 
@@ -237,15 +248,16 @@ def password_change(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     form = PasswordChangeForm(user, request.POST, auto_id="password_%s")
     if not form.is_valid():
-        return account_page(request, 400, "password", _("Correct the errors below."), form)
+        return account_page(request, 400, password_form=form)
     throttle = Throttle(user.get_username())
     if throttle.locked():
-        return account_page(request, 429, "password", locked_message(), form)
+        form.add_error(None, locked_message())
+        return account_page(request, 429, password_form=form)
     if not user.check_password(form.cleaned_data["current_password"]) or \
             devices.fresh_code_device(user, form.cleaned_data["otp_token"]) is None:
         record_failure(throttle, user, "password-change-failed")
-        return account_page(request, 400, "password",
-                            _("The current password or the code was not accepted."), form)
+        form.add_error(None, _("The current password or the code was not accepted."))
+        return account_page(request, 400, password_form=form)
     throttle.succeed()
     user.set_password(form.cleaned_data["new_password2"])
     user.save(update_fields=["password"])
@@ -264,7 +276,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
     """Replace every backup code after a fresh code; the new ones are shown once."""
     user: Any = request.user
     device, refused = check_fresh_code(request, FreshOtpForm(request.POST, auto_id="backup_%s"),
-                                       "backup")
+                                       "backup_form")
     if refused is not None:
         return refused
     backup, codes = devices.new_backup_codes(user)

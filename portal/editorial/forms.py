@@ -15,7 +15,7 @@ from .models import Editor
 class FilterForm(forms.Form):
     q = forms.CharField(label=_("Pen name"), required=False, max_length=80)
     state = forms.ChoiceField(label=_("State"), required=False,
-                              choices=[("", _("any"))] + list(Submission.State.choices))
+                              choices=[("", _("any")), *Submission.State.choices])
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
 
 

@@ -17,12 +17,19 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import match_token
 
-from portal.access import editor_of, editor_required, log_out_everywhere, managing_editor_required
+from portal.access import (
+    editor_of,
+    editor_required,
+    editor_user,
+    log_out_everywhere,
+    managing_editor_required,
+)
 from portal.authors.models import Submission
 from portal.authors.sending import store
 from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
@@ -51,13 +58,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["state"]:
             submissions = submissions.filter(state=form.cleaned_data["state"])
         if form.cleaned_data["mine"]:
-            submissions = submissions.filter(assignments__editor=request.user)
+            submissions = submissions.filter(assignments__editor=editor_user(request))
     counts = dict(Submission.objects.values_list("state").annotate(n=Count("id")))
     return render(request, "editorial/dashboard.html", {
         "form": form,
         "submissions": submissions[:PAGE_SIZE],
         "counts": [(label, counts.get(value, 0), value) for value, label in Submission.State.choices],
-        "mine": Submission.objects.filter(assignments__editor=request.user)
+        "mine": Submission.objects.filter(assignments__editor=editor_user(request))
         .exclude(state__in=workflow.CLOSED)[:PAGE_SIZE],
         "key_warnings": key_warnings(),
         "closed": not keys.recipients(),
@@ -134,7 +141,7 @@ def assign(request: HttpRequest, public_id: Any) -> HttpResponse:
         existing.delete()
         audit.record(request.user, "unassign", submission.short_id, editor=user.get_username())
     else:
-        Assignment.objects.create(submission=submission, editor=user, assigned_by=request.user)
+        Assignment.objects.create(submission=submission, editor=user, assigned_by=editor_user(request))
         audit.record(request.user, "assign", submission.short_id, editor=user.get_username())
     return redirect("editorial:submission", public_id=submission.public_id)
 
@@ -160,7 +167,7 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
     except (EncryptionFailed, StoreError):
         return _render_submission(request, submission, _("The note could not be encrypted and "
                                                          "was not saved."), status=503)
-    Note.objects.create(submission=submission, written_by=request.user, blob=blob,
+    Note.objects.create(submission=submission, written_by=editor_user(request), blob=blob,
                         ciphertext_bytes=store().path(blob).stat().st_size, recipients=recipients)
     audit.record(request.user, "note", submission.short_id)
     return redirect("editorial:submission", public_id=submission.public_id)
@@ -168,7 +175,7 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @require_GET
 @editor_required
-def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponse:
+def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
     submission = _submission(public_id)
     labels = {submission.manifest_blob: f"{submission.short_id}-manifest.json.gpg"}
     for row in submission.files.all():
@@ -178,7 +185,7 @@ def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponse:
     if name not in labels:
         raise Http404("no such file in this submission")
     try:
-        handle = open(store().path(name), "rb")  # noqa: SIM115 - FileResponse closes it
+        handle = open(store().path(name), "rb")
     except (OSError, ValueError):
         raise Http404("ciphertext missing") from None
     audit.record(request.user, "download", submission.short_id, file=labels[name])
@@ -215,7 +222,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=405)
     listed = EditorKey.objects.select_related("user")
     if not editor.is_managing:
-        listed = listed.filter(user=request.user)
+        listed = listed.filter(user=editor_user(request))
     ring = keys.keyring()
     rows = [{"key": k, "info": ring.key_info(k.fingerprint)} for k in listed]
     return render(request, "editorial/keys.html", {"rows": rows, "form": form, "error": error},

@@ -144,9 +144,11 @@ class SecondFactorComplete(SecondFactorMixin, CompleteCredentialAuthenticationVi
 @editor_required
 def security_key_add(request: HttpRequest) -> HttpResponse:
     """A fresh code opens a short window in which this session may register one key."""
+    form = FreshOtpForm(request.POST, auto_id="key_%s")
     if not webauthn_available(request):
-        return account_page(request, 400, "key", gettext("Security keys cannot be used at this address."))
-    _device, refused = check_fresh_code(request, FreshOtpForm(request.POST, auto_id="key_%s"), "key")
+        form.add_error(None, gettext("Security keys cannot be used at this address."))
+        return account_page(request, 400, key_form=form)
+    _device, refused = check_fresh_code(request, form, "key_form")
     if refused is not None:
         return refused
     request.session[REGISTRATION_GRANT] = time.time() + REGISTRATION_GRANT_SECONDS
@@ -159,7 +161,7 @@ def security_key_add(request: HttpRequest) -> HttpResponse:
 def security_key_remove(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     form = RemoveKeyForm(request.POST, auto_id="remove_%s")
-    device, refused = check_fresh_code(request, form, "key")
+    device, refused = check_fresh_code(request, form, "remove_form", field=None)
     if refused is not None:
         return refused
     credential = WebAuthnCredential.objects.filter(user=user, pk=form.cleaned_data["credential"]).first()

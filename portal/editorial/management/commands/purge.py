@@ -1,10 +1,11 @@
 """`portal purge`: delete what must not linger.
 
 Deletes declined and withdrawn submissions (rows and ciphertext) once they have
-been closed for PORTAL_RETENTION_DAYS (default 90), and removes raw upload spools and pending uploads older than an hour (the author
-never confirmed, or a worker died mid-upload), half-written ciphertext, and
-ciphertext that no submission refers to (a confirm that failed between the
-store and the database). Run it from a timer (see deploy/).
+been closed for PORTAL_RETENTION_DAYS (default 90), and removes raw upload
+spools and pending uploads older than an hour (the author never confirmed, or a
+worker died mid-upload), half-written ciphertext, and ciphertext that no
+submission refers to (a confirm that failed between the store and the
+database). Run it from a timer (see deploy/).
 """
 
 from __future__ import annotations
