@@ -57,7 +57,10 @@ def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
     live, tmp_path: Path, editor_keypair, outsider_keypair
 ):
     draft = "第一段。\u200b\n".encode()
-    submit(live, [("草稿.txt", draft), ("notes.md", b"# heading\n")])
+    sealed = editor_keypair.gpg("--encrypt", "--trust-model", "always", "-r",
+                                editor_keypair.fingerprint,
+                                input="inner words\u200b".encode()).stdout
+    submit(live, [("草稿.txt", draft), ("notes.md", b"# heading\n"), ("sealed.txt.gpg", sealed)])
     config = tmp_path / "editor.json"
     wrong = run_editor(config, editor_keypair.home, "login", "--server", live.url, "--username",
                        "editor", "--password-stdin", "--otp", "000000", stdin=EDITOR_PASSWORD + "\n")
@@ -73,6 +76,8 @@ def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
     [folder] = list((out / "Ah Mei").iterdir())
     assert (folder / "草稿.txt").read_bytes() == "第一段。\n".encode()
     assert (folder / "notes.md").read_bytes() == b"# heading\n"
+    # Encrypted by the author: decrypted and cleaned on the editor's machine.
+    assert (folder / "sealed.txt").read_bytes() == b"inner words"
     message = (folder / "message.txt").read_text()
     assert "夜班" in message and "please read" in message
     assert "invisible character" in (folder / "cleaning-report.txt").read_text()

@@ -181,3 +181,19 @@ def test_author_home_lists_own_submissions_with_day_only(client, editor, data_di
     submission = Submission.objects.get()
     assert submission.short_id in page
     assert submission.submitted_on.isoformat() in page
+
+
+def test_a_file_already_encrypted_to_the_editors_passes_as_is_and_is_flagged(
+    client, editor, editor_keypair, data_dir
+):
+    message = editor_keypair.gpg("--encrypt", "--trust-model", "always", "-r",
+                                 editor_keypair.fingerprint, input=b"pre-encrypted draft").stdout
+    new_author(client)
+    review = review_of(upload(client, [("draft.gpg", message)]))
+    assert "already encrypted to the editors" in review.html
+    assert confirm(client, review).status_code == 302
+    row = SubmissionFile.objects.get()
+    assert row.cleaned is False and row.kind == "openpgp"
+    assert Submission.objects.get().uncleaned_count == 1
+    inner = editor_keypair.decrypt(data_dir / "store" / row.blob)
+    assert inner == message  # the author's own ciphertext, wrapped once more for all editors

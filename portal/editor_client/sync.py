@@ -139,6 +139,17 @@ class Syncer:
             if plain.stat().st_size != entry.get("size") or sha256_of(plain) != entry.get("sha256"):
                 raise SyncProblem(f"{name}: size or SHA-256 differs from the manifest")
             lines = [f"{name}:"]
+            if entry.get("kind") == "openpgp":
+                # The author encrypted it to the editors themselves: open that layer
+                # too, so the file can be cleaned here like any other.
+                inner = self.partial / (plain.name + ".inner")
+                try:
+                    self.gpg.decrypt_file(plain, inner)
+                except DecryptionFailed as failed:
+                    raise SyncProblem(f"{name}: the author's own encryption: {failed}") from None
+                inner.replace(plain)
+                name = name.removesuffix(".gpg").removesuffix(".pgp").removesuffix(".asc") or name
+                lines = [f"{name}: decrypted the author's own encryption"]
             if entry.get("report"):
                 server = Report.from_dict(entry["report"])
                 lines += [f"  removed on the server: {removed_sentence(f)}" for f in server.removed]
