@@ -7,6 +7,11 @@ account's throttle and is recorded without an address. Changing the password
 or the second factors needs a fresh code, so a session left open on a laptop
 cannot be turned into a permanent takeover.
 
+Accepted trade-off: for an account with a security key, the right password
+with an empty code leads to the key step, which shows that the password was
+right. That attempt stays counted against the account until the key answers,
+so it buys no extra guesses; accounts without a key get the one refusal.
+
 Who may call what (decided in `portal.access`):
 
 - `login`, `logout`: public (they are how one gets in and out);

@@ -143,3 +143,17 @@ def test_log_out_everywhere_ends_a_second_clients_session(data_dir):
     assert not is_editor_session(phone)
     assert AuditEvent.objects.filter(action="logout-everywhere", actor=alice).exists()
     assert log_in(Client(), "alice", code=current_code(alice)).status_code == 302
+
+
+def test_refused_codes_are_announced_on_the_field_they_concern(newcomer):
+    client = Client()
+    log_in(client, "newcomer")
+    enrol = client.post("/editor/enrol/", {"otp_token": "000000"}).content.decode()
+    assert 'aria-describedby="id_otp_token_error"' in enrol
+    assert 'id="id_otp_token_error"' in enrol and "That code was not accepted" in enrol
+
+    alice = make_editor("alice")
+    account = logged_in_client(alice)
+    page = account.post("/editor/account/backup-codes/", {"otp_token": "000000"}).content.decode()
+    assert 'aria-describedby="backup_otp_token_error"' in page
+    assert 'id="backup_otp_token_error"' in page and "The code was not accepted." in page
