@@ -26,6 +26,9 @@ from tests.gpgkeys import make_keypair, stop_agent
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import EDITOR_PASSWORD, live_server, totp_now
 
+# Several workers share sessions and throttles through Redis, as in production.
+REDIS = "redis://127.0.0.1:6379/14"
+
 
 def wav(size: int) -> bytes:
     data = os.urandom(size - 44)
@@ -43,7 +46,9 @@ def main() -> int:
         work = Path(tmp)
         editor = make_keypair(work / "editor-gnupg", "Bench Editor <bench@penname.invalid>")
         try:
-            with live_server(work / "data", editor.public) as server:
+            # Two workers, as a production server would run (deploy/gunicorn.conf.py).
+            with live_server(work / "data", editor.public, {"REDIS_URL": REDIS},
+                             workers=2) as server:
                 author = HttpAuthor(server.url)
                 author.new_author("bench")
                 for i in range(args.count):

@@ -46,6 +46,9 @@ SPEC: dict[str, Any] = {
                            "security": _BEARER,
                            "responses": {"200": {"description": "keys"}, "401": _ERROR}}},
         "/submissions/": {"get": {"summary": "All submissions (metadata)", "security": _BEARER,
+                                  "parameters": [{"name": "detail", "in": "query",
+                                                  "schema": {"type": "string", "enum": ["1"]},
+                                                  "description": "include files and notes"}],
                                   "responses": {"200": {"description": "list"}, "401": _ERROR}}},
         "/submissions/{public_id}/": {"get": {
             "summary": "One submission: files, manifest and notes (names and sizes)",

@@ -34,6 +34,6 @@ def submission_detail(submission: Submission, sizes: dict[str, int]) -> dict[str
             {"id": n.pk, "name": n.blob, "size": sizes.get(n.blob, 0),
              "by": n.written_by.get_username() if n.written_by else None,
              "at": n.at.isoformat(), "encrypted_by_server": n.encrypted_by_server}
-            for n in submission.notes.select_related("written_by")  # type: ignore[attr-defined]
+            for n in submission.notes.all()  # type: ignore[attr-defined]
         ],
     }

@@ -96,9 +96,15 @@ def openapi(request: HttpRequest) -> HttpResponse:
 def submissions(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         return _error("use GET", 405)
-    from .serializers import submission_summary
+    from .serializers import submission_detail, submission_summary
 
     rows = Submission.objects.select_related("author").order_by("id")
+    if request.GET.get("detail") == "1":
+        # One request for everything a sync needs (names and sizes of every file).
+        rows = rows.prefetch_related("files", "notes__written_by")
+        listed = list(rows)
+        sizes = _sizes([n for s in listed for n in _names_of(s)])
+        return JsonResponse({"submissions": [submission_detail(s, sizes) for s in listed]})
     return JsonResponse({"submissions": [submission_summary(s) for s in rows]})
 
 

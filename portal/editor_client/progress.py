@@ -16,7 +16,7 @@ class Progress:
         self._last = 0.0
 
     def __call__(self, amount: int) -> None:
-        self.done += amount
+        self.done += amount  # several threads may add; an approximate bar is fine
         now = time.monotonic()
         if now - self._last > 0.2 or self.done >= self.total:
             self._last = now

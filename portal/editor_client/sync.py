@@ -14,7 +14,9 @@ import hashlib
 import json
 import shutil
 import sys
+import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,10 @@ from portal.sanitize.report import Report
 
 from .localgpg import DecryptionFailed, LocalGpg
 from .progress import Progress
-from .transport import Api
+from .transport import Api, ApiError
+
+# Submissions handled at once: enough to overlap network, gpg and cleaning.
+PARALLEL = 4
 
 
 class SyncProblem(Exception):
@@ -61,33 +66,48 @@ class Syncer:
         self.done_file = self.work / "done.json"
         self.done: dict[str, str] = (json.loads(self.done_file.read_text())
                                      if self.done_file.exists() else {})
+        self.progress = Progress(0)
 
     def run(self) -> list[str]:
-        """Sync everything; return the problems (an empty list means all went well)."""
-        problems = []
-        for summary in self.api.get_json("/submissions/")["submissions"]:
-            detail = self.api.get_json(f"/submissions/{summary['id']}/")
+        """Sync everything; return the problems (an empty list means all went well).
+
+        Submissions are fetched, decrypted and cleaned a few at a time: the
+        network, gpg and the cleaning children overlap.
+        """
+        todo = []
+        for detail in self.api.get_json("/submissions/?detail=1")["submissions"]:
             signature = ",".join([detail["manifest"]["name"]]
                                  + [f"{f['name']}:{f['size']}" for f in detail["files"]])
-            if self.done.get(detail["id"]) == signature:
-                continue
+            if self.done.get(detail["id"]) != signature:
+                todo.append((detail, signature))
+        total = sum(d["manifest"]["size"] + sum(f["size"] for f in d["files"]) for d, _ in todo)
+        self.progress = Progress(total, "sync")
+        problems: list[str] = []
+        lock = threading.Lock()
+
+        def one(detail: dict[str, Any], signature: str) -> None:
             try:
                 folder = self.sync_one(detail)
-            except (SyncProblem, DecryptionFailed) as problem:
-                problems.append(f"{detail['short_id']}: {problem}")
-                continue
-            self.done[detail["id"]] = signature
-            self.done_file.write_text(json.dumps(self.done))
-            print(f"{detail['short_id']}  {folder.relative_to(self.root)}", file=self.out)
+            except (SyncProblem, DecryptionFailed, ApiError) as problem:
+                with lock:
+                    problems.append(f"{detail['short_id']}: {problem}")
+                return
+            with lock:
+                self.done[detail["id"]] = signature
+                self.done_file.write_text(json.dumps(self.done))
+                print(f"{detail['short_id']}  {folder.relative_to(self.root)}", file=self.out)
+
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            for future in [pool.submit(one, d, s) for d, s in todo]:
+                future.result()
+        self.progress.finish()
         shutil.rmtree(self.partial, ignore_errors=True)
         return problems
 
     def _fetch(self, detail: dict[str, Any], entry: dict[str, Any]) -> Path:
         target = self.ciphertext / entry["name"]
-        progress = Progress(entry["size"], f"{detail['short_id']} {entry['name'][:8]}")
         self.api.download(f"/submissions/{detail['id']}/blobs/{entry['name']}", target,
-                          entry["size"], progress)
-        progress.finish()
+                          entry["size"], self.progress)
         return target
 
     def _decrypt(self, ciphertext: Path, label: str) -> Path:
