@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Compiles portal/locale/*/LC_MESSAGES/django.po (in git) into .mo (not in git).
+# django-admin without settings compiles ./locale and needs no secret key.
 messages: $(STAMP)
 	@if ls portal/locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then \
-	  cd portal && ../$(BIN)/portal compilemessages --verbosity 0; fi
+	  cd portal && env -u DJANGO_SETTINGS_MODULE ../$(BIN)/django-admin compilemessages --verbosity 0; fi
 
 run: $(STAMP) messages
 	PORTAL_DATA_DIR=$(DATA_DIR) PORTAL_DEBUG=True $(BIN)/portal migrate --no-input

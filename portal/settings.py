@@ -66,7 +66,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so it sees the response last, after every cookie has been set.
+    # Outermost, so a policy already chosen for the response (the editor pages'
+    # policy, set by PrivacyHeadersMiddleware) is kept and every other response
+    # gets SECURE_CSP.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Next, so it sees the response after every cookie has been set.
     "portal.middleware.PrivacyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,15 +146,69 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# Browsers send regional codes; Django's LANG_INFO fallbacks map zh-CN, zh-SG and
+# zh-MY to zh-hans and zh-TW, zh-HK and zh-MO to zh-hant (a bare "zh" gets the
+# first Chinese entry here). tests/test_i18n.py holds Django to that.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
 LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
+# The language switcher's cookie: for this site only, unreadable by scripts, and
+# gone when the browser closes (no LANGUAGE_COOKIE_AGE).
+LANGUAGE_COOKIE_NAME = "penname_language"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Strict"
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# In production nginx serves these from a directory outside the data directory
+# (deploy/README.md), so the web server never needs to look inside it.
+STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(DATA_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+
+# --- Security headers and deployment checks -----------------------------------------
+# Penname is served only as Tor onion services over plain HTTP: Tor already
+# encrypts and authenticates the connection end to end (the address is the
+# key), and an onion site has no certificate to redirect to. These deploy
+# checks ask for HTTPS-only behaviour and are silenced on purpose (SECURITY.md,
+# "Deployment checks"):
+SILENCED_SYSTEM_CHECKS = [
+    # SECURE_HSTS_SECONDS: browsers ignore HSTS on plain HTTP; there is no HTTPS to pin.
+    "security.W004",
+    # SECURE_SSL_REDIRECT: there is no HTTPS site to redirect to.
+    "security.W008",
+    # SESSION_COOKIE_SECURE / CSRF_COOKIE_SECURE: a Secure cookie set over HTTP is
+    # refused or never sent back (portal-editor's HTTP client, some browsers), so
+    # nobody could log in. portal.middleware adds Secure whenever a request does
+    # arrive over HTTPS; both cookies are HttpOnly and SameSite=Strict.
+    "security.W012",
+    "security.W016",
+]
+# Nobody is e-mailed error reports: a report would carry the request (addresses,
+# headers, form fields) off the server. Errors go to the journal, filtered.
+ADMINS: list[str] = []
+
+# Content-Security-Policy (django.middleware.csp): pages load styles and images
+# from this origin only, run no script, post forms only here and cannot be
+# framed. `data:` images fetch nothing from anywhere, so they cannot tell another
+# site about a visit (none are used today). The enrolment QR code is inline <svg>
+# markup, which img-src does not govern.
+from django.utils.csp import CSP  # noqa: E402 - next to the policy it builds
+
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+}
+# Editor pages (under /editor/) may also run same-origin scripts and call back
+# to this origin: django-otp-webauthn's security-key ceremony is /static/ JavaScript
+# that posts to /editor/webauthn/. Author pages never get this policy.
+PORTAL_EDITOR_CSP: dict[str, list[str]] = {
+    **SECURE_CSP, "script-src": [CSP.SELF], "connect-src": [CSP.SELF],
+}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # "same-origin", not "no-referrer": with no-referrer browsers send `Origin: null` on
@@ -211,6 +269,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        # Replaces Django's default "django" logger, whose handlers include
+        # mail_admins: nothing about a request ever leaves the server by e-mail.
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {"handlers": ["console"], "level": "ERROR", "propagate": False},

@@ -1,9 +1,11 @@
-"""The URLconf: author pages at the root, editors under /editor/, the API under /api/v1/."""
+"""The URLconf: author pages at the root, editors under /editor/, the API under /api/v1/,
+and /health/ for monitoring."""
 
 from __future__ import annotations
 
 from django.urls import include, path
 
+from portal import health
 from portal.editorial.admin_site import site as editor_admin
 
 urlpatterns = [
@@ -12,6 +14,7 @@ urlpatterns = [
     path("editor/admin/", editor_admin.urls),
     path("editor/", include("portal.editorial.urls")),
     path("api/v1/", include("portal.api.urls")),
+    path("health/", health.health, name="health"),
 ]
 
 handler400 = "portal.errors.bad_request"

@@ -24,16 +24,25 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def browser_page(javascript: bool = False) -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless; make contexts with `new_context(...)`."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def browser_page(javascript: bool = False) -> Iterator[Any]:
+    with chromium() as browser:
         context = browser.new_context(java_script_enabled=javascript)
         page = context.new_page()
         try:
             yield page
         finally:
             context.close()
-            browser.close()

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.gpgkeys import EditorKeypair, make_keypair, revoke, stop_agent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the translation catalogues when a .po is newer than its .mo.
+
+    `make test` already does (its `messages` step); this covers a bare `pytest`
+    in a fresh checkout, where the .mo files (not in git) do not exist yet.
+    """
+    locale = Path(__file__).resolve().parent.parent / "portal" / "locale"
+    for po in locale.glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if shutil.which("msgfmt") and (not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime):
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
 """A real portal server process (gunicorn) with its own data directory and database.
 
 Used by tests that must cross real HTTP and real process boundaries (restarts,
-the browser) and by the benchmarks. With DATABASE_URL pointing at PostgreSQL, a
-fresh database is created for the server and dropped afterwards.
+the browser, several servers) and by the benchmarks. With DATABASE_URL
+pointing at PostgreSQL, a fresh database is created for the server and dropped
+afterwards. gunicorn runs with the production configuration
+(deploy/gunicorn.conf.py), bound to a local TCP port instead of the socket.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 EDITOR_PASSWORD = "a long enough passphrase 42"
 
 
@@ -82,6 +85,7 @@ class LiveServer:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     editor_totp_secret: str = ""
+    log_name: str = "server.log"
 
     @property
     def url(self) -> str:
@@ -94,22 +98,40 @@ class LiveServer:
             raise RuntimeError(f"portal {' '.join(args)} failed: {result.stderr}")
         return result.stdout
 
+    def set_up(self, editor_public_key: str) -> None:
+        """Migrate and add the managing editor "editor" (password EDITOR_PASSWORD)."""
+        self.portal("migrate", "--no-input")
+        key_file = self.data_dir / "editor.asc"
+        key_file.write_text(editor_public_key)
+        added = self.portal("add_editor", "editor", "--key", str(key_file), "--password-stdin",
+                            "--managing", stdin=f"{EDITOR_PASSWORD}\n")
+        self.editor_totp_secret = totp_secret(added)
+        key_file.unlink()
+
+    def twin(self) -> LiveServer:
+        """Another application server on the same data directory, database and secrets (not started)."""
+        return LiveServer(self.data_dir, self.database_url, dict(self.env),
+                          editor_totp_secret=self.editor_totp_secret,
+                          log_name=f"server-{secrets.token_hex(3)}.log")
+
     def start(self, workers: int = 1) -> None:
         self.port = free_port()
+        log = self.data_dir / self.log_name
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--timeout", "600", "--no-control-socket"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"),
+            [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONF), "portal.wsgi",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=open(log, "ab"),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError((self.data_dir / "server.log").read_text())
+                raise RuntimeError(log.read_text())
             try:
                 urllib.request.urlopen(self.url + "/", timeout=2).read()
                 return
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.2)
+        self.stop()  # never leave a half-started server behind
         raise RuntimeError("the server did not start in 60 s")
 
     def stop(self) -> None:
@@ -123,29 +145,28 @@ class LiveServer:
         self.process = None
 
 
+def server_env(data_dir: Path, database_url: str,
+               extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a server process: its own data directory, database and secret key."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "PORTAL_DATA_DIR": str(data_dir),
+        "PORTAL_SECRET_KEY": "live-test-secret-key-" + secrets.token_hex(16),
+        "DATABASE_URL": database_url,
+        "PORTAL_KDF_TIME_COST": "1",
+        "PORTAL_KDF_MEMORY_KIB": "8192",
+        **(extra_env or {}),
+    }
+
+
 @contextmanager
 def live_server(data_dir: Path, editor_public_key: str, extra_env: dict[str, str] | None = None,
                 workers: int = 1) -> Iterator[LiveServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
     with server_database(data_dir) as database_url:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.environ.get("HOME", "/root"),
-            "PORTAL_DATA_DIR": str(data_dir),
-            "PORTAL_SECRET_KEY": "live-test-secret-key-" + secrets.token_hex(16),
-            "DATABASE_URL": database_url,
-            "PORTAL_KDF_TIME_COST": "1",
-            "PORTAL_KDF_MEMORY_KIB": "8192",
-            **(extra_env or {}),
-        }
-        server = LiveServer(data_dir, database_url, env)
-        server.portal("migrate", "--no-input")
-        key_file = data_dir / "editor.asc"
-        key_file.write_text(editor_public_key)
-        added = server.portal("add_editor", "editor", "--key", str(key_file), "--password-stdin",
-                              "--managing", stdin=f"{EDITOR_PASSWORD}\n")
-        server.editor_totp_secret = totp_secret(added)
-        key_file.unlink()
+        server = LiveServer(data_dir, database_url, server_env(data_dir, database_url, extra_env))
+        server.set_up(editor_public_key)
         server.start(workers)
         try:
             yield server

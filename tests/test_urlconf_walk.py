@@ -21,10 +21,10 @@ from tests.editorial.editors import make_editor, unverified_client, verified_cli
 
 MARKS = {"public", "author", "editor", "managing", "enrolment", "api-editor", "api-public"}
 PUBLIC = {
-    "authors:start", "authors:new", "authors:login", "authors:logout",
+    "authors:start", "authors:new", "authors:login", "authors:logout", "authors:language",
     "editorial:login", "editorial:logout", "editorial:webauthn_login_begin",
     "editorial:webauthn_login_complete", "editorial:webauthn_jsi18n", "admin:login",
-    "api:token", "api:openapi",
+    "api:token", "api:openapi", "health",
 }
 
 

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.crypto.codenames import MAX_INPUT_CHARS
+from portal.crypto.codenames import MAX_INPUT_CHARS, STYLES
 
 
 def _single_line(value: str) -> str:
@@ -22,6 +22,15 @@ class PenNameForm(forms.Form):
 
     def clean_pen_name(self) -> str:
         return _single_line(self.cleaned_data["pen_name"])
+
+
+class NewAuthorForm(PenNameForm):
+    # Empty means "the kind that suits the page's language" (see views.new_author).
+    style = forms.ChoiceField(
+        label=_("Kind of codename"), required=False,
+        choices=[("", "")] + [(style, style) for style in STYLES],
+        error_messages={"invalid_choice": _("Choose pinyin words or English words.")},
+    )
 
 
 class CodenameForm(forms.Form):

@@ -27,10 +27,13 @@ def lookup_for(codename: str) -> bytes:
     return codenames.derive_lookup(codename, settings.CODENAME_PEPPER, _cost())
 
 
-def create_author(pen_name: str = "") -> tuple[Author, str]:
-    """A new author and their codename (the only time the codename exists server-side)."""
+def create_author(pen_name: str = "", style: str = "english") -> tuple[Author, str]:
+    """A new author and their codename (the only time the codename exists server-side).
+
+    `style` picks the word list ("english" or "pinyin"); both give the same entropy.
+    """
     for _ in range(5):
-        codename = codenames.generate()
+        codename = codenames.generate(style)
         try:
             with transaction.atomic():
                 author = Author.objects.create(lookup=lookup_for(codename), pen_name=pen_name)

@@ -14,6 +14,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def today() -> object:
@@ -37,13 +38,13 @@ class Author(models.Model):
 
 class Submission(models.Model):
     class State(models.TextChoices):
-        NEW = "new", "new"
-        IN_REVIEW = "in_review", "in review"
-        REVISIONS_REQUESTED = "revisions_requested", "revisions requested"
-        ACCEPTED = "accepted", "accepted"
-        PUBLISHED = "published", "published"
-        DECLINED = "declined", "declined"
-        WITHDRAWN = "withdrawn", "withdrawn"
+        NEW = "new", _("new")
+        IN_REVIEW = "in_review", _("in review")
+        REVISIONS_REQUESTED = "revisions_requested", _("revisions requested")
+        ACCEPTED = "accepted", _("accepted")
+        PUBLISHED = "published", _("published")
+        DECLINED = "declined", _("declined")
+        WITHDRAWN = "withdrawn", _("withdrawn")
 
     # The sequence number (primary key) orders submissions; the public id names them.
     public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)

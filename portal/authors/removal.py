@@ -1,16 +1,30 @@
-"""Delete a submission completely: its rows and every ciphertext file it owns."""
+"""Delete a submission completely: its rows and every ciphertext file it owns.
+
+`referenced_blobs()` is the one list of ciphertext names the database refers
+to: `portal purge` keeps exactly these, `portal backup` saves exactly these.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from .models import Submission
+from portal.editorial.models import Note
+
+from .models import Submission, SubmissionFile
 from .sending import store
 
 
 def blobs_of(submission: Submission) -> list[str]:
     names = [submission.manifest_blob, *submission.files.values_list("blob", flat=True)]
     names += list(submission.notes.values_list("blob", flat=True))  # type: ignore[attr-defined]
+    return names
+
+
+def referenced_blobs() -> set[str]:
+    """Every ciphertext name a row refers to (manifests, files, editors' notes)."""
+    names = set(SubmissionFile.objects.values_list("blob", flat=True))
+    names |= set(Submission.objects.values_list("manifest_blob", flat=True))
+    names |= set(Note.objects.values_list("blob", flat=True))
     return names
 
 

@@ -4,20 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from portal.sanitize.messages import note_sentence, refusal_sentence, removed_sentence
 from portal.sanitize.report import Report
 
+# Marked with gettext_noop so makemessages finds them; translated when shown.
 KIND_NAMES = {
-    "docx": "Word document (DOCX)", "xlsx": "Spreadsheet (XLSX)", "pptx": "Slides (PPTX)",
-    "odt": "OpenDocument text (ODT)", "ods": "OpenDocument spreadsheet (ODS)",
-    "odp": "OpenDocument slides (ODP)", "odg": "OpenDocument drawing (ODG)",
-    "pdf": "PDF", "jpeg": "JPEG picture", "png": "PNG picture", "webp": "WebP picture",
-    "tiff": "TIFF picture", "gif": "GIF picture", "bmp": "BMP picture", "heic": "HEIC picture",
-    "mp3": "MP3 audio", "flac": "FLAC audio", "ogg": "Ogg audio", "m4a": "M4A audio",
-    "wav": "WAV audio", "text": "Plain text", "markdown": "Markdown text",
-    "openpgp": "OpenPGP encrypted file",
+    "docx": gettext_noop("Word document (DOCX)"),
+    "xlsx": gettext_noop("Spreadsheet (XLSX)"),
+    "pptx": gettext_noop("Slides (PPTX)"),
+    "odt": gettext_noop("OpenDocument text (ODT)"),
+    "ods": gettext_noop("OpenDocument spreadsheet (ODS)"),
+    "odp": gettext_noop("OpenDocument slides (ODP)"),
+    "odg": gettext_noop("OpenDocument drawing (ODG)"),
+    "pdf": gettext_noop("PDF"),
+    "jpeg": gettext_noop("JPEG picture"),
+    "png": gettext_noop("PNG picture"),
+    "webp": gettext_noop("WebP picture"),
+    "tiff": gettext_noop("TIFF picture"),
+    "gif": gettext_noop("GIF picture"),
+    "bmp": gettext_noop("BMP picture"),
+    "heic": gettext_noop("HEIC picture"),
+    "mp3": gettext_noop("MP3 audio"),
+    "flac": gettext_noop("FLAC audio"),
+    "ogg": gettext_noop("Ogg audio"),
+    "m4a": gettext_noop("M4A audio"),
+    "wav": gettext_noop("WAV audio"),
+    "text": gettext_noop("Plain text"),
+    "markdown": gettext_noop("Markdown text"),
+    "openpgp": gettext_noop("OpenPGP encrypted file"),
 }
 
 

@@ -17,4 +17,5 @@ urlpatterns = [
     path("author/submit/confirm/", views.confirm, name="confirm"),
     path("author/submit/cancel/", views.cancel, name="cancel"),
     path("author/submission/<uuid:public_id>/", views.received, name="received"),
+    path("language/", views.set_language, name="language"),
 ]

@@ -17,7 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,7 +28,7 @@ from portal.crypto.spool import SpoolCorrupt
 from portal.sanitize import CleaningRefused
 
 from . import pending as pending_uploads
-from .forms import CodenameForm, PenNameForm, SubmissionForm
+from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
 from .identity import create_author, find_author
 from .models import Author
 from .reporting import describe
@@ -39,23 +41,42 @@ MAX_PENDING_PER_SESSION = 5
 MiB = 1024 * 1024
 
 
+def default_codename_style() -> str:
+    """Pinyin words for a reader of Chinese, English words otherwise."""
+    return "pinyin" if (get_language() or "").startswith("zh") else "english"
+
+
+def _start_page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:
+    return render(request, "authors/start.html", {
+        "pen_name_form": NewAuthorForm(), "login_form": CodenameForm(),
+        "codename_style": default_codename_style(), **context,
+    }, status=status)
+
+
 @public
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
-    return render(request, "authors/start.html",
-                  {"pen_name_form": PenNameForm(), "login_form": CodenameForm()})
+    return _start_page(request)
 
 
 @public
 @require_POST
 def new_author(request: HttpRequest) -> HttpResponse:
-    form = PenNameForm(request.POST)
+    form = NewAuthorForm(request.POST)
     if not form.is_valid():
-        return render(request, "authors/start.html",
-                      {"pen_name_form": form, "login_form": CodenameForm()}, status=400)
-    author, codename = create_author(form.cleaned_data["pen_name"])
+        return _start_page(request, status=400, pen_name_form=form,
+                           codename_style=form.data.get("style") or default_codename_style())
+    style = form.cleaned_data["style"] or default_codename_style()
+    author, codename = create_author(form.cleaned_data["pen_name"], style)
     log_in_author(request, author)
-    return render(request, "authors/codename.html", {"codename": codename, "author": author})
+    return render(request, "authors/codename.html",
+                  {"codename": codename, "codename_style": style, "author": author})
+
+
+# The language switcher: a plain form, so it works without JavaScript. Django's
+# view accepts only a `next` on this site and sets the cookie configured in
+# settings (HttpOnly, SameSite=Strict, gone when the browser closes).
+set_language = public(require_POST(i18n.set_language))
 
 
 @public
@@ -65,10 +86,8 @@ def login(request: HttpRequest) -> HttpResponse:
     author = find_author(form.data.get("codename", "")) if form.is_valid() else None
     if author is None:
         # One message for every failure: unknown, mistyped, malformed or too long.
-        return render(request, "authors/start.html", {
-            "pen_name_form": PenNameForm(), "login_form": CodenameForm(),
-            "login_error": _("That codename was not recognised. Check each word and try again."),
-        }, status=403)
+        return _start_page(request, status=403, login_error=_(
+            "That codename was not recognised. Check each word and try again."))
     log_in_author(request, author)
     return redirect("authors:home")
 

@@ -1,10 +1,22 @@
 """Codenames: the only thing an author needs to come back, and never stored.
 
-A codename is CODENAME_WORDS words drawn with `secrets` from the EFF large
-wordlist (7,776 words, CC BY 3.0, Electronic Frontier Foundation). Seven words
-give 7 × log2(7776) ≈ 90.5 bits of entropy: guessing one author's codename
-online, at any rate the server allows, or offline from a stolen database, is
-out of reach.
+A codename is CODENAME_WORDS words drawn with `secrets` from one of two lists
+of 7,776 words each, so every codename carries 7 × log2(7776) ≈ 90.5 bits of
+entropy whichever list it comes from:
+
+- "english": the EFF large wordlist (CC BY 3.0, Electronic Frontier Foundation);
+- "pinyin": common two-syllable Chinese words written in pinyin without tones
+  (wordlists/pinyin.txt, built by scripts/make-pinyin-wordlist from jieba's
+  word frequencies and pypinyin's readings). A Chinese reader hears a word in
+  each ("shouxin", "zuoke"), which is easier to remember than foreign words,
+  and it is typed in plain ASCII on any keyboard, without an input method.
+
+Guessing one author's codename online, at any rate the server allows, or
+offline from a stolen database, is out of reach. Login accepts either kind:
+the lists share no word, so the words say which list a codename is from.
+Typing is forgiven where it cannot help a guesser: case, extra spaces,
+full-width letters, tone marks or tone numbers, and (pinyin) zh/z, ch/c, sh/s
+and final ng/n, which the pinyin list keeps apart (see portal.crypto.pinyin).
 
 The server keeps only `derive_lookup()`: Argon2id (memory-hard, so each guess
 costs memory as well as time) over the normalised codename, with a salt derived
@@ -18,21 +30,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from argon2.low_level import Type, hash_secret_raw
 
+from portal.crypto.pinyin import sound_key
+
+STYLES = ("english", "pinyin")
+WORDLIST_FILES = {"english": "wordlists/eff_large.txt", "pinyin": "wordlists/pinyin.txt"}
 CODENAME_WORDS = 7
-WORDLIST_SIZE = 7776
-ENTROPY_BITS = CODENAME_WORDS * math.log2(WORDLIST_SIZE)  # ≈ 90.47
+WORDLIST_SIZE = 7776  # each list
+ENTROPY_BITS = CODENAME_WORDS * math.log2(WORDLIST_SIZE)  # ≈ 90.47, for either style
+# The longest word in either list (the pinyin list is built to stay within it).
 LONGEST_WORD = 9
 # The longest valid codename: seven longest words and the six spaces between them.
 MAX_CODENAME_CHARS = CODENAME_WORDS * LONGEST_WORD + (CODENAME_WORDS - 1)
-# Raw input (before extra spaces are dropped) is cut off well before any work.
+# Raw input (before extra spaces, tone marks and the like are dropped) is cut off
+# well before any work. Twice the longest codename leaves room for every forgiven
+# spelling (a pinyin word typed with an extra h or g is at most four letters longer).
 MAX_INPUT_CHARS = 2 * MAX_CODENAME_CHARS
+# What a word may be: ASCII letters (the EFF list has four hyphenated words, "yo-yo").
+_PLAIN_WORD = re.compile(r"[a-z]+(-[a-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -48,42 +71,73 @@ DEFAULT_COST = KdfCost()
 
 
 @cache
-def wordlist() -> tuple[str, ...]:
-    text = resources.files("portal.crypto").joinpath("wordlists/eff_large.txt").read_text("utf-8")
-    words = tuple(line.strip() for line in text.splitlines() if line.strip())
+def wordlist(style: str = "english") -> tuple[str, ...]:
+    path = resources.files("portal.crypto").joinpath(WORDLIST_FILES[style])
+    words = tuple(line.strip() for line in path.read_text("utf-8").splitlines() if line.strip())
     if len(words) != WORDLIST_SIZE or len(set(words)) != WORDLIST_SIZE:
-        raise RuntimeError("the codename wordlist is damaged")
-    if max(len(w) for w in words) != LONGEST_WORD:
-        raise RuntimeError("the codename wordlist changed; update LONGEST_WORD")
+        raise RuntimeError(f"the {style} codename wordlist is damaged")
+    if not all(_PLAIN_WORD.fullmatch(word) for word in words):
+        raise RuntimeError(f"the {style} codename wordlist has a word that is not plain a-z")
+    if max(len(w) for w in words) > LONGEST_WORD or (
+        style == "english" and max(len(w) for w in words) != LONGEST_WORD
+    ):
+        raise RuntimeError("the codename wordlists changed; update LONGEST_WORD")
     return words
 
 
 @cache
-def _word_set() -> frozenset[str]:
-    return frozenset(wordlist())
+def _word_set(style: str) -> frozenset[str]:
+    return frozenset(wordlist(style))
 
 
-def generate() -> str:
-    words = wordlist()
+@cache
+def _pinyin_by_sound() -> dict[str, str]:
+    """Each pinyin word under its sound key; a key never matches an English word."""
+    by_sound = {sound_key(word): word for word in wordlist("pinyin")}
+    if len(by_sound) != WORDLIST_SIZE or (set(by_sound) | _word_set("pinyin")) & _word_set("english"):
+        raise RuntimeError("the pinyin codename wordlist is damaged (sounds overlap)")
+    return by_sound
+
+
+def generate(style: str = "english") -> str:
+    words = wordlist(style)
     return " ".join(secrets.choice(words) for _ in range(CODENAME_WORDS))
 
 
-def normalise(text: str) -> str | None:
-    """The canonical form of a typed codename, or None if it cannot be one.
+def _plain(text: str) -> str:
+    """Lower case, full-width letters made ASCII, tone marks and tone numbers dropped."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch) and ch not in "012345")
 
-    Case and extra whitespace are forgiven (people copy codenames by hand);
-    anything longer than a valid codename is rejected without further work.
+
+def style_of(codename: str) -> str:
+    """Which list a normalised codename's words come from."""
+    return "english" if codename.split()[0] in _word_set("english") else "pinyin"
+
+
+def normalise(text: str) -> str | None:
+    """The canonical form of a typed codename of either style, or None if it cannot be one.
+
+    Case, extra whitespace and the slips listed in the module docstring are
+    forgiven (people copy codenames by hand); anything longer than a valid
+    codename is rejected without further work.
     """
     if len(text) > MAX_INPUT_CHARS:
         return None
-    words = text.lower().split()
-    candidate = " ".join(words)
-    if len(candidate) > MAX_CODENAME_CHARS or len(words) != CODENAME_WORDS:
+    words = _plain(text).split()
+    if len(words) != CODENAME_WORDS:
         return None
-    known = _word_set()
-    if not all(word in known for word in words):
-        return None
-    return candidate
+    english = _word_set("english")
+    if all(word in english for word in words):
+        canonical = words
+    else:
+        by_sound = _pinyin_by_sound()
+        found = [by_sound.get(sound_key(word)) for word in words]
+        if None in found:
+            return None
+        canonical = [word for word in found if word is not None]
+    candidate = " ".join(canonical)
+    return candidate if len(candidate) <= MAX_CODENAME_CHARS else None
 
 
 def _salt(pepper: bytes, purpose: str) -> bytes:

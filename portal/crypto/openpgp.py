@@ -132,20 +132,25 @@ class Keyring:
 
     # --- encryption ---------------------------------------------------------------
 
-    def encrypt_stream(self, source: BinaryIO, output: Path, recipients: list[str]) -> None:
+    def encrypt_stream(self, source: BinaryIO, output: Path, recipients: list[str],
+                       compress: bool = True) -> None:
         """Encrypt `source` to `recipients` into the new file `output` (binary OpenPGP).
 
+        `compress=False` skips gpg's compression, for sources that are mostly
+        ciphertext already (backups), where it would only cost time.
         On any failure `output` does not exist afterwards and EncryptionFailed is raised.
         """
         if not recipients:
             raise EncryptionFailed("no recipients")
         if output.exists():
             raise EncryptionFailed("output already exists")
+        extra_args = ["--throw-keyids", "--no-encrypt-to", "--compliance", "gnupg"]
+        if not compress:
+            extra_args += ["--compress-algo", "none"]
         try:
             result = self._gpg.encrypt_file(
                 source, recipients=list(recipients), armor=False, always_trust=True,
-                output=str(output),
-                extra_args=["--throw-keyids", "--no-encrypt-to", "--compliance", "gnupg"],
+                output=str(output), extra_args=extra_args,
             )
         except (OSError, ValueError) as exc:
             output.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def today() -> object:
@@ -44,8 +45,8 @@ class Editor(models.Model):
     """An editor's role and session epoch (bumped by "log out everywhere")."""
 
     class Role(models.TextChoices):
-        EDITOR = "editor", "editor"
-        MANAGING = "managing", "managing editor"
+        EDITOR = "editor", _("editor")
+        MANAGING = "managing", _("managing editor")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="editor"

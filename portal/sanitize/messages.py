@@ -75,6 +75,19 @@ REMOVED: dict[str, str] = {
         "{count} invisible character(s), which can mark one copy of a text"
     ),
     "bidi-controls": gettext_noop("{count} text-direction control character(s)"),
+    "tracked-formatting-accepted": gettext_noop(
+        "{count} tracked formatting change(s) were accepted"
+    ),
+    "name-fields": gettext_noop(
+        "{count} field(s) that showed a name, a file name or a date the document recorded"
+    ),
+    "password-hash": gettext_noop("a password hash that guarded editing"),
+    "image-file-name": gettext_noop("the original file name of a picture, “{detail}”"),
+    "file-path": gettext_noop("a folder or file location on a computer, “{detail}”"),
+    "macros": gettext_noop("macros (small programs) stored in the document"),
+    "revision-history": gettext_noop("the history of earlier versions and who made them"),
+    "signature": gettext_noop("a digital signature, which names the person who signed"),
+    "embedded-fonts": gettext_noop("an embedded font (“{detail}”), which can name its owner"),
     "wav-chunks": gettext_noop("information chunks in the recording ({detail})"),
     "recording-dates": gettext_noop("the date and time the recording was made"),
 }

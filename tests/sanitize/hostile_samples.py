@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -42,10 +43,12 @@ class Member:
 
     @classmethod
     def stored(cls, name: str, data: bytes) -> Member:
+        """A member kept as it is (method 0)."""
         return cls(name, data, zlib.crc32(data), len(data), 0)
 
     @classmethod
     def deflated(cls, name: str, data: bytes) -> Member:
+        """A member compressed with raw deflate (method 8)."""
         squeezer = zlib.compressobj(6, zlib.DEFLATED, -15)
         return cls(name, squeezer.compress(data) + squeezer.flush(), zlib.crc32(data), len(data))
 
@@ -216,7 +219,7 @@ def billion_laughs_doctype(root: str, levels: int = 10) -> str:
 
 def billion_laughs_docx() -> bytes:
     """A DOCX whose word/document.xml expands the entity bomb in its only paragraph."""
-    document = word_document(f"&lol{9};", doctype=billion_laughs_doctype("w:document"))
+    document = word_document("&lol9;", doctype=billion_laughs_doctype("w:document"))
     return build_zip(_docx_members(document))
 
 
@@ -230,20 +233,24 @@ def billion_laughs_odt() -> bytes:
     """An ODF text document whose content.xml expands the entity bomb."""
     doctype = billion_laughs_doctype("office:document-content")
     clean = verify_samples.odf("odt", body="<text:p>&lol9;</text:p>")
-    return _replace_member(clean, "content.xml", lambda xml: xml.replace(
+    return replace_member(clean, "content.xml", lambda xml: xml.replace(
         b"?>\n<office:document-content", b"?>\n" + doctype.encode() + b"<office:document-content", 1))
 
 
-def _replace_member(archive: bytes, name: str, change: object) -> bytes:
-    """Rewrite one member of a zip built by verify_samples.make_zip."""
-    import zipfile
+def restamp(archive: bytes) -> bytes:
+    """The same zip rewritten with every member dated at the zip epoch: the same bytes
+    every run, whenever the library that wrote it (python-docx, openpyxl) ran."""
+    return replace_member(archive, "", lambda data: data)
 
+
+def replace_member(archive: bytes, name: str, change: Callable[[bytes], bytes]) -> bytes:
+    """Rewrite one member of a zip (the rest are copied), dated at the zip epoch."""
     members = []
     with zipfile.ZipFile(io.BytesIO(archive)) as source:
         for info in source.infolist():
             data = source.read(info)
             if info.filename == name:
-                data = change(data)  # type: ignore[operator]
+                data = change(data)
             members.append(Member.stored(info.filename, data) if info.compress_type == 0
                            else Member.deflated(info.filename, data))
     return build_zip(members)
@@ -253,11 +260,13 @@ def _replace_member(archive: bytes, name: str, change: object) -> bytes:
 
 
 def _page(parent: int, contents: int, font: int) -> bytes:
+    """A page object with one content stream and one font."""
     return (f"<< /Type /Page /Parent {parent} 0 R /MediaBox [0 0 612 792] "
             f"/Contents {contents} 0 R /Resources << /Font << /F1 {font} 0 R >> >> >>").encode()
 
 
 def _content_stream() -> bytes:
+    """A content stream that writes the body text."""
     content = f"BT /F1 12 Tf 72 720 Td ({BODY_TEXT}) Tj ET".encode()
     return f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream"
 
@@ -312,6 +321,7 @@ def pdf_object_stream_loop(loop: bool = True) -> bytes:
     where: dict[int, int] = {}
 
     def put(number: int, body: bytes) -> None:
+        """Append one numbered object and remember where it starts."""
         where[number] = len(out)
         out.extend(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
 
@@ -341,6 +351,7 @@ def pdf_object_stream_loop(loop: bool = True) -> bytes:
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk with its length and CRC."""
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
@@ -349,6 +360,38 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
             + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + _png_chunk(b"IEND", b""))
+
+
+@cache
+def large_png(width: int, height: int) -> bytes:
+    """A real, valid black PNG of width x height: small on disk, expensive to re-encode.
+
+    Under the pixel limit, so the cleaner decodes it: the slow path the time,
+    CPU and memory limits are for. Built row by row, never as an image in memory.
+    """
+    row = b"\x00" + bytes(3 * width)
+    squeezer = zlib.compressobj(1)
+    rows_per_call = max(1, _CHUNK // len(row))
+    parts, done = [], 0
+    while done < height:
+        step = min(rows_per_call, height - done)
+        parts.append(squeezer.compress(row * step))
+        done += step
+    parts.append(squeezer.flush())
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b""))
+
+
+def small_heic() -> bytes:
+    """A 64 x 48 HEIC picture, made with pillow-heif (libheif and x265)."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(out, "HEIF")
+    return out.getvalue()
 
 
 def bomb_jpeg(width: int = 65_000, height: int = 65_000) -> bytes:
@@ -372,8 +415,11 @@ def bomb_gif(width: int = 65_535, height: int = 65_535) -> bytes:
 
 
 def _token_docx() -> bytes:
-    return build_zip(_docx_members(word_document(POLYGLOT_ZIP_TOKEN),
-                                   [Member.deflated("secret.txt", POLYGLOT_ZIP_TOKEN.encode())]))
+    """A DOCX whose text and one extra member are the polyglot token, stored (not deflated)
+    so that the token can be seen in the polyglot's raw bytes."""
+    members = [Member.stored(m.name, zlib.decompress(m.payload, -15)) if m.method else m
+               for m in _docx_members(word_document(POLYGLOT_ZIP_TOKEN))]
+    return build_zip([*members, Member.stored("secret.txt", POLYGLOT_ZIP_TOKEN.encode())])
 
 
 def pdf_zip_polyglot() -> bytes:
@@ -384,7 +430,7 @@ def pdf_zip_polyglot() -> bytes:
 def zip_pdf_polyglot() -> bytes:
     """A zip whose first (stored) member is a PDF: "%PDF-" sits in the first kilobyte."""
     members = [Member.stored("a.pdf", verify_samples.pdf()),
-               Member.deflated("secret.txt", POLYGLOT_ZIP_TOKEN.encode())]
+               Member.stored("secret.txt", POLYGLOT_ZIP_TOKEN.encode())]
     return build_zip(members)
 
 

@@ -19,9 +19,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from portal.authors import pending
-from portal.authors.models import Submission, SubmissionFile
-from portal.authors.removal import delete_submission
-from portal.editorial.models import Note
+from portal.authors.models import Submission
+from portal.authors.removal import delete_submission, referenced_blobs
 from portal.store import Store
 
 
@@ -34,11 +33,8 @@ class Command(BaseCommand):
         for submission in closed:
             delete_submission(submission)
         spools = pending.sweep()
-        referenced = set(SubmissionFile.objects.values_list("blob", flat=True))
-        referenced |= set(Submission.objects.values_list("manifest_blob", flat=True))
-        referenced |= set(Note.objects.values_list("blob", flat=True))
         blobs = Store(Path(settings.PORTAL_STORE_DIR)).sweep(
-            referenced, older_than_seconds=settings.PORTAL_PENDING_SECONDS
+            referenced_blobs(), older_than_seconds=settings.PORTAL_PENDING_SECONDS
         )
         self.stdout.write(
             f"removed {len(closed)} closed submission(s), {spools} abandoned upload(s), "

@@ -1,0 +1,59 @@
+"""`GET /health/`: "ok" (200) or "down" (503) for monitoring, and nothing else.
+
+Promise: the answer is one word. It says whether this application server can
+do its job right now (the database answers a query; the ciphertext store is a
+writable directory with room left) without naming the part that failed, a
+version, a count or a time, since anyone who knows the onion address can ask.
+The reason for "down" goes to the server's own log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from portal.access import public
+from portal.store import LOW_SPACE_BYTES, Store, StoreError
+
+log = logging.getLogger("portal.health")
+
+
+def database_problem() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return f"database: {exc.__class__.__name__}"
+    return None
+
+
+def store_problem() -> str | None:
+    store = Store(Path(settings.PORTAL_STORE_DIR))
+    try:
+        store.ensure()
+    except StoreError:
+        return "store: cannot create the directory"
+    for directory in (store.root, store.incoming):
+        if not os.access(directory, os.R_OK | os.W_OK | os.X_OK):
+            return f"store: {directory.name} is not writable"
+    if shutil.disk_usage(store.root).free < LOW_SPACE_BYTES:
+        return "store: the disk is full"
+    return None
+
+
+@public
+@require_safe
+def health(request: HttpRequest) -> HttpResponse:
+    problem = database_problem() or store_problem()
+    if problem:
+        log.warning("health check: %s", problem)
+        return HttpResponse("down\n", status=503, content_type="text/plain; charset=utf-8")
+    return HttpResponse("ok\n", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,362 @@
+"""deploy/: the real nginx, tor and systemd accept the files, and the files keep their promises.
+
+Paths that belong to a production server (/var/log/nginx, /var/lib/tor,
+/opt/penname/venv, ...) are moved into a temporary directory; nothing else
+in the files is changed. The programs come from Debian packages that .ci/run
+installs; without them a local run skips loudly and CI fails.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import runpy
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.httpauthor import HttpAuthor
+from tests.liveserver import free_port, live_server
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+UNITS = DEPLOY / "systemd"
+SERVICES = ("penname.service", "penname-purge.service", "penname-backup.service")
+
+
+def require(program: str, package: str) -> str:
+    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
+    if found is None:
+        message = f"DEPLOYMENT TEST NEEDS {program}: apt-get install {package} (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+# --- nginx -----------------------------------------------------------------------------
+
+
+def nginx_conf(root: Path, upstream: str | None = None,
+               ports: tuple[int, int] = (8080, 8081)) -> Path:
+    """The site and its proxy snippet, moved into `root`, inside a minimal nginx.conf.
+
+    Like Debian's nginx.conf, it turns an access log on for the whole http
+    block, so the site has to turn it off itself.
+    """
+    moves = {"/var/log/nginx/": f"{root}/", "/etc/nginx/snippets/": f"{root}/",
+             "/opt/penname/static/": f"{root}/static/",
+             "127.0.0.1:8080": f"127.0.0.1:{ports[0]}", "127.0.0.1:8081": f"127.0.0.1:{ports[1]}"}
+    if upstream:
+        moves["unix:/run/penname/gunicorn.sock"] = upstream
+    for name in ("penname.conf", "penname-proxy.conf"):
+        text = (DEPLOY / "nginx" / name).read_text()
+        for old, new in moves.items():
+            text = text.replace(old, new)
+        (root / name).write_text(text)
+    (root / "static").mkdir(exist_ok=True)
+    conf = root / "nginx.conf"
+    conf.write_text(f"""
+{"user root;" if os.geteuid() == 0 else ""}
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {root}/access.log;
+    client_body_temp_path {root}/client_body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    include {root}/penname.conf;
+}}
+""")
+    return conf
+
+
+def test_nginx_accepts_the_site(tmp_path):
+    nginx = require("nginx", "nginx")
+    result = subprocess.run([nginx, "-t", "-c", str(nginx_conf(tmp_path)), "-p", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+def test_nginx_body_limit_fits_the_portal_limits():
+    site = (DEPLOY / "nginx" / "penname.conf").read_text()
+    limits = set(re.findall(r"client_max_body_size\s+(\d+)m;", site))
+    assert len(limits) == 1, "both server blocks must share one limit"
+    nginx_bytes = int(limits.pop()) * 1024 * 1024
+    portal_bytes = settings.PORTAL_MAX_SUBMISSION_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    # Above the portal's own limit (so authors get its message), but not by much.
+    assert portal_bytes < nginx_bytes <= portal_bytes * 1.1
+    snippet = (DEPLOY / "nginx" / "penname-proxy.conf").read_text()
+    assert "proxy_request_buffering off;" in snippet
+    assert "proxy_max_temp_file_size 0;" in snippet
+    assert site.count("access_log off;") == site.count("server {") == 2
+    assert site.count("server_tokens off;") == 2
+
+
+@contextmanager
+def running_nginx(root: Path, upstream: str) -> Iterator[tuple[str, str]]:
+    nginx = require("nginx", "nginx")
+    ports = (free_port(), free_port())
+    root.mkdir(exist_ok=True)
+    conf = nginx_conf(root, upstream, ports)
+    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(root), "-g", "daemon off;"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", ports[1]), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"nginx did not start: {process.stderr.read()!r}") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def status_and_headers(url: str) -> tuple[int, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+def slow_upload(base: str, author: HttpAuthor, pause: callable) -> str:  # type: ignore[valid-type]
+    """A multipart upload sent in two halves with `pause()` in between; returns the answer."""
+    token = author.token(author.get("/author/"))
+    cookies = "; ".join(f"{c.name}={c.value}" for c in author.jar)
+    boundary = "----penname" + secrets.token_hex(8)
+    data = ("第一章\n" * 200_000).encode()  # 2 MiB: far beyond nginx's in-memory body buffer
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+            f'{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n'
+            f'slow\r\n--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            f'filename="slow.txt"\r\nContent-Type: text/plain\r\n\r\n').encode() + data + \
+        f"\r\n--{boundary}--\r\n".encode()
+    host, port = base.removeprefix("http://").split(":")
+    head = (f"POST /author/submit/ HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookies}\r\n"
+            f"Referer: {base}/author/\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    half = len(body) // 2
+    with socket.create_connection((host, int(port)), timeout=60) as conn:
+        conn.sendall(head + body[:half])
+        pause()
+        conn.sendall(body[half:])
+        answer = io.BytesIO()
+        while chunk := conn.recv(65536):
+            answer.write(chunk)
+    return answer.getvalue().decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_nginx_streams_uploads_logs_nothing_and_keeps_editors_apart(tmp_path, editor_keypair):
+    data = tmp_path / "data"
+    with live_server(data, editor_keypair.public) as server, \
+            running_nginx(tmp_path / "nginx", f"127.0.0.1:{server.port}") as (authors, editors):
+        nginx_root = tmp_path / "nginx"
+        # Authors' service: author pages, never editors' pages or the API.
+        status, headers = status_and_headers(authors + "/")
+        assert status == 200
+        assert headers["Server"] == "nginx"  # no version
+        assert "default-src 'none'" in headers["Content-Security-Policy"]
+        assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+        assert status_and_headers(authors + "/editor/login/")[0] == 404
+        assert status_and_headers(authors + "/api/v1/openapi.json")[0] == 404
+        # Editors' service: the editors' pages.
+        assert status_and_headers(editors + "/editor/login/")[0] == 200
+        assert status_and_headers(editors + "/")[0] == 200  # redirected to /editor/
+
+        # An upload reaches the portal's encrypted spool while it is still arriving,
+        # and nginx keeps no copy of it on disk.
+        author = HttpAuthor(authors)
+        author.new_author()
+        seen_midway: dict[str, list[Path]] = {}
+
+        def look() -> None:
+            deadline = time.monotonic() + 10
+            spool = data / "spool" / "uploads"
+            while time.monotonic() < deadline and not any(
+                    p.stat().st_size > 0 for p in spool.glob("*") if p.is_file()):
+                time.sleep(0.05)
+            seen_midway["spool"] = [p for p in spool.glob("*") if p.is_file()]
+            seen_midway["nginx"] = [p for p in nginx_root.rglob("*")
+                                    if p.is_file() and p.parent.name in ("client_body", "proxy")]
+
+        answer = slow_upload(authors, author, look)
+        assert " 200 " in answer.split("\r\n", 1)[0] and 'id="confirm"' in answer, answer[:300]
+        assert seen_midway["spool"], "the first half did not reach the application"
+        assert seen_midway["nginx"] == [], "nginx spooled the upload to disk"
+
+    # Nothing was logged about any of these requests.
+    access_log = nginx_root / "access.log"
+    assert not access_log.exists() or access_log.stat().st_size == 0
+    site_errors = nginx_root / "penname-error.log"
+    assert not site_errors.exists() or site_errors.stat().st_size == 0
+
+
+# --- tor ---------------------------------------------------------------------------------
+
+
+def test_tor_accepts_the_torrc(tmp_path):
+    tor = require("tor", "tor")
+    torrc = tmp_path / "torrc"
+    torrc.write_text((DEPLOY / "tor" / "torrc").read_text().replace("/var/lib/tor/", f"{tmp_path}/"))
+    (tmp_path / "data").mkdir(mode=0o700)
+    result = subprocess.run([tor, "--verify-config", "-f", str(torrc), "--defaults-torrc", os.devnull,
+                             "--DataDirectory", str(tmp_path / "data")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Configuration was valid" in result.stdout
+
+
+# The client-key recipe from deploy/README.md ("Editors' onion keys"), word for word.
+CLIENT_KEY_RECIPE = [
+    "openssl genpkey -algorithm x25519 -out penname-onion.pem",
+    "openssl pkey -in penname-onion.pem -outform DER | tail -c 32 | base32 | tr -d '='",
+    "openssl pkey -in penname-onion.pem -pubout -outform DER | tail -c 32 | base32 | tr -d '='",
+]
+
+
+def test_tor_loads_an_editor_client_key_made_as_the_guide_says(tmp_path):
+    """Tor starts both services (network off) and accepts the key the guide's commands make."""
+    tor = require("tor", "tor")
+    require("openssl", "openssl")
+    guide = (DEPLOY / "README.md").read_text()
+    assert all(line in guide for line in CLIENT_KEY_RECIPE)
+    outputs = [subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True,
+                              check=True).stdout.strip() for line in CLIENT_KEY_RECIPE]
+    private, public = outputs[1], outputs[2]
+    assert len(private) == len(public) == 52
+    clients = tmp_path / "penname-editors" / "authorized_clients"
+    clients.mkdir(parents=True)
+    for directory in (clients.parent, clients):
+        directory.chmod(0o700)
+    (clients / "alice.auth").write_text(f"descriptor:x25519:{public}\n")
+    torrc = tmp_path / "torrc"
+    torrc.write_text((DEPLOY / "tor" / "torrc").read_text().replace("/var/lib/tor/", f"{tmp_path}/"))
+    (tmp_path / "data").mkdir(mode=0o700)
+    process = subprocess.Popen(
+        [tor, "-f", str(torrc), "--defaults-torrc", os.devnull, "--DataDirectory",
+         str(tmp_path / "data"), "--DisableNetwork", "1", "--Log", "info stdout"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = []
+    try:
+        deadline = time.monotonic() + 30
+        for line in process.stdout:  # type: ignore[union-attr]
+            log.append(line)
+            if "Loaded a client authorization key file alice.auth" in line or \
+                    time.monotonic() > deadline:
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    text = "".join(log)
+    assert "Loaded a client authorization key file alice.auth" in text, text[-3000:]
+    assert "[warn] Client authorization" not in text
+    for service in ("penname-authors", "penname-editors"):
+        hostname = (tmp_path / service / "hostname").read_text().strip()
+        assert re.fullmatch(r"[a-z2-7]{56}\.onion", hostname)
+
+
+def test_torrc_has_two_services_with_proof_of_work():
+    lines = [line.split() for line in (DEPLOY / "tor" / "torrc").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    services = [words[1] for words in lines if words[0] == "HiddenServiceDir"]
+    assert services == ["/var/lib/tor/penname-authors/", "/var/lib/tor/penname-editors/"]
+    assert sum(words == ["HiddenServicePoWDefensesEnabled", "1"] for words in lines) == 2
+    ports = [words[2] for words in lines if words[0] == "HiddenServicePort"]
+    site = (DEPLOY / "nginx" / "penname.conf").read_text()
+    assert ports == re.findall(r"listen (127\.0\.0\.1:\d+);", site)
+    assert ["SocksPort", "0"] in lines
+
+
+# --- systemd -----------------------------------------------------------------------------
+
+
+def test_systemd_accepts_the_units(tmp_path):
+    analyze = require("systemd-analyze", "systemd")
+    bin_dir = str(Path(sys.executable).parent) + "/"
+    copies = []
+    for unit in sorted(UNITS.iterdir()):
+        copy = tmp_path / unit.name
+        copy.write_text(unit.read_text().replace("/opt/penname/venv/bin/", bin_dir))
+        copies.append(str(copy))
+    result = subprocess.run([analyze, "verify", "--man=no", *copies], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines()
+                  if "penname" in line]
+    assert result.returncode == 0 and complaints == [], result.stdout + result.stderr
+    assert {Path(c).suffix for c in copies} == {".service", ".socket", ".timer"}
+
+
+def sandbox(unit: str) -> list[str]:
+    text = (UNITS / unit).read_text()
+    block = text[text.index("# --- sandbox"):text.index("# --- end of sandbox ---")]
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_every_service_runs_in_the_same_sandbox():
+    first = sandbox(SERVICES[0])
+    for unit in SERVICES[1:]:
+        assert sandbox(unit) == first, unit
+    for directive in ("User=penname", "ProtectSystem=strict", "PrivateTmp=yes",
+                      "NoNewPrivileges=yes", "ReadWritePaths=/var/lib/penname",
+                      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "CapabilityBoundingSet=",
+                      "LimitCORE=0", "UMask=0077"):
+        assert directive in first, directive
+    # The only other writable place: the backup directory, for the backup alone.
+    for unit in SERVICES:
+        writable = re.findall(r"^ReadWritePaths=(.*)$", (UNITS / unit).read_text(), re.M)
+        expected = ["/var/lib/penname"] + (["/var/backups/penname"] if "backup" in unit else [])
+        assert sorted(writable) == sorted(expected), unit
+
+
+def test_timers_start_purge_and_backup():
+    for name in ("penname-purge", "penname-backup"):
+        assert (UNITS / f"{name}.timer").exists()
+        assert "Type=oneshot" in (UNITS / f"{name}.service").read_text()
+    assert "OnCalendar=hourly" in (UNITS / "penname-purge.timer").read_text()
+
+
+# --- gunicorn ----------------------------------------------------------------------------
+
+
+def test_gunicorn_config_logs_no_access_and_listens_where_nginx_connects(monkeypatch):
+    monkeypatch.delenv("PORTAL_WORKERS", raising=False)
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert config["accesslog"] is None
+    assert config["worker_class"] == "gthread" and config["threads"] >= 2
+    assert config["timeout"] >= 60 and config["keepalive"] <= 10
+    socket_path = re.search(r"^ListenStream=(.*)$", (UNITS / "penname.socket").read_text(), re.M)[1]
+    assert config["bind"] == [f"unix:{socket_path}"]
+    assert f"server unix:{socket_path} " in (DEPLOY / "nginx" / "penname.conf").read_text()
+
+
+def test_gunicorn_refuses_several_workers_without_a_shared_cache(tmp_path):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORTAL_DATA_DIR": str(tmp_path),
+           "PORTAL_SECRET_KEY": "x" * 50, "PORTAL_WORKERS": "3"}
+    result = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--config",
+                             str(DEPLOY / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{free_port()}"],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr

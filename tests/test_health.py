@@ -1,0 +1,44 @@
+"""`GET /health/` says "ok" or "down" and nothing else."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.db import OperationalError
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_is_ok_when_the_database_and_store_work(client, data_dir):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert not response.cookies  # a monitor gets no session
+    assert client.head("/health/").status_code == 200
+
+
+def test_health_is_down_when_the_store_is_unusable(client, data_dir, settings):
+    store = data_dir / "store"
+    shutil.rmtree(store, ignore_errors=True)
+    store.write_bytes(b"not a directory")  # root ignores permissions; a file is unusable for anyone
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.content == b"down\n"
+
+
+def test_health_is_down_when_the_database_fails_and_names_nothing(client, data_dir, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    def refuse(self, sql, params=None):  # type: ignore[no-untyped-def]
+        raise OperationalError("connection to server at 10.0.0.5 refused")
+
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.content == b"down\n"
+
+
+def test_health_accepts_only_reading(client, data_dir):
+    assert client.post("/health/").status_code == 405

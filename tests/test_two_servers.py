@@ -1,0 +1,131 @@
+"""Two application servers, one PostgreSQL, one Redis, one data directory.
+
+This is how Penname grows past one machine (deploy/README.md, "More than one
+server"): an author can be answered by either server at any step, an editor
+reads through either, and a password guesser cannot multiply their guesses by
+spreading them over servers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from portal.editorial.throttle import MAX_FAILURES
+from tests.httpauthor import HttpAuthor
+from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_now
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def loud(message: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def shared_redis() -> Iterator[str]:
+    """Redis database 15, empty before and after (skipped loudly if Redis is down; CI fails)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        loud(f"TWO-SERVER TEST NEEDS REDIS at {REDIS_URL} (apt-get install redis-server)")
+    client.flushdb()
+    try:
+        yield REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def postgres_only() -> None:
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        pytest.skip("TWO-SERVER TEST RUNS ONLY ON POSTGRESQL: several servers share one PostgreSQL "
+                    "(SQLite is one machine's file); run with DATABASE_URL=postgres://... "
+                    "as .ci/run's second pass does")
+
+
+def api(server: LiveServer, method: str, path: str, body: dict[str, Any] | None = None,
+        token: str = "") -> tuple[int, Any]:
+    request = urllib.request.Request(
+        server.url + path, method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def ask_for_token(server: LiveServer, password: str, code: str) -> tuple[int, Any]:
+    return api(server, "POST", "/api/v1/token/",
+               {"username": "editor", "password": password, "otp_token": code})
+
+
+def test_author_on_one_server_editor_on_the_other_one_throttle(
+    postgres_only, shared_redis, tmp_path, editor_keypair
+):
+    with live_server(tmp_path / "data", editor_keypair.public, {"REDIS_URL": shared_redis}) as a:
+        b = a.twin()
+        b.start()
+        try:
+            for server in (a, b):
+                with urllib.request.urlopen(server.url + "/health/", timeout=30) as response:
+                    assert response.read() == b"ok\n"
+
+            # The author uploads through A and confirms through B: the session is in
+            # Redis and the pending upload in the shared data directory.
+            author = HttpAuthor(a.url)
+            codename = author.new_author("阿芳")
+            draft = "第一章\n女工的夜班。\n".encode()
+            status, review = author.upload("夜班", [("chapter.txt", io.BytesIO(draft), len(draft))])
+            assert status == 200 and 'id="confirm"' in review
+            author.base = b.url
+            status, url, page = author.confirm(review)
+            assert status == 200 and "Received" in page, page[:500]
+            public_id = url.rstrip("/").split("/")[-1]
+            status, _, home = HttpAuthor(a.url).login(codename)
+            assert status == 200 and public_id[:8] in home
+
+            # The editor reads through B's API and downloads the ciphertext through A.
+            status, issued = ask_for_token(b, EDITOR_PASSWORD, totp_now(a.editor_totp_secret))
+            assert status == 201, issued
+            status, listing = api(b, "GET", "/api/v1/submissions/", token=issued["token"])
+            assert status == 200
+            assert [s["pen_name"] for s in listing["submissions"] if s["id"] == public_id] == ["阿芳"]
+            status, detail = api(a, "GET", f"/api/v1/submissions/{public_id}/", token=issued["token"])
+            assert status == 200
+            name = detail["files"][0]["name"]
+            blob = urllib.request.Request(f"{a.url}/api/v1/submissions/{public_id}/blobs/{name}",
+                                          headers={"Authorization": f"Bearer {issued['token']}"})
+            with urllib.request.urlopen(blob, timeout=60) as response:
+                ciphertext = tmp_path / "file.gpg"
+                ciphertext.write_bytes(response.read())
+            assert editor_keypair.decrypt(ciphertext) == draft
+
+            # Wrong passwords spread over both servers add up to one lock, seen by both.
+            on_a = MAX_FAILURES // 2 + 1
+            for server in [a] * on_a + [b] * (MAX_FAILURES - on_a):
+                assert ask_for_token(server, "wrong password", "000000")[0] == 401
+            for server in (a, b):
+                status, refusal = ask_for_token(server, EDITOR_PASSWORD,
+                                                totp_now(a.editor_totp_secret, 1))
+                assert status == 429, refusal
+        finally:
+            b.stop()
