@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_otp_webauthn",
     "portal.authors",
     "portal.editorial",
+    "portal.correspondence",
     "portal.api",
 ]
 

@@ -33,7 +33,7 @@ def test_author_sends_a_draft_and_editor_decrypts_exact_cleaned_bytes(
     response = confirm(client, review)
     assert response.status_code == 302
     submission = Submission.objects.get()
-    assert response["Location"] == f"/author/submission/{submission.public_id}/"
+    assert response["Location"] == f"/author/submission/{submission.public_id}/?sent=1"
     received = client.get(response["Location"])
     assert "Received" in received.content.decode()
 

@@ -50,6 +50,8 @@ class SubmissionForm(forms.Form):
         label=_("Message to the editors (optional)"), required=False,
         max_length=settings.PORTAL_MAX_MESSAGE_CHARS, widget=forms.Textarea(attrs={"rows": 5}),
     )
+    # Set on a submission's own page: the upload is a new version of that submission.
+    revision_of = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def clean_title(self) -> str:
         return _single_line(self.cleaned_data["title"])

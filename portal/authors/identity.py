@@ -2,9 +2,9 @@
 
 The codename is returned once, to be shown once; only its Argon2id lookup value
 (peppered, see `portal.crypto.codenames`) is stored. Login always runs the KDF
-once for well-formed input, whether or not the codename exists, so timing does
-not tell a near miss from a hit; malformed or over-long input is refused
-before hashing.
+(twice: the lookup and the reply-key secret) for well-formed input, whether or
+not the codename exists, so timing does not tell a near miss from a hit;
+malformed or over-long input is refused before hashing.
 """
 
 from __future__ import annotations
@@ -16,15 +16,27 @@ from portal.crypto import codenames
 
 from .models import Author
 
+REPLY_KEY_PURPOSE = "reply-key"
 
-def _cost() -> codenames.KdfCost:
+
+def kdf_cost() -> codenames.KdfCost:
     return codenames.KdfCost(
         time_cost=settings.PORTAL_KDF_TIME_COST, memory_kib=settings.PORTAL_KDF_MEMORY_KIB
     )
 
 
 def lookup_for(codename: str) -> bytes:
-    return codenames.derive_lookup(codename, settings.CODENAME_PEPPER, _cost())
+    return codenames.derive_lookup(codename, settings.CODENAME_PEPPER, kdf_cost())
+
+
+def reply_secret_for(codename: str) -> bytes:
+    """The secret that unlocks the author's generated reply key (`codename` normalised).
+
+    Same codename, same pepper, another purpose: unrelated to the lookup value,
+    and never stored (see portal.correspondence.unlock).
+    """
+    return codenames.derive_secret(codename, settings.CODENAME_PEPPER, REPLY_KEY_PURPOSE,
+                                   kdf_cost())
 
 
 def create_author(pen_name: str = "", style: str = "english") -> tuple[Author, str]:
@@ -44,7 +56,23 @@ def create_author(pen_name: str = "", style: str = "english") -> tuple[Author, s
 
 
 def find_author(typed: str) -> Author | None:
+    return log_in(typed)[0]
+
+
+def log_in(typed: str) -> tuple[Author | None, bytes]:
+    """The author a typed codename names (or None), and their reply-key secret.
+
+    Both derivations run for every well-formed codename, known or not, so the
+    time a login takes does not say whether the codename exists.
+    """
     codename = codenames.normalise(typed)
     if codename is None:
-        return None
-    return Author.objects.filter(lookup=lookup_for(codename)).first()
+        return None, b""
+    author = Author.objects.filter(lookup=lookup_for(codename)).first()
+    secret = reply_secret_for(codename)
+    return (author, secret) if author is not None else (None, b"")
+
+
+def canonical(typed: str) -> str | None:
+    """The codename as the author must type it as a passphrase (lower case, single spaces)."""
+    return codenames.normalise(typed)

@@ -59,12 +59,29 @@ class Submission(models.Model):
     recipients = models.JSONField(default=list)
     # The day it was declined or withdrawn: `portal purge` deletes it after the retention period.
     closed_on = models.DateField(null=True, blank=True)
+    # A revision is a row of its own (its own files and manifest) pointing to the
+    # first version, which alone carries the state, the thread and the history.
+    revision_of = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
+                                    related_name="revisions")
+    version = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["revision_of", "version"], name="unique_version"),
+        ]
 
     def __str__(self) -> str:
         return f"submission {str(self.public_id)[:8]}"
+
+    @property
+    def first_version(self) -> Submission:
+        return self.revision_of or self
+
+    def versions(self) -> list[Submission]:
+        """Every version of this piece, oldest first."""
+        first = self.first_version
+        return [first, *first.revisions.order_by("version")]
 
     @property
     def short_id(self) -> str:

@@ -76,6 +76,8 @@ class Pending:
     title: str
     message: str
     files: list[PendingFile]
+    # The first version's public id when this upload is a revision of it.
+    revision_of: str = ""
 
     @property
     def token(self) -> str:
@@ -85,7 +87,7 @@ class Pending:
     def to_json(self) -> bytes:
         return json.dumps({
             "author_id": self.author_id, "title": self.title, "message": self.message,
-            "files": [f.__dict__ for f in self.files],
+            "files": [f.__dict__ for f in self.files], "revision_of": self.revision_of,
         }, ensure_ascii=False).encode("utf-8")
 
 
@@ -132,7 +134,8 @@ def _copy(source: BinaryIO, sink: io.RawIOBase) -> None:
         sink.write(chunk)
 
 
-def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload]) -> Pending:
+def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload],
+           revision_of: str = "") -> Pending:
     """Clean every upload into a new pending directory; delete the raw spools.
 
     Files the cleaner refuses keep their raw bytes (encrypted) so the author can
@@ -147,7 +150,7 @@ def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload
         for index, upload in enumerate(uploads):
             files.append(_clean_one(directory, master, index, upload))
             upload.delete()
-        pending = Pending(pending_id, master, author_id, title, message, files)
+        pending = Pending(pending_id, master, author_id, title, message, files, revision_of)
         write_all(directory / MANIFEST, derive_key(master, MANIFEST), pending.to_json())
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
@@ -210,6 +213,7 @@ def load(pending_id: str, token: str, directory: Path | None = None) -> Pending:
     return Pending(
         id=pending_id, key=key, author_id=data["author_id"], title=data["title"],
         message=data["message"], files=[PendingFile(**f) for f in data["files"]],
+        revision_of=data.get("revision_of", ""),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from portal.correspondence.models import Message
 from portal.editorial.models import Note
 
 from .models import Submission, SubmissionFile
@@ -15,21 +16,30 @@ from .sending import store
 
 
 def blobs_of(submission: Submission) -> list[str]:
-    names = [submission.manifest_blob, *submission.files.values_list("blob", flat=True)]
-    names += list(submission.notes.values_list("blob", flat=True))  # type: ignore[attr-defined]
+    """Every ciphertext of a piece: each version's manifest and files, notes and the thread."""
+    names: list[str] = []
+    for version in submission.first_version.versions():
+        names += [version.manifest_blob, *version.files.values_list("blob", flat=True)]
+        names += list(version.notes.values_list("blob", flat=True))  # type: ignore[attr-defined]
+        names += list(version.messages.values_list("blob", flat=True))  # type: ignore[attr-defined]
     return names
 
 
 def referenced_blobs() -> set[str]:
-    """Every ciphertext name a row refers to (manifests, files, editors' notes)."""
+    """Every ciphertext name a row refers to (manifests, files, notes, messages)."""
     names = set(SubmissionFile.objects.values_list("blob", flat=True))
     names |= set(Submission.objects.values_list("manifest_blob", flat=True))
     names |= set(Note.objects.values_list("blob", flat=True))
+    names |= set(Message.objects.values_list("blob", flat=True))
     return names
 
 
 def delete_submission(submission: Submission) -> None:
-    """Rows first (in one transaction), then ciphertext; a file left by a crash is swept."""
+    """Delete a piece with all its versions, notes and thread.
+
+    Rows first (in one transaction), then ciphertext; a file left by a crash is swept.
+    """
+    submission = submission.first_version
     names = blobs_of(submission)
     with transaction.atomic():
         submission.delete()

@@ -30,10 +30,17 @@ from .models import Author, Submission, SubmissionFile, today
 
 log = logging.getLogger("portal.sending")
 MANIFEST_FORMAT = "penname-manifest/1"
+# Versions of one piece, the first included: enough for any real editing, and a
+# bound on what one author can make the server keep.
+MAX_VERSIONS = 20
 
 
 class SubmissionsClosed(Exception):
     """No editor key can receive submissions right now."""
+
+
+class RevisionRefused(Exception):
+    """The submission this revision belongs to no longer takes revisions."""
 
 
 class SendFailed(Exception):
@@ -72,6 +79,7 @@ def send(
     ]
     if not chosen:
         raise ValueError("nothing to send")
+    first = revision_target(author, pending.revision_of) if pending.revision_of else None
     target = store()
     written: list[str] = []
     public_id = uuid.uuid4()
@@ -82,15 +90,17 @@ def send(
                 blob = target.put_encrypted(ring, source, fingerprints)  # type: ignore[arg-type]
             written.append(blob)
             entries.append((pending_file, blob))
-        manifest = _manifest(public_id, author, pending, entries)
+        manifest = _manifest(public_id, author, pending, entries, first)
         manifest_blob = target.put_encrypted(ring, io.BytesIO(manifest), fingerprints)
         written.append(manifest_blob)
         with transaction.atomic():
+            version = _next_version(first) if first is not None else 1
             submission = Submission.objects.create(
                 public_id=public_id, author=author, file_count=len(entries),
                 uncleaned_count=sum(1 for f, _ in entries if f.status != "cleaned"),
                 cleaned_bytes=sum(f.size for f, _ in entries),
                 manifest_blob=manifest_blob, recipients=fingerprints,
+                revision_of=first, version=version,
             )
             SubmissionFile.objects.bulk_create([
                 SubmissionFile(
@@ -101,6 +111,8 @@ def send(
                 )
                 for position, (pending_file, blob) in enumerate(entries)
             ])
+            if first is not None:
+                _revised(first)
     except (EncryptionFailed, StoreError, OSError) as exc:
         target.delete(written)
         log.error("could not store a submission: %s", type(exc).__name__)
@@ -115,15 +127,46 @@ def send(
     return submission
 
 
+def revision_target(author: Author, public_id: str) -> Submission:
+    """The author's own first version that may take a revision now, or RevisionRefused."""
+    from portal.editorial.workflow import takes_revisions
+
+    first = Submission.objects.filter(public_id=public_id, author=author,
+                                      revision_of__isnull=True).first()
+    if first is None or not takes_revisions(first):
+        raise RevisionRefused()
+    return first
+
+
+def _next_version(first: Submission) -> int:
+    """The next version number, with the first version locked so two revisions cannot collide."""
+    locked = Submission.objects.select_for_update().get(pk=first.pk)
+    latest = locked.revisions.order_by("-version").values_list("version", flat=True).first()
+    version = (latest or 1) + 1
+    if version > MAX_VERSIONS:
+        raise RevisionRefused()
+    return version
+
+
+def _revised(first: Submission) -> None:
+    """A revision answers a request for revisions: the piece goes back into review."""
+    from portal.editorial import workflow
+
+    if first.state == Submission.State.REVISIONS_REQUESTED:
+        workflow.change_state(first, Submission.State.IN_REVIEW, None)
+
+
 def _manifest(
     public_id: uuid.UUID,
     author: Author,
     pending: pending_uploads.Pending,
     entries: list[tuple[pending_uploads.PendingFile, str]],
+    first: Submission | None = None,
 ) -> bytes:
     return json.dumps({
         "format": MANIFEST_FORMAT,
         "submission": str(public_id),
+        "revision_of": str(first.public_id) if first is not None else None,
         "pen_name": author.pen_name,
         "submitted_on": today().isoformat(),  # type: ignore[attr-defined]
         "title": pending.title,

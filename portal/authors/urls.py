@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from portal.correspondence import views as correspondence
+
+from . import submission_views, views
 
 app_name = "authors"
 
@@ -16,6 +18,16 @@ urlpatterns = [
     path("author/submit/", views.submit, name="submit"),
     path("author/submit/confirm/", views.confirm, name="confirm"),
     path("author/submit/cancel/", views.cancel, name="cancel"),
-    path("author/submission/<uuid:public_id>/", views.received, name="received"),
+    path("author/submission/<uuid:public_id>/", submission_views.received, name="received"),
+    path("author/submission/<uuid:public_id>/withdraw/", submission_views.withdraw,
+         name="withdraw"),
+    path("author/submission/<uuid:public_id>/delete/", submission_views.delete, name="delete"),
+    path("author/submission/<uuid:public_id>/message/", correspondence.write, name="write"),
+    path("author/submission/<uuid:public_id>/message/<int:number>.asc",
+         correspondence.download_message, name="message_asc"),
+    path("author/reply-key/", correspondence.reply_key, name="reply_key"),
+    path("author/reply-key/own/", correspondence.own_key, name="own_key"),
+    path("author/reply-key/generated/", correspondence.generated_key, name="generated_key"),
+    path("author/reply-key/secret.asc", correspondence.secret_key, name="secret_key"),
     path("language/", views.set_language, name="language"),
 ]

@@ -13,26 +13,39 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import author_required, log_in_author, log_out, own_submission, public
+from portal.access import author_required, log_in_author, log_out, public
+from portal.correspondence import replykeys, unlock
+from portal.crypto import replykey
 from portal.crypto.spool import SpoolCorrupt
 from portal.sanitize import CleaningRefused
 
 from . import pending as pending_uploads
 from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
-from .identity import create_author, find_author
+from .identity import create_author, log_in, reply_secret_for
 from .models import Author
 from .reporting import describe
-from .sending import SendFailed, SubmissionsClosed, send, submissions_open
+from .sending import (
+    MAX_VERSIONS,
+    RevisionRefused,
+    SendFailed,
+    SubmissionsClosed,
+    revision_target,
+    send,
+    submissions_open,
+)
+from .throttle import limit_codename_logins
 from .upload import SpooledUploadedFile, SpoolingUploadHandler, UploadRefused
 
 log = logging.getLogger("portal.authors")
@@ -69,8 +82,10 @@ def new_author(request: HttpRequest) -> HttpResponse:
     style = form.cleaned_data["style"] or default_codename_style()
     author, codename = create_author(form.cleaned_data["pen_name"], style)
     log_in_author(request, author)
-    return render(request, "authors/codename.html",
-                  {"codename": codename, "codename_style": style, "author": author})
+    response = render(request, "authors/codename.html",
+                      {"codename": codename, "codename_style": style, "author": author})
+    _unlock_replies(request, response, author, reply_secret_for(codename))
+    return response
 
 
 # The language switcher: a plain form, so it works without JavaScript. Django's
@@ -81,37 +96,55 @@ set_language = public(require_POST(i18n.set_language))
 
 @public
 @require_POST
+@limit_codename_logins(lambda request, message: _start_page(request, login_error=message))
 def login(request: HttpRequest) -> HttpResponse:
     form = CodenameForm(request.POST)
-    author = find_author(form.data.get("codename", "")) if form.is_valid() else None
+    author, secret = log_in(form.data.get("codename", "")) if form.is_valid() else (None, b"")
     if author is None:
         # One message for every failure: unknown, mistyped, malformed or too long.
         return _start_page(request, status=403, login_error=_(
             "That codename was not recognised. Check each word and try again."))
     log_in_author(request, author)
-    return redirect("authors:home")
+    response = redirect("authors:home")
+    _unlock_replies(request, response, author, secret)
+    return response
+
+
+def _unlock_replies(request: HttpRequest, response: HttpResponse, author: Author,
+                    secret: bytes) -> None:
+    """Give the browser what opens this author's replies; make their reply key if they have none."""
+    try:
+        replykeys.ensure_generated(author, secret)
+    except replykey.ReplyKeyError as exc:
+        # Logging in still works; replies wait until a key can be made.
+        log.error("could not make a reply key: %s", type(exc).__name__)
+    unlock.remember(request, response, author, secret)
 
 
 @public
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     log_out(request)
-    return redirect("authors:start")
+    response = redirect("authors:start")
+    unlock.forget(response)
+    return response
 
 
 def _home_context(author: Author, **extra: Any) -> dict[str, Any]:
     return {
         "author": author,
-        "submissions": author.submissions.all(),
+        "submissions": author.submissions.filter(revision_of__isnull=True).annotate(
+            n_versions=Count("revisions", distinct=True) + 1,
+            n_messages=Count("messages", distinct=True)),
         "pen_name_form": PenNameForm(initial={"pen_name": author.pen_name}),
         "submission_form": extra.pop("submission_form", SubmissionForm()),
         "open": submissions_open(),
-        "limits": _limits(),
+        "limits": upload_limits(),
         **extra,
     }
 
 
-def _limits() -> dict[str, int]:
+def upload_limits() -> dict[str, int]:
     return {
         "files": settings.PORTAL_MAX_FILES,
         "file_mb": settings.PORTAL_MAX_FILE_BYTES // MiB,
@@ -207,9 +240,16 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
                                form)
     if not submissions_open():
         return _home_again(request, author, None, form)
+    revision_of = str(form.cleaned_data["revision_of"] or "")
+    if revision_of:
+        try:
+            revision_target(author, revision_of)
+        except RevisionRefused:
+            return _home_again(request, author, _revision_refused(), form)
     try:
         pending = pending_uploads.create(
-            str(author.pk), form.cleaned_data["title"], form.cleaned_data["message"], uploads
+            str(author.pk), form.cleaned_data["title"], form.cleaned_data["message"], uploads,
+            revision_of=revision_of,
         )
     except (OSError, SpoolCorrupt, CleaningRefused) as exc:
         log.error("could not prepare an upload: %s", type(exc).__name__)
@@ -272,6 +312,9 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
         return _gone(request, author)
     try:
         submission = send(author, pending, claimed, include)
+    except RevisionRefused:
+        pending_uploads.release(pending.id, claimed)
+        return _review(request, author, pending, _revision_refused(), status=400)
     except SubmissionsClosed:
         pending_uploads.release(pending.id, claimed)
         return _review(request, author, pending, _("Submissions are closed right now: no editor "
@@ -291,7 +334,13 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
     request.session[SESSION_PENDING] = [
         p for p in request.session.get(SESSION_PENDING, []) if p != pending.id
     ]
-    return redirect("authors:received", public_id=submission.public_id)
+    return redirect(reverse("authors:received", kwargs={"public_id": submission.public_id})
+                    + "?sent=1")
+
+
+def _revision_refused() -> str:
+    return _("This submission no longer takes new versions (it was decided, withdrawn, or has "
+             "reached %(n)d versions). Nothing was sent.") % {"n": MAX_VERSIONS}
 
 
 @require_POST
@@ -304,10 +353,3 @@ def cancel(request: HttpRequest, author: Author) -> HttpResponse:
             p for p in request.session.get(SESSION_PENDING, []) if p != pending_id
         ]
     return redirect("authors:home")
-
-
-@require_GET
-@author_required
-def received(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
-    submission = own_submission(author, public_id)
-    return render(request, "authors/received.html", {"author": author, "submission": submission})

@@ -238,3 +238,27 @@ def _judge(key: dict, today: date) -> KeyInfo:
             continue
         return KeyInfo(**base, algorithm=algorithm, usable=True)
     return KeyInfo(**base, algorithm=algo, usable=False, reason=best_reason)
+
+
+def armor_message(data: bytes) -> str:
+    """ASCII armor (RFC 4880 §6) for a binary OpenPGP message, without decrypting it.
+
+    The server hands stored ciphertext to authors as a `.asc` any OpenPGP tool
+    opens. Armored input is returned as it is.
+    """
+    import base64
+
+    if data.lstrip().startswith(b"-----BEGIN PGP MESSAGE-----"):
+        return data.decode("ascii")
+    crc = 0xB704CE
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    body = base64.b64encode(data).decode("ascii")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    checksum = base64.b64encode((crc & 0xFFFFFF).to_bytes(3, "big")).decode("ascii")
+    return "\n".join(["-----BEGIN PGP MESSAGE-----", "", *lines, f"={checksum}",
+                      "-----END PGP MESSAGE-----", ""])

@@ -20,7 +20,11 @@ class FilterForm(forms.Form):
 
 
 class StateForm(forms.Form):
-    target = forms.ChoiceField(choices=Submission.State.choices)
+    target = forms.ChoiceField(label=_("Move to"), choices=Submission.State.choices)
+    message = forms.CharField(
+        label=_("Message to the author (optional)"), required=False,
+        max_length=settings.PORTAL_MAX_MESSAGE_CHARS, widget=forms.Textarea(attrs={"rows": 4}),
+    )
 
 
 class AssignForm(forms.Form):

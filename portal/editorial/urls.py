@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from portal.correspondence import editor_views
+
 from . import views
 
 app_name = "editorial"
@@ -15,6 +17,7 @@ urlpatterns = [
     path("submission/<uuid:public_id>/state/", views.change_state, name="change_state"),
     path("submission/<uuid:public_id>/assign/", views.assign, name="assign"),
     path("submission/<uuid:public_id>/note/", views.add_note, name="add_note"),
+    path("submission/<uuid:public_id>/reply/", editor_views.reply, name="reply"),
     path("ciphertext/<uuid:public_id>/<str:name>", views.download, name="download"),
     path("keys/", views.keys_page, name="keys"),
     path("keys/<int:pk>/deactivate/", views.deactivate_key, name="deactivate_key"),

@@ -51,7 +51,11 @@ def _submission(public_id: Any) -> Submission:
 @editor_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = FilterForm(request.GET or None)
-    submissions = Submission.objects.select_related("author").annotate(n_notes=Count("notes"))
+    # Revisions are shown on their first version's page, not as submissions of their own.
+    submissions = Submission.objects.filter(revision_of__isnull=True).select_related(
+        "author").annotate(n_notes=Count("notes", distinct=True),
+                           n_versions=Count("revisions", distinct=True) + 1,
+                           n_messages=Count("messages", distinct=True))
     if form.is_valid():
         if form.cleaned_data["q"]:
             submissions = submissions.filter(author__pen_name__icontains=form.cleaned_data["q"])
@@ -59,12 +63,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             submissions = submissions.filter(state=form.cleaned_data["state"])
         if form.cleaned_data["mine"]:
             submissions = submissions.filter(assignments__editor=editor_user(request))
-    counts = dict(Submission.objects.values_list("state").annotate(n=Count("id")))
+    counts = dict(Submission.objects.filter(revision_of__isnull=True).values_list("state")
+                  .annotate(n=Count("id")))
     return render(request, "editorial/dashboard.html", {
         "form": form,
         "submissions": submissions[:PAGE_SIZE],
         "counts": [(label, counts.get(value, 0), value) for value, label in Submission.State.choices],
-        "mine": Submission.objects.filter(assignments__editor=editor_user(request))
+        "mine": Submission.objects.filter(assignments__editor=editor_user(request),
+                                          revision_of__isnull=True)
         .exclude(state__in=workflow.CLOSED)[:PAGE_SIZE],
         "key_warnings": key_warnings(),
         "closed": not keys.recipients(),
@@ -91,7 +97,12 @@ def submission_page(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 def _render_submission(request: HttpRequest, submission: Submission, error: str = "",
-                       status: int = 200, note_form: NoteForm | None = None) -> HttpResponse:
+                       status: int = 200, note_form: NoteForm | None = None,
+                       reply_form: Any = None, state_form: StateForm | None = None) -> HttpResponse:
+    from portal.correspondence.forms import ReplyForm
+    from portal.correspondence.replykeys import active_key
+
+    submission = submission.first_version
     editor = editor_of(request.user)
     by_fingerprint = {k.fingerprint: k for k in EditorKey.objects.select_related("user")}
     readers = [{"fingerprint": f, "key": by_fingerprint.get(f)} for f in submission.recipients]
@@ -106,6 +117,11 @@ def _render_submission(request: HttpRequest, submission: Submission, error: str 
         "targets": workflow.allowed_targets(submission, editor),
         "state_labels": dict(Submission.State.choices),
         "note_form": note_form or NoteForm(),
+        "versions": [{"version": v, "files": list(v.files.all())} for v in submission.versions()],
+        "messages": submission.messages.select_related("written_by"),  # type: ignore[attr-defined]
+        "reply_form": reply_form or ReplyForm(),
+        "state_form": state_form or StateForm(),
+        "author_key": active_key(submission.author),
         "error": error,
     }, status=status)
 
@@ -113,14 +129,30 @@ def _render_submission(request: HttpRequest, submission: Submission, error: str 
 @require_POST
 @editor_required
 def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
-    submission = _submission(public_id)
+    """Move the submission; a message written with the decision goes to the author with it."""
+    from portal.correspondence import thread
+    from portal.correspondence.models import Message
+    from portal.correspondence.views import not_sent_reason
+
+    submission = _submission(public_id).first_version
     form = StateForm(request.POST)
     if not form.is_valid():
-        return _render_submission(request, submission, _("Unknown state."), status=400)
+        return _render_submission(request, submission, _("Unknown state, or the message is too "
+                                                         "long."), status=400, state_form=form)
+    target = form.cleaned_data["target"]
     try:
-        workflow.change_state(submission, form.cleaned_data["target"], request.user)
+        workflow.change_state(submission, target, request.user)
     except workflow.TransitionRefused as refused:
-        return _render_submission(request, submission, str(refused), status=400)
+        return _render_submission(request, submission, str(refused), status=400, state_form=form)
+    if form.cleaned_data["message"]:
+        try:
+            thread.post(submission, form.cleaned_data["message"], sender=Message.Sender.EDITOR,
+                        user=editor_user(request), decision=target)
+        except thread.MessageNotSent as failed:
+            return _render_submission(request, submission, _(
+                "The state was changed, but the message was not sent: %(reason)s") % {
+                "reason": not_sent_reason(failed.reason)}, status=503, state_form=form)
+        audit.record(request.user, "reply", submission.short_id, via="web", decision=target)
     return redirect("editorial:submission", public_id=submission.public_id)
 
 
@@ -182,6 +214,8 @@ def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBas
         labels[row.blob] = f"{submission.short_id}-file{row.position + 1}.gpg"
     for note in submission.notes.all():  # type: ignore[attr-defined]
         labels[note.blob] = f"{submission.short_id}-note{note.pk}.txt.gpg"
+    for number, message in enumerate(submission.messages.all(), start=1):  # type: ignore[attr-defined]
+        labels[message.blob] = f"{submission.short_id}-message{number}.txt.gpg"
     if name not in labels:
         raise Http404("no such file in this submission")
     try:

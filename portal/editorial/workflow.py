@@ -6,7 +6,9 @@ not take them, and records who, when, from and to in the same transaction.
 Nothing else writes `Submission.state`.
 
 Withdrawal belongs to the author (they have no account, so `by` is None and the
-change keeps only the day, like every other trace of author activity).
+change keeps only the day, like every other trace of author activity). The
+author also moves a submission from "revisions requested" back into review,
+by sending a revision (`portal.authors.sending`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 DECISIONS = frozenset({State.REVISIONS_REQUESTED, State.ACCEPTED, State.PUBLISHED, State.DECLINED})
 # Only the author withdraws.
 AUTHOR_ONLY = frozenset({State.WITHDRAWN})
+# What the author's own actions may change: withdrawing, and sending a revision.
+AUTHOR_MOVES = frozenset({State.WITHDRAWN, State.IN_REVIEW})
+# States in which the author may send a new version.
+OPEN_FOR_REVISIONS = frozenset({State.NEW, State.IN_REVIEW, State.REVISIONS_REQUESTED,
+                                State.ACCEPTED})
 # States after which the submission is deleted once the retention period has passed.
 CLOSED = frozenset({State.DECLINED, State.WITHDRAWN})
 
@@ -47,13 +54,19 @@ class TransitionRefused(Exception):
 
 
 def allowed_targets(submission: Submission, editor: Any | None) -> list[str]:
-    """The states this editor (or, with None, the author) may move the submission to."""
+    """The states this editor may move the submission to (with None: the author may withdraw)."""
+    if editor is None:
+        return [s for s in TRANSITIONS[submission.state] if s in AUTHOR_ONLY]
     return [s for s in TRANSITIONS[submission.state] if _may(editor, s)]
+
+
+def takes_revisions(submission: Submission) -> bool:
+    return submission.state in OPEN_FOR_REVISIONS
 
 
 def _may(editor: Any | None, target: str) -> bool:
     if editor is None:
-        return target in AUTHOR_ONLY
+        return target in AUTHOR_MOVES
     if target in AUTHOR_ONLY:
         return False
     return target not in DECISIONS or editor.is_managing
@@ -69,7 +82,9 @@ def change_state(submission: Submission, target: str, user: Any | None) -> State
         current = locked.state
         if target not in TRANSITIONS.get(current, frozenset()):
             raise TransitionRefused(f"a submission cannot go from {current} to {target}")
-        if not _may(editor, target):
+        if not _may(editor, target) or (
+            editor is None and target == State.IN_REVIEW and current != State.REVISIONS_REQUESTED
+        ):
             raise TransitionRefused("your role does not allow this decision")
         locked.state = target
         locked.closed_on = timezone.now().date() if target in CLOSED else None

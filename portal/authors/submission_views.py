@@ -1,0 +1,93 @@
+"""An author's own submission: its page (state, versions, thread), withdraw, delete.
+
+Who may call what: only the logged-in author who sent it (`author_required`
+and `own_submission`, which answers 404 for anybody else's, so nothing says
+whether it exists). Every change is a CSRF-protected POST. Deleting asks a
+second time on its own page before anything is removed, and then removes
+every version, the thread, the notes and their ciphertext.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.access import author_required, own_submission
+from portal.correspondence import thread, unlock
+from portal.correspondence.forms import MessageForm
+from portal.correspondence.replykeys import active_key
+from portal.editorial import workflow
+
+from .forms import SubmissionForm
+from .models import Author, Submission
+from .removal import delete_submission
+from .sending import MAX_VERSIONS, submissions_open
+from .views import upload_limits
+
+
+def submission_context(request: HttpRequest, author: Author, first: Submission,
+                       **extra: Any) -> dict[str, Any]:
+    """Everything the submission page shows; the thread is decrypted only for this author."""
+    key = active_key(author)
+    versions = first.versions()
+    return {
+        "author": author,
+        "submission": first,
+        "versions": versions,
+        "entries": thread.read(author, first, unlock.secret(request, author)),
+        "unlocked": unlock.secret(request, author) is not None,
+        "own_key": key is not None and not key.generated,
+        "message_form": extra.pop("message_form", MessageForm()),
+        "revision_form": extra.pop("revision_form", SubmissionForm(
+            initial={"revision_of": first.public_id})),
+        "takes_revisions": workflow.takes_revisions(first) and len(versions) < MAX_VERSIONS,
+        "can_write": first.state != Submission.State.WITHDRAWN,
+        "can_withdraw": bool(workflow.allowed_targets(first, None)),
+        "open": submissions_open(),
+        "limits": upload_limits(),
+        "sent": request.GET.get("sent") == "1",
+        "state_labels": dict(Submission.State.choices),
+        **extra,
+    }
+
+
+@require_GET
+@author_required
+def received(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
+    submission = own_submission(author, public_id)
+    if submission.revision_of is not None:
+        response = redirect("authors:received", public_id=submission.revision_of.public_id)
+        if request.GET.get("sent") == "1":
+            response["Location"] += "?sent=1"
+        return response
+    return render(request, "authors/submission.html",
+                  submission_context(request, author, submission))
+
+
+@require_POST
+@author_required
+def withdraw(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
+    first = own_submission(author, public_id).first_version
+    try:
+        workflow.change_state(first, Submission.State.WITHDRAWN, None)
+    except workflow.TransitionRefused:
+        return render(request, "authors/submission.html", submission_context(
+            request, author, first, error=_("This submission cannot be withdrawn now.")),
+            status=400)
+    return redirect("authors:received", public_id=first.public_id)
+
+
+@require_POST
+@author_required
+def delete(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
+    """First POST: ask again. Second POST, with confirm=yes: delete everything."""
+    first = own_submission(author, public_id).first_version
+    if request.POST.get("confirm") != "yes":
+        return render(request, "authors/delete.html", {"author": author, "submission": first,
+                                                      "versions": len(first.versions())})
+    delete_submission(first)
+    return redirect("authors:home")

@@ -1,0 +1,159 @@
+"""One encrypted thread per submission, between its author and the editors.
+
+Promise: a message's text exists on the server only as one OpenPGP message in
+the store, encrypted on arrival to every usable editor key and to the author's
+active reply key, written and fsynced before its row is committed (the same
+path as uploads: `Store.put_encrypted`). If encryption, storage or the database
+fails, nothing is kept and the caller is told which. Messages that an editor's
+own machine encrypted (`portal-editor reply`) arrive as ciphertext and are
+checked to be an OpenPGP message to public keys before they are kept.
+
+Reading happens only for the author, only with the secret their login
+derived from the codename, and only into memory (`portal.crypto.replykey`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+from portal.authors.models import Author, Submission
+from portal.authors.sending import store
+from portal.crypto import replykey
+from portal.crypto.openpgp import EncryptionFailed
+from portal.editorial.keys import keyring, recipients
+from portal.store import StoreError
+
+from . import replykeys
+from .models import Message, ReplyKey
+
+log = logging.getLogger("portal.correspondence")
+
+# A thread longer than this is not a conversation about one piece; it bounds
+# the work of showing a thread (one decryption per message).
+MAX_MESSAGES_PER_THREAD = 300
+# Ciphertext an editor's machine may send for one reply (text, compressed).
+MAX_REPLY_CIPHERTEXT_BYTES = 1024 * 1024
+
+
+class MessageNotSent(Exception):
+    """Nothing was kept. `reason`: "closed", "author-key", "full", "encryption", "storage",
+    "database" or "refused"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _check_room(submission: Submission) -> None:
+    if submission.messages.count() >= MAX_MESSAGES_PER_THREAD:  # type: ignore[attr-defined]
+        raise MessageNotSent("full")
+
+
+def post(submission: Submission, text: str, *, sender: str, user: Any = None,
+         decision: str = "") -> Message:
+    """Encrypt `text` to the editors and the author's reply key; store and record it."""
+    submission = submission.first_version
+    _check_room(submission)
+    try:
+        ring = keyring()
+        editors = recipients(ring)
+    except EncryptionFailed as exc:
+        raise MessageNotSent("encryption") from exc
+    if not editors:
+        raise MessageNotSent("closed")
+    author_key = replykeys.active_key(submission.author)
+    author_fingerprint = replykeys.usable_fingerprint(author_key, ring) if author_key else None
+    if author_fingerprint is None:
+        raise MessageNotSent("author-key")
+    target = store()
+    try:
+        blob = target.put_encrypted(ring, io.BytesIO(text.encode("utf-8")),
+                                    [*editors, author_fingerprint])
+    except EncryptionFailed as exc:
+        log.error("could not encrypt a message: %s", type(exc).__name__)
+        raise MessageNotSent("encryption") from exc
+    except (StoreError, OSError) as exc:
+        log.error("could not store a message: %s", type(exc).__name__)
+        raise MessageNotSent("storage") from exc
+    return _record(submission, blob, sender=sender, user=user, decision=decision,
+                   recipients=editors, reply_key=author_fingerprint, by_server=True)
+
+
+def receive(submission: Submission, source: BinaryIO, user: Any, reply_key: str) -> Message:
+    """Keep a reply an editor's machine encrypted; `reply_key` must be the author's active key."""
+    submission = submission.first_version
+    _check_room(submission)
+    active = replykeys.active_key(submission.author)
+    if active is None or reply_key.strip().upper() != active.fingerprint:
+        raise MessageNotSent("author-key")
+    ring = keyring()
+    try:
+        blob = store().receive(source, MAX_REPLY_CIPHERTEXT_BYTES, ring.is_encrypted_message)
+    except StoreError as exc:
+        raise MessageNotSent("refused") from exc
+    return _record(submission, blob, sender=Message.Sender.EDITOR, user=user, decision="",
+                   recipients=recipients(ring), reply_key=active.fingerprint, by_server=False)
+
+
+def _record(submission: Submission, blob: str, *, sender: str, user: Any, decision: str,
+            recipients: list[str], reply_key: str, by_server: bool) -> Message:
+    try:
+        with transaction.atomic():
+            return Message.objects.create(
+                submission=submission, sender=sender, written_by=user, blob=blob,
+                ciphertext_bytes=store().path(blob).stat().st_size, recipients=recipients,
+                reply_key=reply_key, encrypted_by_server=by_server, decision=decision,
+            )
+    except (DatabaseError, OSError) as exc:
+        store().delete([blob])
+        log.error("could not record a message: %s", type(exc).__name__)
+        raise MessageNotSent("database") from exc
+
+
+@dataclass
+class Entry:
+    message: Message
+    text: str | None  # None: not readable here (the author's own key, or damaged)
+    own_key: bool  # encrypted to a key the author gave: readable only on their machine
+
+
+def read(author: Author, submission: Submission, secret: bytes | None) -> list[Entry]:
+    """The thread in order, each message decrypted if the author's secret can open it."""
+    messages = list(submission.first_version.messages.select_related("written_by"))  # type: ignore[attr-defined]
+    keys = {k.fingerprint: k for k in ReplyKey.objects.filter(author=author)}
+    texts: dict[int, str] = {}
+    by_key: dict[str, list[Message]] = {}
+    for message in messages:
+        key = keys.get(message.reply_key)
+        if key is not None and key.generated:
+            by_key.setdefault(key.fingerprint, []).append(message)
+    if secret:
+        for fingerprint, group in by_key.items():
+            texts.update(_decrypt_group(keys[fingerprint], secret, group))
+    return [Entry(m, texts.get(m.pk),
+                  own_key=m.reply_key in keys and not keys[m.reply_key].generated)
+            for m in messages]
+
+
+def _decrypt_group(key: ReplyKey, secret: bytes, group: list[Message]) -> dict[int, str]:
+    ciphertexts = []
+    for message in group:
+        try:
+            ciphertexts.append(store().path(message.blob).read_bytes())
+        except (OSError, ValueError):
+            ciphertexts.append(b"")
+    try:
+        plaintexts = replykey.decrypt_messages(
+            key.locked_secret_key, replykeys.passphrase(secret), ciphertexts,
+            replykeys.workdir(), settings.PORTAL_GPG_BINARY)
+    except replykey.ReplyKeyError as exc:
+        log.error("could not open a thread: %s", type(exc).__name__)
+        return {}
+    return {m.pk: p.decode("utf-8", "replace") for m, p in zip(group, plaintexts, strict=True)
+            if p is not None}

@@ -1,0 +1,158 @@
+"""Author pages of the thread and the reply key: plain forms, no JavaScript.
+
+Who may call what: only the logged-in author, only for their own submissions
+(`author_required`, `own_submission`: 404 for anyone else's). Every change is
+a CSRF-protected POST. Downloads are attachments (`nosniff`), never shown
+inline. Exporting the generated secret key asks for the codename again: it is
+the one thing a stolen, still-open session must not be able to take away.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.access import author_required, own_submission
+from portal.authors.identity import canonical, log_in
+from portal.authors.models import Author
+from portal.authors.sending import store
+from portal.authors.submission_views import submission_context
+from portal.crypto import replykey
+from portal.crypto.openpgp import KeyUnusable, armor_message
+
+from . import replykeys, thread, unlock
+from .forms import CodenameAgainForm, MessageForm, OwnKeyForm
+from .models import Message, ReplyKey
+
+
+def not_sent_reason(reason: str) -> str:
+    """The sentence an author or editor reads when a message was not kept."""
+    return {
+        "closed": _("No editor can receive messages right now, so nothing was sent. Please try "
+                    "again later."),
+        "author-key": _("The author’s reply key cannot be used (it may have expired), so "
+                        "nothing was sent."),
+        "full": _("This conversation has reached its limit of %(n)d messages. Nothing was sent.")
+        % {"n": thread.MAX_MESSAGES_PER_THREAD},
+        "encryption": _("Encryption failed on the server, so nothing was sent or kept."),
+        "storage": _("The server could not save the message (its storage failed), so nothing "
+                     "was kept."),
+        "database": _("The server could not record the message, so nothing was kept."),
+        "refused": _("That was not an encrypted message, so nothing was kept."),
+    }[reason]
+
+
+@require_POST
+@author_required
+def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
+    first = own_submission(author, public_id).first_version
+    form = MessageForm(request.POST)
+    status, error = 400, ""
+    if form.is_valid():
+        if first.state == first.State.WITHDRAWN:
+            error = _("This submission was withdrawn; messages can no longer be sent.")
+        else:
+            try:
+                thread.post(first, form.cleaned_data["text"], sender=Message.Sender.AUTHOR)
+            except thread.MessageNotSent as failed:
+                status, error = 503, not_sent_reason(failed.reason)
+            else:
+                return redirect(f"{first_url(first.public_id)}#thread")
+    return render(request, "authors/submission.html", submission_context(
+        request, author, first, message_form=form, message_error=error), status=status)
+
+
+def first_url(public_id: object) -> str:
+    from django.urls import reverse
+
+    return reverse("authors:received", kwargs={"public_id": public_id})
+
+
+@require_GET
+@author_required
+def download_message(request: HttpRequest, author: Author, public_id: str, number: int) -> HttpResponse:
+    """Any message of the thread as an armored `.asc`, to read with the author's own key."""
+    first = own_submission(author, public_id).first_version
+    messages = list(first.messages.all())  # type: ignore[attr-defined]
+    if not 1 <= number <= len(messages):
+        raise Http404("no such message")
+    try:
+        data = store().path(messages[number - 1].blob).read_bytes()
+    except (OSError, ValueError):
+        raise Http404("message missing") from None
+    return _attachment(armor_message(data), f"penname-{first.short_id}-{number}.asc",
+                       "application/pgp-encrypted")
+
+
+def _attachment(text: str, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(text.encode("ascii"), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- The reply key ---------------------------------------------------------------------
+
+
+def _key_page(request: HttpRequest, author: Author, status: int = 200, **extra: object) -> HttpResponse:
+    keys = list(ReplyKey.objects.filter(author=author))
+    return render(request, "authors/reply_key.html", {
+        "author": author,
+        "active": next((k for k in keys if k.active), None),
+        "generated": next((k for k in keys if k.generated), None),
+        "own_key_form": extra.pop("own_key_form", OwnKeyForm()),
+        "codename_form": extra.pop("codename_form", CodenameAgainForm()),
+        **extra,
+    }, status=status)
+
+
+@require_GET
+@author_required
+def reply_key(request: HttpRequest, author: Author) -> HttpResponse:
+    return _key_page(request, author)
+
+
+@require_POST
+@author_required
+def own_key(request: HttpRequest, author: Author) -> HttpResponse:
+    form = OwnKeyForm(request.POST)
+    if not form.is_valid():
+        return _key_page(request, author, 400, own_key_form=form)
+    try:
+        replykeys.add_own_key(author, form.cleaned_data["public_key"])
+    except KeyUnusable as refused:
+        # The reason comes from gpg's view of the key, in English; the sentence around it
+        # is translated.
+        return _key_page(request, author, 400, own_key_form=form, key_error=_(
+            "This key cannot be used for replies (%(reason)s).") % {"reason": refused})
+    return redirect("authors:reply_key")
+
+
+@require_POST
+@author_required
+def generated_key(request: HttpRequest, author: Author) -> HttpResponse:
+    replykeys.use_generated(author)
+    return redirect("authors:reply_key")
+
+
+@require_POST
+@author_required
+def secret_key(request: HttpRequest, author: Author) -> HttpResponse:
+    """The generated secret key, protected by the codename typed here once more."""
+    form = CodenameAgainForm(request.POST)
+    found, secret = log_in(form.data.get("codename", "")) if form.is_valid() else (None, b"")
+    if found is None or found.pk != author.pk:
+        return _key_page(request, author, 403, codename_form=CodenameAgainForm(), codename_error=_(
+            "That codename was not recognised. Check each word and try again."))
+    codename = canonical(form.data["codename"]) or ""
+    try:
+        exported = replykeys.export_secret(author, secret, codename)
+    except replykey.ReplyKeyError:
+        return _key_page(request, author, 503, codename_error=_(
+            "The key could not be prepared. Nothing was sent. Please try again later."))
+    response = _attachment(exported, "penname-reply-key.asc", "application/pgp-keys")
+    # A fresh cookie too: the codename was just proven again.
+    unlock.remember(request, response, author, secret)
+    return response
