@@ -48,16 +48,27 @@ SPEC: dict[str, Any] = {
         "/submissions/": {"get": {"summary": "All submissions (metadata)", "security": _BEARER,
                                   "parameters": [{"name": "detail", "in": "query",
                                                   "schema": {"type": "string", "enum": ["1"]},
-                                                  "description": "include files and notes"}],
+                                                  "description": "include files, notes and messages"}],
                                   "responses": {"200": {"description": "list"}, "401": _ERROR}}},
         "/submissions/{public_id}/": {"get": {
-            "summary": "One submission: files, manifest and notes (names and sizes)",
+            "summary": "One submission: files, manifest, notes and messages (names and sizes), "
+                       "its version and the author's reply key",
             "security": _BEARER, "parameters": [_ID],
             "responses": {"200": {"description": "detail"}, "401": _ERROR, "404": _ERROR}}},
         "/submissions/{public_id}/notes/": {"post": {
             "summary": "Add an internal note encrypted on the editor's machine",
             "security": _BEARER, "parameters": [_ID], "requestBody": _OPENPGP,
             "responses": {"201": {"description": "stored"}, "400": _ERROR, "401": _ERROR}}},
+        "/submissions/{public_id}/replies/": {"post": {
+            "summary": "Reply to the author, encrypted on the editor's machine to the editor "
+                       "keys and the author's reply key (see reply_key in the detail)",
+            "security": _BEARER, "parameters": [_ID, {
+                "name": "X-Penname-Reply-Key", "in": "header", "required": True,
+                "schema": {"type": "string"},
+                "description": "fingerprint of the author's current reply key"}],
+            "requestBody": _OPENPGP,
+            "responses": {"201": {"description": "stored"}, "400": _ERROR, "401": _ERROR,
+                          "404": _ERROR, "409": _ERROR}}},
         "/submissions/{public_id}/blobs/{name}": {
             "get": {"summary": "Download a ciphertext (Range: bytes=N- resumes)",
                     "security": _BEARER, "parameters": [_ID, _NAME],

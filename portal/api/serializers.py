@@ -16,6 +16,10 @@ def submission_summary(submission: Submission) -> dict[str, Any]:
         "submitted_on": submission.submitted_on.isoformat(),
         "file_count": submission.file_count,
         "uncleaned_count": submission.uncleaned_count,
+        # Revisions are listed too; each names its first version, which holds the
+        # state and the thread.
+        "revision_of": str(submission.revision_of.public_id) if submission.revision_of else None,
+        "version": submission.version,
     }
 
 
@@ -36,4 +40,25 @@ def submission_detail(submission: Submission, sizes: dict[str, int]) -> dict[str
              "at": n.at.isoformat(), "encrypted_by_server": n.encrypted_by_server}
             for n in submission.notes.all()  # type: ignore[attr-defined]
         ],
+        "messages": [
+            {"number": number, "name": m.blob, "size": sizes.get(m.blob, 0), "sender": m.sender,
+             "by": m.written_by.get_username() if m.written_by else None,
+             "sent_on": m.sent_on.isoformat(), "decision": m.decision or None,
+             "encrypted_by_server": m.encrypted_by_server}
+            for number, m in enumerate(submission.messages.all(), start=1)  # type: ignore[attr-defined]
+        ],
+        "reply_key": _reply_key(submission),
     }
+
+
+def _reply_key(submission: Submission) -> dict[str, Any] | None:
+    """The author's current reply key, for replies encrypted on the editor's machine."""
+    from portal.correspondence.replykeys import active_key
+
+    if submission.revision_of is not None:
+        return None
+    key = active_key(submission.author)
+    if key is None:
+        return None
+    return {"fingerprint": key.fingerprint, "armored": key.public_key,
+            "generated": key.generated}

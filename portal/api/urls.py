@@ -15,5 +15,6 @@ urlpatterns = [
     path("submissions/", views.submissions, name="submissions"),
     path("submissions/<uuid:public_id>/", views.submission, name="submission"),
     path("submissions/<uuid:public_id>/notes/", views.notes, name="notes"),
+    path("submissions/<uuid:public_id>/replies/", views.replies, name="replies"),
     path("submissions/<uuid:public_id>/blobs/<str:name>", views.blob, name="blob"),
 ]

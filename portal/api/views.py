@@ -98,10 +98,10 @@ def submissions(request: HttpRequest) -> HttpResponse:
         return _error("use GET", 405)
     from .serializers import submission_detail, submission_summary
 
-    rows = Submission.objects.select_related("author").order_by("id")
+    rows = Submission.objects.select_related("author", "revision_of").order_by("id")
     if request.GET.get("detail") == "1":
         # One request for everything a sync needs (names and sizes of every file).
-        rows = rows.prefetch_related("files", "notes__written_by")
+        rows = rows.prefetch_related("files", "notes__written_by", "messages__written_by")
         listed = list(rows)
         sizes = _sizes([n for s in listed for n in _names_of(s)])
         return JsonResponse({"submissions": [submission_detail(s, sizes) for s in listed]})
@@ -125,7 +125,8 @@ def _sizes(names: list[str]) -> dict[str, int]:
 
 def _names_of(submission: Submission) -> list[str]:
     return [submission.manifest_blob, *submission.files.values_list("blob", flat=True),
-            *submission.notes.values_list("blob", flat=True)]  # type: ignore[attr-defined]
+            *submission.notes.values_list("blob", flat=True),  # type: ignore[attr-defined]
+            *submission.messages.values_list("blob", flat=True)]  # type: ignore[attr-defined]
 
 
 @api_editor_required
@@ -224,6 +225,34 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     audit.record(request.user, "note", found.short_id, via="api")
     return JsonResponse({"id": note.pk, "name": name}, status=201)
+
+
+@api_editor_required
+def replies(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST a reply to the author that the editor's machine encrypted (portal-editor reply).
+
+    The body must be an OpenPGP message to public keys; `X-Penname-Reply-Key` names
+    the author's reply key it was encrypted to, which must be their active one.
+    """
+    from portal.correspondence import thread
+
+    if request.method != "POST":
+        return _error("use POST", 405)
+    found = _find(public_id)
+    if found is None:
+        return _error("no such submission", 404)
+    try:
+        message = thread.receive(found, request, editor_user(request),  # type: ignore[arg-type]
+                                 request.META.get("HTTP_X_PENNAME_REPLY_KEY", "")[:80])
+    except thread.MessageNotSent as refused:
+        reasons = {"author-key": "X-Penname-Reply-Key must name the author's current reply key",
+                   "full": "this thread has reached its message limit",
+                   "refused": "not stored: not an OpenPGP message encrypted to public keys, or "
+                              "larger than 1 MiB"}
+        return _error(reasons.get(refused.reason, f"not stored: {refused.reason}"),
+                      409 if refused.reason == "full" else 400)
+    audit.record(request.user, "reply", found.first_version.short_id, via="api")
+    return JsonResponse({"id": message.pk, "name": message.blob}, status=201)
 
 
 @api_editor_required

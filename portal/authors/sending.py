@@ -133,7 +133,7 @@ def revision_target(author: Author, public_id: str) -> Submission:
 
     first = Submission.objects.filter(public_id=public_id, author=author,
                                       revision_of__isnull=True).first()
-    if first is None or not takes_revisions(first):
+    if first is None or not takes_revisions(first) or first.revisions.count() + 1 >= MAX_VERSIONS:
         raise RevisionRefused()
     return first
 

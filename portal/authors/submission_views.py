@@ -25,7 +25,8 @@ from portal.editorial import workflow
 from .forms import SubmissionForm
 from .models import Author, Submission
 from .removal import delete_submission
-from .sending import MAX_VERSIONS, submissions_open
+from . import sending
+from .sending import submissions_open
 from .views import upload_limits
 
 
@@ -44,7 +45,7 @@ def submission_context(request: HttpRequest, author: Author, first: Submission,
         "message_form": extra.pop("message_form", MessageForm()),
         "revision_form": extra.pop("revision_form", SubmissionForm(
             initial={"revision_of": first.public_id})),
-        "takes_revisions": workflow.takes_revisions(first) and len(versions) < MAX_VERSIONS,
+        "takes_revisions": workflow.takes_revisions(first) and len(versions) < sending.MAX_VERSIONS,
         "can_write": first.state != Submission.State.WITHDRAWN,
         "can_withdraw": bool(workflow.allowed_targets(first, None)),
         "open": submissions_open(),

@@ -36,8 +36,8 @@ from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
 from .identity import create_author, log_in, reply_secret_for
 from .models import Author
 from .reporting import describe
+from . import sending
 from .sending import (
-    MAX_VERSIONS,
     RevisionRefused,
     SendFailed,
     SubmissionsClosed,
@@ -340,7 +340,7 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
 
 def _revision_refused() -> str:
     return _("This submission no longer takes new versions (it was decided, withdrawn, or has "
-             "reached %(n)d versions). Nothing was sent.") % {"n": MAX_VERSIONS}
+             "reached %(n)d versions). Nothing was sent.") % {"n": sending.MAX_VERSIONS}
 
 
 @require_POST

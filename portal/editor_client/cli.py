@@ -1,11 +1,15 @@
-"""`portal-editor`: log in, list, sync, note and reencrypt, from the editor's machine.
+"""`portal-editor`: log in, list, sync, reply, note and reencrypt, from the editor's machine.
 
     portal-editor [--config PATH] login --server URL --username U
                   [--password-stdin] [--otp CODE] [--proxy socks5h://127.0.0.1:9050]
     portal-editor list
     portal-editor sync DIR
+    portal-editor reply SUBMISSION [--file F]
     portal-editor note SUBMISSION [--file F]
     portal-editor reencrypt
+
+A reply is encrypted here, to the author's reply key and every editor key: the
+server never sees its text.
 
 GNUPGHOME is respected: decryption uses the editor's own keys (or smartcard).
 """
@@ -40,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list submissions")
     sync = commands.add_parser("sync", help="download, decrypt and clean into DIR")
     sync.add_argument("dir", type=Path)
+    reply = commands.add_parser("reply", help="reply to the author (encrypted here)")
+    reply.add_argument("submission")
+    reply.add_argument("--file", type=Path)
     note = commands.add_parser("note", help="add an internal note (encrypted here)")
     note.add_argument("submission")
     note.add_argument("--file", type=Path)
@@ -67,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
         if args.command == "note":
             return add_note(api, args)
+        if args.command == "reply":
+            return send_reply(api, args)
         if args.command == "reencrypt":
             return reencrypt(api)
     except ApiError as error:
@@ -112,10 +121,43 @@ def _resolve(api: Api, reference: str) -> dict[str, object]:
     raise ApiError(404, f"no submission {reference}")
 
 
-def add_note(api: Api, args: argparse.Namespace) -> int:
+def _text(args: argparse.Namespace, what: str) -> bytes | None:
     data = args.file.read_bytes() if args.file else sys.stdin.buffer.read(MAX_NOTE_BYTES + 1)
     if not data.strip() or len(data) > MAX_NOTE_BYTES:
-        print("portal-editor: the note is empty or larger than 1 MiB", file=sys.stderr)
+        print(f"portal-editor: the {what} is empty or larger than 1 MiB", file=sys.stderr)
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        print(f"portal-editor: the {what} is not UTF-8 text", file=sys.stderr)
+        return None
+    return data
+
+
+def send_reply(api: Api, args: argparse.Namespace) -> int:
+    data = _text(args, "reply")
+    if data is None:
+        return 2
+    row = _resolve(api, args.submission)
+    first = row.get("revision_of") or row["id"]  # one thread per piece, on its first version
+    key = api.get_json(f"/submissions/{first}/")["reply_key"]
+    if not key:
+        print("portal-editor: the author has no reply key yet", file=sys.stderr)
+        return 1
+    with recipient_keyring(api, {key["fingerprint"]: key["armored"]}) as (home, fingerprints), \
+            tempfile.TemporaryDirectory(prefix="penname-out-") as out:
+        ciphertext = Path(out) / "reply.gpg"
+        encrypt_bytes(home, fingerprints, data, ciphertext)
+        api.send_file("POST", f"/submissions/{first}/replies/", ciphertext,
+                      {"X-Penname-Reply-Key": key["fingerprint"]})
+    print(f"reply sent to the author of {row['short_id']} (encrypted here to their reply key "
+          f"and {len(fingerprints) - 1} editor key(s))")
+    return 0
+
+
+def add_note(api: Api, args: argparse.Namespace) -> int:
+    data = _text(args, "note")
+    if data is None:
         return 2
     row = _resolve(api, args.submission)
     with recipient_keyring(api) as (home, fingerprints), \

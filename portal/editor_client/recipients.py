@@ -19,15 +19,21 @@ from .transport import Api
 
 
 @contextmanager
-def recipient_keyring(api: Api) -> Iterator[tuple[Path, list[str]]]:
+def recipient_keyring(api: Api, also: dict[str, str] | None = None
+                      ) -> Iterator[tuple[Path, list[str]]]:
+    """A throw-away keyring with every editor key, plus `also` (fingerprint → armored key).
+
+    Yields the keyring and the fingerprints to encrypt to (editors first).
+    """
     keys = api.get_json("/keys/")["keys"]
     if not keys:
         raise DecryptionFailed("the portal has no usable editor key to encrypt to")
+    extra = also or {}
     with tempfile.TemporaryDirectory(prefix="penname-keys-") as home:
         subprocess.run(["gpg", "--homedir", home, "--batch", "--import"],
-                       input="".join(k["armored"] for k in keys).encode(),
+                       input="".join([*(k["armored"] for k in keys), *extra.values()]).encode(),
                        capture_output=True, check=True)
-        yield Path(home), [k["fingerprint"] for k in keys]
+        yield Path(home), [*(k["fingerprint"] for k in keys), *extra]
 
 
 def encrypt_command(home: Path, recipients: list[str], output: Path) -> list[str]:

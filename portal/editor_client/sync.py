@@ -4,8 +4,11 @@ Promise: plaintext is written only inside DIR. Ciphertext is fetched into
 DIR/.penname/ciphertext (resumable), decrypted into DIR/.penname/partial, checked
 against the manifest's size and SHA-256, cleaned again by the same cleaner the
 server runs (the only cleaning for files that arrived already encrypted), and
-only then moved to DIR/<pen name>/<date>-<short id>/. A damaged, truncated or
-tampered file is reported and leaves nothing half-written in place.
+only then moved to DIR/<pen name>/<date>-<short id>/ (a later version of the
+same piece to <date>-<short id of the first version>-v<N>/). The conversation
+with the author is decrypted into thread/ in the first version's folder. A
+damaged, truncated or tampered file is reported and leaves nothing half-written
+in place.
 """
 
 from __future__ import annotations
@@ -52,6 +55,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def folder_name(detail: dict[str, Any]) -> str:
+    """<date>-<short id>, and for a later version <date>-<short id of the first>-v<N>."""
+    if detail.get("revision_of"):
+        return f"{detail['submitted_on']}-{detail['revision_of'][:8]}-v{detail['version']}"
+    return f"{detail['submitted_on']}-{detail['short_id']}"
+
+
 class Syncer:
     def __init__(self, api: Api, gpg: LocalGpg, root: Path, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
         self.api = api
@@ -77,10 +87,12 @@ class Syncer:
         todo = []
         for detail in self.api.get_json("/submissions/?detail=1")["submissions"]:
             signature = ",".join([detail["manifest"]["name"]]
-                                 + [f"{f['name']}:{f['size']}" for f in detail["files"]])
+                                 + [f"{f['name']}:{f['size']}" for f in detail["files"]]
+                                 + [m["name"] for m in detail.get("messages", [])])
             if self.done.get(detail["id"]) != signature:
                 todo.append((detail, signature))
-        total = sum(d["manifest"]["size"] + sum(f["size"] for f in d["files"]) for d, _ in todo)
+        total = sum(d["manifest"]["size"] + sum(f["size"] for f in d["files"])
+                    + sum(m["size"] for m in d.get("messages", [])) for d, _ in todo)
         self.progress = Progress(total, "sync")
         problems: list[str] = []
         lock = threading.Lock()
@@ -128,7 +140,7 @@ class Syncer:
         finally:
             manifest_path.unlink(missing_ok=True)
         folder = (self.root / safe_name(manifest.get("pen_name") or "", "no pen name")
-                  / f"{detail['submitted_on']}-{detail['short_id']}")
+                  / folder_name(detail))
         staging = self.partial / f"{detail['short_id']}-staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(mode=0o700)
@@ -145,11 +157,25 @@ class Syncer:
             encoding="utf-8")
         (staging / "cleaning-report.txt").write_text("\n".join(report_lines) + "\n",
                                                      encoding="utf-8")
+        self._thread(detail, staging)
         if folder.exists():
             shutil.rmtree(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(folder)
         return folder
+
+    def _thread(self, detail: dict[str, Any], staging: Path) -> None:
+        """Each message of the conversation as a text file, in order, in thread/."""
+        messages = detail.get("messages", [])
+        if not messages:
+            return
+        folder = staging / "thread"
+        folder.mkdir()
+        for message in messages:
+            plain = self._decrypt(self._fetch(detail, message), f"message {message['number']}")
+            who = "author" if message["sender"] == "author" else safe_name(message["by"] or "editor")
+            decision = f"-{message['decision']}" if message.get("decision") else ""
+            plain.replace(folder / f"{message['number']:03d}-{message['sent_on']}-{who}{decision}.txt")
 
     def _one_file(self, detail: dict[str, Any], remote: dict[str, Any], entry: dict[str, Any],
                   staging: Path) -> list[str]:
