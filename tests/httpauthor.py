@@ -47,11 +47,15 @@ class HttpAuthor:
         return self.post("/author/login/", {"codename": codename})
 
     def upload(self, title: str, files: list[tuple[str, BinaryIO, int]],
-               message: str = "") -> tuple[int, str]:
-        """Stream a multipart upload (files given as open streams with their sizes)."""
+               message: str = "", revision_of: str = "") -> tuple[int, str]:
+        """Stream a multipart upload (files given as open streams with their sizes).
+
+        With `revision_of` (a submission id) it is a new version of that submission.
+        """
         token = self.token(self.get("/author/"))
         boundary = "----penname" + secrets.token_hex(8)
-        fields = {"csrfmiddlewaretoken": token, "title": title, "message": message}
+        fields = {"csrfmiddlewaretoken": token, "title": title, "message": message,
+                  "revision_of": revision_of}
         head = b"".join(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
             for k, v in fields.items()

@@ -154,3 +154,50 @@ def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
     synced = run_editor(second_config, second_editor_keypair.home, "sync", str(out))
     assert synced.returncode == 0, synced.stderr
     assert [p.read_bytes() for p in out.rglob("a.txt")] == [b"for the newcomer"]
+
+
+def test_reply_end_to_end_and_each_version_syncs_into_its_own_folder(
+    live, tmp_path: Path, editor_keypair
+):
+    secret_words = "END-TO-END-reply-7c41-姐妹"
+    author = HttpAuthor(live.url)
+    codename = author.new_author("Xiao Yu")
+    status, review = author.upload("初稿", [("draft.md", io.BytesIO(b"# one\n"), 6)])
+    assert status == 200, review[:500]
+    status, where, _ = author.confirm(review)
+    assert status == 200
+    submission = where.split("/author/submission/")[1].split("/")[0]
+    page = f"/author/submission/{submission}/"
+    assert author.post(f"{page}message/", {"text": "Is the length right?"}, token_from=page)[0] == 200
+    config = tmp_path / "editor.json"
+    assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    reply_file = tmp_path / "reply.txt"
+    reply_file.write_text(f"Yes. {secret_words}\n", encoding="utf-8")
+    sent = run_editor(config, editor_keypair.home, "reply", submission[:8], "--file",
+                      str(reply_file))
+    assert sent.returncode == 0, sent.stderr
+    reply_file.unlink()
+    # The server never had the text: it is nowhere in its data directory...
+    from tests.leaks import found_in_files
+
+    assert found_in_files(secret_words, tmp_path / "data") == []
+    # ...yet the author, logged in with the codename, reads it.
+    fresh = HttpAuthor(live.url)
+    assert fresh.login(codename)[0] == 200
+    assert secret_words in fresh.get(page)
+    status, review = fresh.upload("二稿", [("draft.md", io.BytesIO(b"# two\n"), 6)],
+                                  revision_of=submission)
+    assert status == 200 and 'id="confirm"' in review
+    assert fresh.confirm(review)[0] == 200
+    out = tmp_path / "drafts"
+    synced = run_editor(config, editor_keypair.home, "sync", str(out))
+    assert synced.returncode == 0, synced.stderr
+    folders = sorted(p.name for p in (out / "Xiao Yu").iterdir())
+    assert len(folders) == 2 and folders[1] == f"{folders[0]}-v2"
+    first, second = (out / "Xiao Yu" / f for f in folders)
+    assert (first / "draft.md").read_bytes() == b"# one\n"
+    assert (second / "draft.md").read_bytes() == b"# two\n"
+    thread = sorted((first / "thread").iterdir())
+    assert [p.name.split("-")[-1] for p in thread] == ["author.txt", "editor.txt"]
+    assert thread[0].read_text(encoding="utf-8") == "Is the length right?"
+    assert secret_words in thread[1].read_text(encoding="utf-8")
