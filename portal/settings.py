@@ -188,6 +188,21 @@ SILENCED_SYSTEM_CHECKS = [
 # Nobody is e-mailed error reports: a report would carry the request (addresses,
 # headers, form fields) off the server. Errors go to the journal, filtered.
 ADMINS: list[str] = []
+# Outgoing mail exists only for editors' opt-in "something new" notifications
+# (portal.editorial.notify). Without PORTAL_EMAIL_HOST nothing is ever sent.
+_email_host = env_str("PORTAL_EMAIL_HOST", "")
+DEFAULT_FROM_EMAIL = env_str("PORTAL_EMAIL_FROM", "penname@localhost")
+MAILERS = {"default": {
+    "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "OPTIONS": {
+        "host": _email_host,
+        "port": env_int("PORTAL_EMAIL_PORT", 587, minimum=1, maximum=65535),
+        "username": env_str("PORTAL_EMAIL_USER", ""),
+        "password": env_secret("PORTAL_EMAIL_PASSWORD") or "",
+        "use_tls": env_bool("PORTAL_EMAIL_TLS", True),
+        "timeout": 30,
+    },
+} if _email_host else {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
 
 # Content-Security-Policy (django.middleware.csp): pages load styles and images
 # from this origin only, run no script, post forms only here and cannot be

@@ -32,11 +32,11 @@ from portal.crypto.spool import SpoolCorrupt
 from portal.sanitize import CleaningRefused
 
 from . import pending as pending_uploads
+from . import sending
 from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
 from .identity import create_author, log_in, reply_secret_for
 from .models import Author
 from .reporting import describe
-from . import sending
 from .sending import (
     RevisionRefused,
     SendFailed,

@@ -129,7 +129,8 @@ def _login_page(request: HttpRequest, form: LoginForm, error: str = "", status: 
 
 def _second_step(request: HttpRequest, user: Any) -> HttpResponse:
     """Password accepted, the account has a device: a code or a security key finishes the login."""
-    form = CodeForm(request.POST or None)
+    # Bound on every POST, even an empty one: errors can only be added to a bound form.
+    form = CodeForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         throttle = Throttle(user.get_username())
@@ -178,7 +179,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     """First login: scan the QR code (or type the secret), prove it with a code, get backup codes."""
     user: Any = request.user
     device = devices.enrolment_device(user)
-    form = EnrolForm(request.POST or None)
+    form = EnrolForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         throttle = Throttle(user.get_username())
@@ -211,8 +212,12 @@ def account(request: HttpRequest) -> HttpResponse:
 
 def account_page(request: HttpRequest, status: int = 200, **bound: Any) -> HttpResponse:
     """The account page; `bound` holds a submitted form (with its errors) by its context name."""
+    from .forms import NotifyForm
+
     user: Any = request.user
     return render(request, TEMPLATES + "account.html", {
+        "notify_form": NotifyForm(initial={"address": user.editor.notify_address},
+                                  auto_id="notify_%s"),
         **devices.describe_devices(user),
         "password_form": PasswordChangeForm(user, auto_id="password_%s"),
         "backup_form": FreshOtpForm(auto_id="backup_%s"),
@@ -291,3 +296,20 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
         otp_login(request, backup)
     audit.record(user, "devices-changed", user.get_username(), replaced=["backup codes"])
     return render(request, TEMPLATES + "backup_codes.html", {"codes": codes, "first": False})
+
+
+@require_POST
+@editor_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Opt in to (an address) or out of (empty) the "something new" mail."""
+    from .forms import NotifyForm
+
+    form = NotifyForm(request.POST, auto_id="notify_%s")
+    if not form.is_valid():
+        return account_page(request, 400, notify_form=form)
+    editor = request.user.editor  # type: ignore[union-attr]
+    editor.notify_address = form.cleaned_data["address"]
+    editor.save(update_fields=["notify_address"])
+    audit.record(request.user, "notifications", request.user.get_username(),
+                 on=bool(editor.notify_address))
+    return redirect(reverse("editorial:account") + "?done=notify")

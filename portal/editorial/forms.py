@@ -54,3 +54,11 @@ class NewEditorForm(FreshOtpForm):
     armored = forms.CharField(label=_("Their OpenPGP public key (armored)"),
                               max_length=MAX_KEY_BYTES,
                               widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))
+
+
+class NotifyForm(forms.Form):
+    address = forms.EmailField(
+        label=_("Address for “something new” notifications"), required=False, max_length=254,
+        help_text=_("Leave empty to receive nothing (the default). The mail says only that "
+                    "something new is waiting: no pen name, no title, no time."),
+    )

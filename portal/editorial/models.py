@@ -53,6 +53,8 @@ class Editor(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.EDITOR)
     session_epoch = models.PositiveIntegerField(default=0)
+    # Opt-in: where to say "something new" (nothing more). Empty: no notification.
+    notify_address = models.EmailField(blank=True)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
@@ -140,3 +142,13 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target}"
+
+
+class NotificationMark(models.Model):
+    """How far `portal notify_editors` has told editors about (sequence numbers, not times)."""
+
+    last_submission = models.BigIntegerField(default=0)
+    last_message = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"notified through submission {self.last_submission}, message {self.last_message}"
