@@ -9,10 +9,15 @@ Promises:
 - `write_backup()` streams a tar archive straight into gpg, encrypted to one
   admin public key; no plaintext archive and no database dump ever touches the
   disk. The archive holds `meta.json` (format and migration state),
-  `database.json` (every row, Django's `dumpdata`), `secrets/codename_pepper`
-  (without it no codename would open its author's page again) and
-  `store/<name>.gpg` for every ciphertext file a row refers to — ciphertext
-  the admin cannot read either: drafts stay encrypted to the editors' keys.
+  `database.json` (every row of every installed app, Django's `dumpdata`),
+  `secrets/codename_pepper` (without it no codename would open its author's
+  page again) and `store/<name>.gpg` for every ciphertext file a row refers to
+  — ciphertext the admin cannot read either: drafts stay encrypted to the
+  editors' keys.
+- Nothing here names a model: the rows are every app's but the few that
+  `migrate` makes itself (NOT_DUMPED), and the ciphertext names are exactly
+  `portal.authors.removal.referenced_blobs()`, the list `portal purge` keeps.
+  A new app, or a new kind of ciphertext listed there, is backed up as it is.
   Spools and pending uploads (transient, under keys nobody kept) are left out;
   the server's public keyring is rebuilt from the database.
 - Consistent: the rows come from one database snapshot (a REPEATABLE READ
@@ -144,8 +149,10 @@ def take_snapshot() -> Snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         dump = io.StringIO()
+        # Every installed app's models, whatever apps come later; the base manager,
+        # so a model whose default manager hides rows still has all of them saved.
         call_command("dumpdata", format="json", natural_foreign=True, exclude=NOT_DUMPED,
-                     stdout=dump, verbosity=0)
+                     use_base_manager=True, stdout=dump, verbosity=0)
         migrations: dict[str, list[str]] = {}
         for app, name in sorted(MigrationRecorder(connection).applied_migrations()):
             migrations.setdefault(app, []).append(name)

@@ -69,7 +69,7 @@ def target_is_empty(store: Store) -> str | None:
         label = model._meta.label_lower
         if label.split(".")[0] in ("contenttypes", "sessions") or label == "auth.permission":
             continue
-        if model._meta.db_table in existing and model._default_manager.exists():
+        if model._meta.db_table in existing and model._base_manager.exists():
             return f"the database already holds {model._meta.verbose_name_plural}"
     return None
 

@@ -4,19 +4,30 @@ Pages are rendered by the Django test client (the real views, headers and
 templates) and handed to Chromium through request interception, with static
 files from Django's finders, so no server is started. Chromium reports every
 blocked load, inline style or script as a console error; there must be none.
+
+The referrer policy is checked against a real server instead: Chromium does
+not apply a Referrer-Policy header that arrives through request interception.
 """
 
 from __future__ import annotations
 
+import http.client
 import mimetypes
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
 
 from tests.browser import browser_page
 from tests.editorial.editors import current_code, make_editor, verified_client
+from tests.liveserver import live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -108,3 +119,91 @@ def test_security_key_script_runs_under_the_editor_policy(data_dir):
         page.wait_for_selector("#passkey-register-button, #passkey-registration-placeholder p",
                                timeout=10_000)
     assert complaints == []
+
+
+
+# --- the referrer policy ----------------------------------------------------------------
+
+# Hop-by-hop and per-connection headers the relay sets itself.
+NOT_RELAYED = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server",
+               "referrer-policy"}
+META_REFERRER = re.compile(rb'<meta name="referrer" content="[^"]*">')
+
+
+@contextmanager
+def relay_with_referrer_policy(upstream_port: int, policy: str) -> Iterator[tuple[str, list]]:
+    """An HTTP relay to a live portal whose pages carry `policy` as their referrer policy.
+
+    Both places a page states it are rewritten: the Referrer-Policy header and
+    the `<meta name="referrer">` element of the templates.
+
+    Yields the relay's URL and a list that receives (Origin header, status) for
+    every form post that passed through it.
+    """
+    posts: list[tuple[str, int]] = []
+
+    class Relay(BaseHTTPRequestHandler):
+        def relay(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+            try:
+                upstream.request(self.command, self.path, body=body, headers={
+                    name: value for name, value in self.headers.items()
+                    if name.lower() not in NOT_RELAYED})
+                response = upstream.getresponse()
+                data = META_REFERRER.sub(f'<meta name="referrer" content="{policy}">'.encode(),
+                                         response.read())
+            finally:
+                upstream.close()
+            if self.command == "POST":
+                posts.append((self.headers.get("Origin", ""), response.status))
+            self.send_response(response.status)
+            for name, value in response.getheaders():
+                if name.lower() not in NOT_RELAYED:
+                    self.send_header(name, value)
+            self.send_header("Referrer-Policy", policy)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = relay
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", posts
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_referrer_policy_lets_our_own_forms_through_the_csrf_check(tmp_path, editor_keypair):
+    """Why the policy is same-origin, not no-referrer (SECURITY.md, invariant 4).
+
+    Under the portal's own policy Chromium sends this site's origin with a form
+    post and the portal's CSRF check accepts it; under no-referrer Chromium sends
+    `Origin: null`, which the CSRF check has to refuse: no author could even get
+    a codename.
+    """
+    assert settings.SECURE_REFERRER_POLICY == "same-origin"
+    outcomes = {}
+    with live_server(tmp_path / "data", editor_keypair.public) as portal:
+        for policy in ("same-origin", "no-referrer"):
+            with relay_with_referrer_policy(portal.port, policy) as (url, posts), \
+                    browser_page(javascript=False) as page:
+                page.goto(url + "/")
+                page.click("form[action='/author/new/'] button[type=submit]")
+                page.wait_for_load_state()
+                outcomes[policy] = (posts, page.locator("#codename").count(), url)
+    posts, codenames, url = outcomes["same-origin"]
+    assert posts == [(url, 200)] and codenames == 1
+    posts, codenames, _ = outcomes["no-referrer"]
+    assert posts == [("null", 403)] and codenames == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import secrets
@@ -47,14 +48,51 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     assert f"System check identified no issues ({silenced} silenced)." in result.stdout
 
 
+SHOW_SETTINGS = """
+import json
+from django.conf import settings
+print(json.dumps({"hosts": settings.ALLOWED_HOSTS, "debug": settings.DEBUG,
+                  "database": settings.DATABASES["default"]["ENGINE"],
+                  "cache": settings.CACHES["default"]["BACKEND"],
+                  "sessions": settings.SESSION_ENGINE}))
+"""
+
+
+def test_production_settings_serve_the_onion_names_from_postgresql_and_redis(tmp_path):
+    env = production_env(tmp_path)
+    result = subprocess.run([str(PORTAL), "shell", "--no-imports", "-c", SHOW_SETTINGS], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    onions = env["PORTAL_ALLOWED_HOSTS"].split(",")
+    assert shown["hosts"] == onions and all(h.endswith(".onion") for h in onions)
+    assert shown["debug"] is False
+    assert shown["database"] == "django.db.backends.postgresql"
+    # Sessions (and the login throttles) in the one Redis every application server shares.
+    assert shown["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert shown["sessions"] == "django.contrib.sessions.backends.cache"
+
+
 def test_every_silenced_check_is_justified_in_security_md():
     security = (ROOT / "SECURITY.md").read_text()
     assert settings.SILENCED_SYSTEM_CHECKS, "nothing silenced: drop this test's reason to exist"
     for check in settings.SILENCED_SYSTEM_CHECKS:
         assert check in security, f"{check} is silenced but SECURITY.md does not say why"
-    # Only the HTTPS-only checks are silenced, nothing about keys, hosts or debug.
+    # Only the HTTPS-only checks, and the mail backend when no mail is to be sent;
+    # nothing about keys, hosts or debug.
     assert set(settings.SILENCED_SYSTEM_CHECKS) <= {
-        "security.W004", "security.W008", "security.W012", "security.W016"}
+        "security.W004", "security.W008", "security.W012", "security.W016", "mail.E001"}
+
+
+def test_the_mail_check_is_silenced_only_while_no_mail_is_sent(tmp_path):
+    env = production_env(tmp_path)
+    show = "from django.conf import settings; print(settings.SILENCED_SYSTEM_CHECKS)"
+    for host, silenced in (("", True), ("mail.example.org", False)):
+        result = subprocess.run([str(PORTAL), "shell", "--no-imports", "-c", show],
+                                env={**env, "PORTAL_EMAIL_HOST": host}, capture_output=True,
+                                text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+        assert ("mail.E001" in result.stdout) is silenced, host
 
 
 def test_no_error_report_is_sent_by_email():
@@ -104,6 +142,6 @@ def test_errors_show_no_traceback_and_log_no_request(client, data_dir):
         assert leak not in page
     logged = written.getvalue()
     assert "RuntimeError" in logged  # the admin still learns what broke ...
-    for leak in ("198.51.100.23", "AgentCanary", "WSGIRequest", "csrftoken", "penname="):
-        assert leak not in logged  # ... but not who was asking
+    for leak in ("198.51.100.23", "AgentCanary", "WSGIRequest", "csrftoken", "penname=", SECRET_FIELD):
+        assert leak not in logged  # ... but not who was asking, nor what they sent
     assert not re.search(r"\d{2}:\d{2}:\d{2}", logged)

@@ -1,9 +1,11 @@
 """Every author page carries the security headers, loads nothing from elsewhere, and sets safe cookies.
 
 The walk covers the whole author journey (start, codename, home, review,
-received, log in and out) and the pages an author can run into by mistake
-(wrong codename, expired form, missing page). Editor pages get the same
-headers and a policy that adds only same-origin scripts.
+received, language switch, log in and out) and the pages an author can run
+into by mistake (wrong codename, expired form, missing page); a second walk
+visits every route outside /editor/ and /api/ in the URLconf, so a new author
+page is checked without being listed here. Editor pages get the same headers
+and a policy that adds only same-origin scripts.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from django.test import Client
 from django.utils.csp import build_policy
 
 from portal.middleware import DENIED_FEATURES
-from tests.authoring import confirm, review_of, upload
+from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import make_editor, verified_client
+from tests.routes import all_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +50,11 @@ def author_journey() -> list[tuple[str, Any]]:
     pages.append(("home", client.get("/author/")))
     review = upload(client, [("draft.txt", "女工的夜班。\n".encode())], title="夜班")
     pages.append(("review", review))
-    received = confirm(client, review_of(review), follow=True)
-    pages.append(("received", received))
+    sent = confirm(client, review_of(review))
+    pages.append(("sent", sent))
+    pages.append(("received", client.get(sent["Location"])))
+    pages.append(("language", client.post("/language/", {"language": "zh-hans", "next": "/author/"})))
+    pages.append(("home in Chinese", client.get("/author/")))
     pages.append(("logout", client.post("/author/logout/", follow=True)))
     pages.append(("wrong codename", client.post("/author/login/", {"codename": "wrong " * 7})))
     pages.append(("login", client.post("/author/login/", {"codename": codename}, follow=True)))
@@ -78,17 +84,21 @@ def test_author_policy_is_strict():
     }
 
 
+def assert_loads_nothing_from_another_origin(label: str, response: Any) -> None:
+    if not response["Content-Type"].startswith("text/html"):
+        return
+    page = response.content.decode()
+    assert "<script" not in page.lower(), label
+    assert "style=" not in page.lower(), label  # inline styles are refused by the policy
+    for url in URL_ATTRIBUTE.findall(page):
+        assert url == "" or (url.startswith(("/", "#", "?")) and not url.startswith("//")), \
+            (label, url)
+    assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", page), label
+
+
 def test_author_pages_load_nothing_from_another_origin_and_run_no_script(data_dir, editor):
     for label, response in author_journey():
-        if not response["Content-Type"].startswith("text/html"):
-            continue
-        page = response.content.decode()
-        assert "<script" not in page.lower(), label
-        assert "style=" not in page.lower(), label  # inline styles are refused by the policy
-        for url in URL_ATTRIBUTE.findall(page):
-            assert url == "" or (url.startswith(("/", "#", "?")) and not url.startswith("//")), \
-                (label, url)
-        assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", page), label
+        assert_loads_nothing_from_another_origin(label, response)
 
 
 def test_author_cookies_are_httponly_and_samesite_strict(data_dir, editor):
@@ -98,7 +108,39 @@ def test_author_cookies_are_httponly_and_samesite_strict(data_dir, editor):
             seen.add(name)
             assert morsel["httponly"], (label, name)
             assert morsel["samesite"] == "Strict", (label, name)
-    assert {"penname", "csrftoken"} <= seen
+    assert {"penname", "csrftoken", "penname_language"} <= seen
+
+
+def every_author_route(client: Client) -> list[tuple[str, Any]]:
+    """(route, response) for a GET of every route outside /editor/ and /api/, as a logged-in author.
+
+    Parameters get the author's own submission and its first message number, so
+    a page that exists for them is shown rather than refused.
+    """
+    new_author(client, "夜莺")
+    sent = confirm(client, review_of(upload(client, [("draft.txt", "第一章\n".encode())])))
+    assert sent.status_code == 302, sent.content[:500]
+    public_id = sent["Location"].split("/author/submission/")[1].split("/")[0]
+    values = {"public_id": public_id, "number": 1}
+    visited = []
+    for route in all_routes():
+        if route.pattern.startswith(("editor/", "api/")):
+            continue
+        visited.append((route.name, client.get(route.path(values))))
+    return visited
+
+
+def test_every_author_route_carries_the_headers_and_loads_nothing_from_elsewhere(data_dir, editor):
+    visited = every_author_route(Client())
+    assert {"authors:start", "authors:home", "authors:received", "health"} <= {n for n, _ in visited}
+    for name, response in visited:
+        for header, value in HEADERS.items():
+            assert response.get(header) == value, (name, header, response.get(header))
+        assert "no-store" in response["Cache-Control"], name
+        assert response["Permissions-Policy"], name
+        assert_loads_nothing_from_another_origin(name, response)
+        for cookie, morsel in response.cookies.items():
+            assert morsel["httponly"] and morsel["samesite"] == "Strict", (name, cookie)
 
 
 def test_editor_pages_may_run_same_origin_scripts_only(data_dir):

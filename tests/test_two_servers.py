@@ -4,6 +4,12 @@ This is how Penname grows past one machine (deploy/README.md, "More than one
 server"): an author can be answered by either server at any step, an editor
 reads through either, and a password guesser cannot multiply their guesses by
 spreading them over servers.
+
+The servers always use PostgreSQL, whatever database the rest of the suite
+runs on: DATABASE_URL when it names one, else the local server
+(PENNAME_TEST_POSTGRES, by default postgres://postgres@127.0.0.1:5432, as
+.ci/run starts it). Without PostgreSQL or Redis the test fails, naming what
+is missing; it never skips.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import io
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -24,24 +31,19 @@ from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_now
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def loud(message: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
 
 
 @pytest.fixture
 def shared_redis() -> Iterator[str]:
-    """Redis database 15, empty before and after (skipped loudly if Redis is down; CI fails)."""
+    """Redis database 15, empty before and after."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
-    except redis.exceptions.ConnectionError:
-        loud(f"TWO-SERVER TEST NEEDS REDIS at {REDIS_URL} (apt-get install redis-server)")
+    except redis.exceptions.ConnectionError as exc:
+        pytest.fail(f"TWO-SERVER TEST NEEDS REDIS at {REDIS_URL} (apt-get install redis-server): {exc}")
     client.flushdb()
     try:
         yield REDIS_URL
@@ -51,11 +53,24 @@ def shared_redis() -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_only() -> None:
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        pytest.skip("TWO-SERVER TEST RUNS ONLY ON POSTGRESQL: several servers share one PostgreSQL "
-                    "(SQLite is one machine's file); run with DATABASE_URL=postgres://... "
-                    "as .ci/run's second pass does")
+def shared_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A PostgreSQL server for the two servers' database (tests.liveserver makes a fresh one on it)."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(POSTGRES_SCHEMES):
+        url = os.environ.get("PENNAME_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432") + "/postgres"
+    server = url.rsplit("/", 1)[0]
+    try:
+        # The maintenance database: the one named in the URL may not exist yet.
+        psycopg.connect(server + "/postgres", connect_timeout=10).close()
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"TWO-SERVER TEST NEEDS POSTGRESQL at {server} (apt-get install postgresql; "
+                    f"or set PENNAME_TEST_POSTGRES): {exc}")
+    # Read by tests.liveserver.server_database in this process only; Django's own
+    # connection for the rest of the suite was configured long before.
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
 
 
 def api(server: LiveServer, method: str, path: str, body: dict[str, Any] | None = None,
@@ -79,9 +94,10 @@ def ask_for_token(server: LiveServer, password: str, code: str) -> tuple[int, An
 
 
 def test_author_on_one_server_editor_on_the_other_one_throttle(
-    postgres_only, shared_redis, tmp_path, editor_keypair
+    shared_postgres, shared_redis, tmp_path, editor_keypair
 ):
     with live_server(tmp_path / "data", editor_keypair.public, {"REDIS_URL": shared_redis}) as a:
+        assert a.database_url.startswith(POSTGRES_SCHEMES)
         b = a.twin()
         b.start()
         try:
@@ -99,7 +115,7 @@ def test_author_on_one_server_editor_on_the_other_one_throttle(
             author.base = b.url
             status, url, page = author.confirm(review)
             assert status == 200 and "Received" in page, page[:500]
-            public_id = url.rstrip("/").split("/")[-1]
+            public_id = urllib.parse.urlsplit(url).path.rstrip("/").split("/")[-1]
             status, _, home = HttpAuthor(a.url).login(codename)
             assert status == 200 and public_id[:8] in home
 

@@ -42,7 +42,10 @@ def remember(request: HttpRequest, response: HttpResponseBase, author: Author, s
 
 
 def forget(response: HttpResponseBase) -> None:
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, samesite="Strict")
+    # An expired cookie with the same flags as the real one (delete_cookie drops HttpOnly).
+    response.set_cookie(COOKIE, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT",
+                        path=COOKIE_PATH, httponly=True, samesite="Strict",
+                        secure=settings.SESSION_COOKIE_SECURE)
 
 
 def secret(request: HttpRequest, author: Author) -> bytes | None:
