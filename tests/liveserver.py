@@ -129,7 +129,7 @@ class LiveServer:
             try:
                 urllib.request.urlopen(self.url + "/", timeout=2).read()
                 return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # slow first answer
                 time.sleep(0.2)
         self.stop()  # never leave a half-started server behind
         raise RuntimeError("the server did not start in 60 s")

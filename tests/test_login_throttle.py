@@ -1,0 +1,201 @@
+"""Brute force: how many guesses an attacker gets at codenames, editor passwords and codes.
+
+Codenames are guessed against one site-wide budget (every author shares the
+Tor address, and a guess names no account); editor passwords and codes against
+a per-account throttle plus django-otp's own back-off. The simulations below
+drive the real views with a moving clock and count the guesses that actually
+reached a check; the figures are the ones SECURITY.md ("Brute force") quotes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.authors import throttle
+from portal.crypto import codenames
+from portal.editorial.throttle import COOL_OFF_SECONDS, MAX_FAILURES
+from tests.authoring import new_author
+from tests.editorial.editors import make_editor
+
+pytestmark = pytest.mark.django_db
+WRONG = "abacus abdomen abdominal abide abiding ability ablaze"  # well formed, nobody's
+PAUSED = "logins are paused for a moment"
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
+    """Move time forward: the cache's expiry, the throttles, TOTP and django-otp all follow."""
+    real_time, real_now = time.time, timezone.now
+    offset = [0.0]
+    monkeypatch.setattr(time, "time", lambda: real_time() + offset[0])
+    monkeypatch.setattr(timezone, "now",
+                        lambda: real_now() + datetime.timedelta(seconds=offset[0]))
+
+    def advance(seconds: float) -> None:
+        offset[0] += seconds
+
+    cache.clear()
+    yield advance
+    cache.clear()
+
+
+@pytest.fixture
+def kdf_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts every Argon2id derivation of a codename, whatever the view derives it for."""
+    runs: list[int] = []
+    real = codenames.hash_secret_raw
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(codenames, "hash_secret_raw", counting)
+    return runs
+
+
+def to_start_of_minute(advance: Callable[[float], None]) -> None:
+    """Line the clock up with a fresh budget window, so a test's burst falls in one minute."""
+    advance(throttle.WINDOW_SECONDS - time.time() % throttle.WINDOW_SECONDS + 0.5)
+
+
+def log_in(client: Client, codename: str) -> int:
+    return client.post("/author/login/", {"codename": codename}).status_code
+
+
+def test_spent_budget_refuses_every_login_with_429_and_runs_no_kdf(
+        client, data_dir, settings, clock, kdf_runs):
+    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 5
+    codename = new_author(client)
+    client.post("/author/logout/")
+    to_start_of_minute(clock)
+    kdf_runs.clear()
+    for _ in range(5):
+        assert log_in(Client(), WRONG) == 403
+    ran = len(kdf_runs)
+    assert ran >= 5
+    refused = Client().post("/author/login/", {"codename": WRONG})
+    assert refused.status_code == 429
+    assert PAUSED in refused.content.decode()
+    assert 0 < int(refused["Retry-After"]) <= 60
+    # The budget is the site's, not the guesser's: the right codename waits too, unhashed.
+    assert log_in(client, codename) == 429
+    assert len(kdf_runs) == ran
+    clock(throttle.WINDOW_SECONDS)
+    assert log_in(client, codename) == 302
+
+
+def test_successful_logins_do_not_use_up_the_budget(client, data_dir, settings, clock):
+    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 3
+    codename = new_author(client)
+    to_start_of_minute(clock)
+    assert [log_in(Client(), WRONG) for _ in range(2)] == [403, 403]
+    assert [log_in(Client(), codename) for _ in range(10)] == [302] * 10
+    assert log_in(Client(), WRONG) == 403  # the third failure still fits
+    assert log_in(Client(), codename) == 429  # and now the minute's budget is spent
+
+
+def test_a_parallel_burst_cannot_start_more_attempts_than_the_budget(settings, clock):
+    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 4
+    to_start_of_minute(clock)
+    started = [throttle.CodenameAttempt.start() for _ in range(7)]
+    assert [a is not None for a in started] == [True] * 4 + [False] * 3
+    # A success hands back exactly its own place.
+    assert started[0] is not None
+    started[0].succeeded()
+    assert throttle.CodenameAttempt.start() is not None
+    assert throttle.CodenameAttempt.start() is None
+
+
+def test_codename_guesses_per_hour_are_the_default_budget_times_sixty(
+        data_dir, settings, clock, kdf_runs):
+    del settings.PORTAL_CODENAME_FAILURES_PER_MINUTE  # the production default
+    budget = throttle.DEFAULT_FAILURES_PER_MINUTE
+    minutes = 6
+    to_start_of_minute(clock)
+    kdf_runs.clear()
+    answers: dict[int, int] = {}
+    guesser = Client()
+    for _ in range(minutes):
+        for _ in range(budget + 10):  # more than the budget, every minute
+            status = log_in(guesser, WRONG)
+            answers[status] = answers.get(status, 0) + 1
+        clock(throttle.WINDOW_SECONDS)
+    assert answers == {403: budget * minutes, 429: 10 * minutes}
+    kdf_per_guess = len(kdf_runs) / (budget * minutes)
+    assert kdf_per_guess >= 1  # every guess that got through paid for the KDF
+    print(f"\ncodename guesses per hour: {budget * 60} "
+          f"({kdf_per_guess:.0f} Argon2id run(s) each; refused attempts ran none)")
+
+
+def test_editor_password_guesses_per_hour_are_bounded(settings, data_dir, clock, monkeypatch):
+    """A guesser who knows a username, trying a password every 20 seconds for two hours."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+    make_editor("alice")
+    checked: list[str] = []
+    from portal.editorial import auth_views
+
+    real_authenticate = auth_views.authenticate
+
+    def counting(request, **credentials):  # type: ignore[no-untyped-def]
+        checked.append(credentials["password"])
+        return real_authenticate(request, **credentials)
+
+    monkeypatch.setattr(auth_views, "authenticate", counting)
+    hours, step = 2, 20
+    answers = []
+    for attempt in range(hours * 3600 // step):
+        response = Client().post("/editor/login/", {
+            "username": "alice", "password": f"guess {attempt}", "otp_token": "123456"})
+        answers.append(response.status_code)
+        clock(step)
+    # Five guesses, then a quarter of an hour locked, again and again.
+    per_hour = len(checked) / hours
+    assert per_hour <= MAX_FAILURES * 3600 / COOL_OFF_SECONDS
+    assert set(answers) == {400, 429}
+    print(f"\neditor password guesses per hour: {per_hour:.0f} "
+          f"(limit {MAX_FAILURES * 3600 // COOL_OFF_SECONDS})")
+
+
+def wrong_code(device: TOTPDevice) -> str:
+    """A code that is not valid at this moment, nor one step either side."""
+    counter = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    counter.time = time.time()
+    valid = set()
+    for step in (-1, 0, 1):
+        counter.drift = device.drift + step
+        valid.add(counter.token())
+    guess = 0
+    while guess in valid:
+        guess += 1
+    return f"{guess:06d}"
+
+
+def test_editor_code_guesses_with_a_stolen_password_are_bounded(settings, data_dir, clock):
+    """The password is known; a code is tried every two minutes for a day."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+    alice = make_editor("alice")
+    device = TOTPDevice.objects.get(user=alice)
+    step, day = 120, 24 * 3600
+    for _ in range(day // step):
+        device.refresh_from_db()
+        response = Client().post("/editor/login/", {
+            "username": "alice", "password": "correct horse battery 9",
+            "otp_token": wrong_code(device)})
+        assert response.status_code in (400, 429)
+        clock(step)
+    device.refresh_from_db()
+    # django-otp counts every code it compared; its back-off doubles after each failure.
+    compared = device.throttling_failure_count
+    assert 0 < compared <= MAX_FAILURES * day / COOL_OFF_SECONDS
+    assert compared <= 20, "django-otp's doubling back-off should hold a day to under 20 codes"
+    print(f"\neditor codes compared in a day with the password known: {compared} "
+          f"(portal throttle alone: {MAX_FAILURES * day // COOL_OFF_SECONDS})")
