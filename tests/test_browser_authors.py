@@ -1,16 +1,24 @@
-"""A real browser with JavaScript disabled runs the whole author journey, in each language.
+"""A real browser with JavaScript disabled runs the author journey in each language, and the editors' one.
 
-Debian's Chromium (never a downloaded browser) against a real gunicorn server:
-new codename, upload, review, confirm, received, log out, log in again. The
-language comes from Accept-Language (the browser's locale) or from the
-switcher, as a Tor Browser user (whose browser says "en-US") would choose it.
-Every page is checked for its language, for requests to other origins and for
-its weight (HTML and CSS under 30 KB); a screenshot of each review page is
-written (to $PENNAME_ARTIFACTS when set, else the test's temp dir).
+Debian's Chromium (never a downloaded browser) against a real gunicorn server.
+Authors: new codename, upload, review, confirm, received, log out, log in again,
+in English on a laptop and in Simplified and Traditional Chinese on a phone-sized
+screen. The language comes from Accept-Language (the browser's locale) or from
+the switcher, as a Tor Browser user (whose browser says "en-US") would choose it.
+Editors: log in with password and TOTP code, dashboard, change a submission's state.
+
+Every page is checked for its language, for requests to other origins (web fonts
+included), for fitting the screen without sideways scrolling, and, on author
+pages, for its weight: HTML and CSS under 30 KB, as sent (uncompressed). Each
+page is saved as a screenshot and each journey's weights as JSON in the
+artifacts directory: $PENNAME_ARTIFACTS if set, else var/test-artifacts/browser/
+(git-ignored).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -22,13 +30,28 @@ import pytest
 from django.utils import translation
 
 from tests.browser import chromium
-from tests.liveserver import LiveServer, live_server
+from tests.httpauthor import HttpAuthor
+from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "portal" / "static"
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = ROOT / "portal" / "static"
 BUDGET = 30 * 1024
 LANG_ATTRIBUTE = {"en": "en", "zh-hans": "zh-Hans", "zh-hant": "zh-Hant"}
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+
+def artifacts_dir() -> Path:
+    where = Path(os.environ.get("PENNAME_ARTIFACTS") or ROOT / "var" / "test-artifacts" / "browser")
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def expect(lang: str, english: str) -> str:
+    with translation.override(lang):
+        return translation.gettext(english)
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +67,21 @@ def browser() -> Iterator[Any]:
 
 
 class Visit:
-    """One browser context: what it requested, and each page's HTML and CSS bytes."""
+    """One browser context: what it requested, and each page's weight, fit and screenshot."""
 
-    def __init__(self, browser: Any, server: LiveServer, locale: str) -> None:
+    def __init__(self, browser: Any, server: LiveServer, name: str, locale: str,
+                 phone: bool = False) -> None:
         self.server = server
-        self.context = browser.new_context(java_script_enabled=False, locale=locale)
+        self.name = name
+        self.phone = phone
+        self.context = browser.new_context(java_script_enabled=False, locale=locale,
+                                           viewport=PHONE if phone else LAPTOP, is_mobile=phone)
         # The application server leaves /static/ to nginx in production; serve it from
         # the source tree here so pages render (and weigh) as they will there.
         self.context.route(re.compile(r"/static/"), self._static)
         self.requests: list[str] = []
         self.weights: dict[str, int] = {}
+        self.pages_seen = 0
         self.page = self.context.new_page()
         self.page.on("request", lambda request: self.requests.append(request.url))
 
@@ -65,98 +93,128 @@ class Visit:
         route.fulfill(status=200, body=path.read_bytes(),
                       content_type="text/css" if path.suffix == ".css" else "application/octet-stream")
 
-    def weigh(self, name: str, response: Any) -> None:
-        """HTML of the page that `response` delivered, plus every stylesheet it links."""
+    def arrive(self, step: str, response: Any) -> None:
+        """Every page of a journey: weighed, checked to fit the screen, and photographed."""
         links = self.page.locator("link[rel=stylesheet]")
         hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
         css = sum((STATIC_DIR / urlsplit(href).path.removeprefix("/static/")).stat().st_size
                   for href in hrefs)
-        self.weights[name] = len(response.body()) + css
+        self.weights[step] = len(response.body()) + css
+        # The page's own viewport rule makes a phone lay it out at the phone's width ...
+        width = self.page.evaluate("document.documentElement.clientWidth")
+        assert width <= (PHONE if self.phone else LAPTOP)["width"], (step, width)
+        # ... and nothing on it needs sideways scrolling.
+        overflow = self.page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, (step, overflow, width)
+        self.pages_seen += 1
+        shot = artifacts_dir() / f"{self.name}-{self.pages_seen:02d}-{step.replace(' ', '-')}.png"
+        self.page.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    def nothing_from_elsewhere(self) -> None:
+        """Only this site was asked for anything, and no font was fetched from anywhere."""
+        foreign = [url for url in self.requests if not url.startswith(self.server.url + "/")]
+        assert foreign == []
+        assert [url for url in self.requests if re.search(r"\.(woff2?|ttf|otf|eot)\b", url)] == []
+        assert self.page.evaluate("document.fonts.size") == 0  # no @font-face anywhere
 
     def close(self) -> None:
         self.context.close()
 
 
-def expect(lang: str, english: str) -> str:
-    with translation.override(lang):
-        return translation.gettext(english)
+class AuthorJourney:
+    """An author's steps through the site, each checking what the author should see."""
+
+    def __init__(self, visit: Visit, lang: str) -> None:
+        self.visit, self.page, self.lang = visit, visit.page, lang
+
+    def click_to(self, step: str, selector: str) -> None:
+        with self.page.expect_navigation() as navigation:
+            self.page.click(selector)
+        self.visit.arrive(step, navigation.value)
+
+    def open_start_page(self, switch: bool) -> None:
+        self.visit.arrive("start", self.page.goto(self.visit.server.url + "/"))
+        if switch:
+            self.click_to("start", f"form.languages button[lang={LANG_ATTRIBUTE[self.lang]}]")
+        assert self.page.get_attribute("html", "lang") == LANG_ATTRIBUTE[self.lang]
+        assert self.page.inner_text("h1") == expect(self.lang, "Send your writing to the editors, safely")
+        advice = self.page.inner_text("aside.advice")
+        assert expect(self.lang, "Before you start") in advice and "Tor" in advice
+        # Keyboard users see where they are.
+        self.page.keyboard.press("Tab")
+        outline = self.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("", "none")
+
+    def get_codename(self, pen_name: str) -> str:
+        self.page.fill("#id_pen_name", pen_name)
+        self.click_to("codename", f"button:text-is('{expect(self.lang, 'Get a codename')}')")
+        codename = self.page.inner_text("#codename").strip()
+        assert len(codename.split()) == 7
+        kind = "en" if self.lang == "en" else "zh-Latn-pinyin"
+        assert self.page.get_attribute("#codename", "lang") == kind
+        phone_advice = expect(self.lang, "Write it on paper and keep it somewhere safe. Do not keep it on "
+                                         "your phone, in photos, in notes or in a cloud service: a phone "
+                                         "is easily searched or taken.")
+        assert phone_advice in self.page.inner_text("main")
+        self.click_to("home", f"text={expect(self.lang, 'I have written it down — continue')}")
+        return codename
+
+    def upload(self, draft: Path, title: str, message: str) -> None:
+        self.page.fill("#id_title", title)
+        self.page.set_input_files("#id_files", str(draft))
+        self.page.fill("#id_message", message)
+        self.click_to("review", f"button:text-is('{expect(self.lang, 'Upload and review')}')")
+        assert self.page.locator("form#confirm").count() == 1
+        main = self.page.inner_text("main")
+        assert draft.name in main
+        assert expect(self.lang, "What this report means") in main
+        report = expect(self.lang, "{count} invisible character(s), which can mark one copy of a text")
+        assert report.format(count=1) in main
+
+    def confirm(self) -> None:
+        # The confirmation redirects; the page that arrives is the "received" page.
+        self.click_to("received", "form#confirm button[type=submit]")
+        assert self.page.inner_text("h1") == expect(self.lang, "Received")
+
+    def log_out(self) -> None:
+        self.click_to("logged out", f"header button:text-is('{expect(self.lang, 'Log out')}')")
+        assert self.page.get_attribute("html", "lang") == LANG_ATTRIBUTE[self.lang]  # the choice stays
+
+    def log_in(self, codename: str, pen_name: str) -> None:
+        self.page.fill("#id_codename", codename)
+        self.click_to("home again", "section[aria-labelledby=login-heading] button")
+        assert pen_name in self.page.inner_text("h1")
+        assert self.page.locator("table tbody tr").count() >= 1
+        assert expect(self.lang, "new") in self.page.inner_text("table")
 
 
-def artifacts_dir(tmp_path: Path) -> Path:
-    where = Path(os.environ["PENNAME_ARTIFACTS"]) if os.environ.get("PENNAME_ARTIFACTS") else tmp_path
-    where.mkdir(parents=True, exist_ok=True)
-    return where
-
-
-@pytest.mark.parametrize(("lang", "locale", "switch"), [
-    ("en", "en-US", False),
-    ("zh-hans", "zh-CN", False),
-    ("zh-hant", "en-US", True),  # a Tor Browser says en-US: the reader uses the switcher
+@pytest.mark.parametrize(("lang", "locale", "switch", "phone"), [
+    ("en", "en-US", False, False),
+    ("zh-hans", "zh-CN", False, True),
+    ("zh-hant", "en-US", True, True),  # a Tor Browser says en-US: the reader uses the switcher
 ])
 def test_author_journey_without_javascript(server: LiveServer, browser: Any, editor_keypair: Any,
-                                           tmp_path: Path, lang: str, locale: str, switch: bool):
+                                           tmp_path: Path, lang: str, locale: str, switch: bool,
+                                           phone: bool):
     draft = tmp_path / "草稿.txt"
     draft.write_text("打工人的夜晚\u200b。\n", encoding="utf-8")
-    visit = Visit(browser, server, locale)
-    page = visit.page
+    visit = Visit(browser, server, f"author-{lang}", locale, phone=phone)
     try:
-        visit.weigh("start", page.goto(server.url + "/"))
-        if switch:
-            with page.expect_navigation() as switched:
-                page.click(f"form.languages button[lang={LANG_ATTRIBUTE[lang]}]")
-            visit.weigh("start", switched.value)
-        assert page.get_attribute("html", "lang") == LANG_ATTRIBUTE[lang]
-        assert page.inner_text("h1") == expect(lang, "Send your writing to the editors, safely")
+        author = AuthorJourney(visit, lang)
+        author.open_start_page(switch=switch)
+        codename = author.get_codename("夜莺")
+        author.upload(draft, title="夜班", message="第一稿")
+        author.confirm()
+        author.log_out()
+        author.log_in(codename, "夜莺")
+        # The author's thread and revisions continue the journey here, logged in again
+        # with the codename: an editor replies (over the API, as portal-editor does),
+        # then author.read_reply(...) and author.upload_revision(...).
 
-        page.fill("#id_pen_name", "夜莺")
-        with page.expect_navigation() as codename_page:
-            page.click(f"button:text-is('{expect(lang, 'Get a codename')}')")
-        visit.weigh("codename", codename_page.value)
-        codename = page.inner_text("#codename").strip()
-        assert len(codename.split()) == 7
-        assert page.get_attribute("#codename", "lang") == ("en" if lang == "en" else "zh-Latn-pinyin")
-
-        with page.expect_navigation() as home:
-            page.click(f"text={expect(lang, 'I have written it down — continue')}")
-        visit.weigh("home", home.value)
-        page.fill("#id_title", "夜班")
-        page.set_input_files("#id_files", str(draft))
-        page.fill("#id_message", "第一稿")
-        with page.expect_navigation() as review:
-            page.click(f"button:text-is('{expect(lang, 'Upload and review')}')")
-        visit.weigh("review", review.value)
-        assert page.locator("form#confirm").count() == 1
-        assert "草稿.txt" in page.content()
-        report = expect(lang, "{count} invisible character(s), which can mark one copy of a text")
-        assert report.format(count=1) in page.inner_text("main")
-        shot = artifacts_dir(tmp_path) / f"review-{lang}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size > 1000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-        with page.expect_navigation() as received:
-            page.click("form#confirm button[type=submit]")
-        # The confirmation redirects; the page that arrives is the "received" page.
-        visit.weigh("received", received.value)
-        assert page.inner_text("h1") == expect(lang, "Received")
-
-        with page.expect_navigation() as start_again:
-            page.click(f"header button:text-is('{expect(lang, 'Log out')}')")
-        visit.weigh("start (logged out)", start_again.value)
-        assert page.get_attribute("html", "lang") == LANG_ATTRIBUTE[lang]  # the choice stays
-        page.fill("#id_codename", codename)
-        with page.expect_navigation() as back:
-            page.click("section[aria-labelledby=login-heading] button")
-        visit.weigh("home (returning)", back.value)
-        assert "夜莺" in page.inner_text("h1")
-        assert page.locator("table tbody tr").count() >= 1
-        state = expect(lang, "new")
-        assert state in page.inner_text("table")
-
-        foreign = [url for url in visit.requests if not url.startswith(server.url + "/")]
-        assert foreign == []
-        heavy = {name: size for name, size in visit.weights.items() if size >= BUDGET}
-        assert heavy == {}, visit.weights
-        print(f"page weight {lang}: " + ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in visit.weights.items()))
+        visit.nothing_from_elsewhere()
+        (artifacts_dir() / f"page-weights-{lang}.json").write_text(json.dumps(visit.weights, indent=1))
+        assert {name: size for name, size in visit.weights.items() if size >= BUDGET} == {}
     finally:
         visit.close()
     if lang == "en":
@@ -168,12 +226,62 @@ def test_author_journey_without_javascript(server: LiveServer, browser: Any, edi
 @pytest.mark.parametrize(("locale", "lang"), [("zh-TW", "zh-hant"), ("zh-HK", "zh-hant"),
                                               ("zh-SG", "zh-hans")])
 def test_browser_locale_picks_the_script(server: LiveServer, browser: Any, locale: str, lang: str):
-    visit = Visit(browser, server, locale)
+    visit = Visit(browser, server, f"locale-{locale}", locale)
     try:
         visit.page.goto(server.url + "/")
         assert visit.page.get_attribute("html", "lang") == LANG_ATTRIBUTE[lang]
         assert visit.page.inner_text("h1") == expect(lang, "Send your writing to the editors, safely")
         current = visit.page.locator("form.languages strong[aria-current=true]")
         assert current.get_attribute("lang") == LANG_ATTRIBUTE[lang]
+    finally:
+        visit.close()
+
+
+def send_a_submission(server: LiveServer) -> str:
+    """An author sends a draft over plain HTTP; the public id of the submission."""
+    author = HttpAuthor(server.url)
+    author.new_author("阿梅")
+    body = "女工夜校的第一课。\n".encode()
+    status, review = author.upload("夜校", [("稿.txt", io.BytesIO(body), len(body))])
+    assert status == 200, review[:500]
+    status, url, _ = author.confirm(review)
+    sent = re.search(r"/author/submission/([0-9a-f-]{36})/", url)
+    assert status == 200 and sent, (status, url)
+    return sent.group(1)
+
+
+def test_editor_journey_without_javascript(server: LiveServer, browser: Any):
+    """An editor on a Hong Kong laptop: log in with a TOTP code, find the submission, take it into review."""
+    lang = "zh-hant"
+    public_id = send_a_submission(server)
+    visit = Visit(browser, server, f"editor-{lang}", "zh-HK")
+    page = visit.page
+    try:
+        visit.arrive("login", page.goto(server.url + "/editor/login/"))
+        assert page.get_attribute("html", "lang") == LANG_ATTRIBUTE[lang]
+        page.fill("#id_username", "editor")
+        page.fill("#id_password", EDITOR_PASSWORD)
+        page.fill("#id_otp_token", totp_now(server.editor_totp_secret))
+        with page.expect_navigation() as dashboard:
+            page.click(f"main button:text-is('{expect(lang, 'Log in')}')")
+        visit.arrive("dashboard", dashboard.value)
+        assert page.inner_text("h1") == expect(lang, "Submissions")
+
+        with page.expect_navigation() as submission:
+            page.click(f"a[href='/editor/submission/{public_id}/']")
+        visit.arrive("submission", submission.value)
+        assert page.inner_text("#state") == expect(lang, "new")
+        page.select_option("#target", "in_review")
+        with page.expect_navigation() as changed:
+            page.click(f"button:text-is('{expect(lang, 'Change state')}')")
+        visit.arrive("state changed", changed.value)
+        assert page.inner_text("#state") == expect(lang, "in review")
+
+        with page.expect_navigation() as back:
+            page.click(f"header nav a:text-is('{expect(lang, 'Submissions')}')")
+        visit.arrive("dashboard again", back.value)
+        row = page.locator("tr", has=page.locator(f"a[href='/editor/submission/{public_id}/']"))
+        assert expect(lang, "in review") in row.inner_text()
+        visit.nothing_from_elsewhere()
     finally:
         visit.close()
