@@ -188,6 +188,24 @@ class AuthorJourney:
         assert self.page.locator("table tbody tr").count() >= 1
         assert expect(self.lang, "new") in self.page.inner_text("table")
 
+    def read_reply(self, reply: str) -> None:
+        self.click_to("thread", "table a[href^='/author/submission/']")
+        thread = self.page.inner_text("ol.thread")
+        assert reply in thread and expect(self.lang, "The editors") in thread
+        heading = expect(self.lang, "Conversation with the editors")
+        assert heading in self.page.inner_text("main")
+
+    def upload_revision(self, draft: Path) -> None:
+        self.page.fill("#id_title", "夜班（二稿）")
+        self.page.set_input_files("#id_files", str(draft))
+        self.click_to("revision review", f"button:text-is('{expect(self.lang, 'Upload and review')}')")
+        assert self.page.locator("form#confirm").count() == 1
+        assert expect(self.lang, "What this report means") in self.page.inner_text("main")
+        self.click_to("revision received", "form#confirm button[type=submit]")
+        assert self.page.inner_text("h1") == expect(self.lang, "Received")
+        versions = self.page.locator("table tbody tr")
+        assert versions.count() == 2  # both versions are listed on the piece's page
+
 
 @pytest.mark.parametrize(("lang", "locale", "switch", "phone"), [
     ("en", "en-US", False, False),
@@ -208,9 +226,13 @@ def test_author_journey_without_javascript(server: LiveServer, browser: Any, edi
         author.confirm()
         author.log_out()
         author.log_in(codename, "夜莺")
-        # The author's thread and revisions continue the journey here, logged in again
-        # with the codename: an editor replies (over the API, as portal-editor does),
-        # then author.read_reply(...) and author.upload_revision(...).
+        # An editor replies from their own machine (portal-editor); the author reads it.
+        reply = f"谢谢！请把第二段缩短。({lang})"
+        editor_replies(server, editor_keypair, tmp_path, reply)
+        author.read_reply(reply)
+        revision = tmp_path / "草稿二.txt"
+        revision.write_text("打工人的夜晚，二稿​。\n", encoding="utf-8")
+        author.upload_revision(revision)
 
         visit.nothing_from_elsewhere()
         (artifacts_dir() / f"page-weights-{lang}.json").write_text(json.dumps(visit.weights, indent=1))
@@ -235,6 +257,32 @@ def test_browser_locale_picks_the_script(server: LiveServer, browser: Any, local
         assert current.get_attribute("lang") == LANG_ATTRIBUTE[lang]
     finally:
         visit.close()
+
+
+def editor_replies(server: LiveServer, editor_keypair: Any, work: Path, text: str) -> None:
+    """`portal-editor reply` to the newest submission, encrypted on the editor's machine."""
+    import subprocess
+    import sys
+
+    config = server.data_dir.parent / "editor-client.json"  # one login for the whole module
+    env = {**os.environ, "GNUPGHOME": str(editor_keypair.home)}
+    command = [sys.executable, "-m", "portal.editor_client.cli", "--config", str(config)]
+    if not config.exists():
+        # One step back: a code is accepted once, and the editors' browser test logs in later.
+        login = subprocess.run([*command, "login", "--server", server.url, "--username", "editor",
+                                "--password-stdin", "--otp",
+                                totp_now(server.editor_totp_secret, -1)],
+                               input=EDITOR_PASSWORD + "\n", env=env, capture_output=True,
+                               text=True, timeout=120, check=False)
+        assert login.returncode == 0, login.stderr
+    listed = subprocess.run([*command, "list"], env=env, capture_output=True, text=True,
+                            timeout=120, check=True).stdout
+    newest = re.findall(r"\b([0-9a-f]{8})\s+\d{4}-\d\d-\d\d", listed)[-1]
+    reply = work / "reply.txt"
+    reply.write_text(text, encoding="utf-8")
+    sent = subprocess.run([*command, "reply", newest, "--file", str(reply)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert sent.returncode == 0, sent.stderr
 
 
 def send_a_submission(server: LiveServer) -> str:

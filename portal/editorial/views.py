@@ -19,6 +19,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import match_token
@@ -31,6 +32,7 @@ from portal.access import (
     managing_editor_required,
 )
 from portal.authors.models import Submission
+from portal.authors.reporting import KIND_NAMES
 from portal.authors.sending import store
 from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
 from portal.store import StoreError
@@ -106,19 +108,30 @@ def _render_submission(request: HttpRequest, submission: Submission, error: str 
     editor = editor_of(request.user)
     by_fingerprint = {k.fingerprint: k for k in EditorKey.objects.select_related("user")}
     readers = [{"fingerprint": f, "key": by_fingerprint.get(f)} for f in submission.recipients]
+    labels = dict(Submission.State.choices)
+    order = list(Submission.State.values)
     return render(request, "editorial/submission.html", {
         "submission": submission,
         "files": submission.files.all(),
         "readers": readers,
-        "history": submission.state_changes.select_related("by"),  # type: ignore[attr-defined]
+        "history": [
+            {"change": c, "from": labels.get(c.from_state, c.from_state),
+             "to": labels.get(c.to_state, c.to_state)}
+            for c in submission.state_changes.select_related("by")  # type: ignore[attr-defined]
+        ],
         "assignees": [a.editor for a in submission.assignments.select_related("editor")],  # type: ignore[attr-defined]
         "editors": get_user_model().objects.filter(is_active=True, editor__isnull=False),
         "notes": submission.notes.select_related("written_by"),  # type: ignore[attr-defined]
-        "targets": workflow.allowed_targets(submission, editor),
+        "targets": sorted(workflow.allowed_targets(submission, editor), key=order.index),
         "state_labels": dict(Submission.State.choices),
         "note_form": note_form or NoteForm(),
-        "versions": [{"version": v, "files": list(v.files.all())} for v in submission.versions()],
-        "messages": submission.messages.select_related("written_by"),  # type: ignore[attr-defined]
+        "versions": [{"version": v, "files": [
+            {"file": f, "kind": gettext(KIND_NAMES.get(f.kind, f.kind)) if f.kind else "?"}
+            for f in v.files.all()]} for v in submission.versions()],
+        "messages": [
+            {"message": m, "decision": labels.get(m.decision, "") if m.decision else ""}
+            for m in submission.messages.select_related("written_by")  # type: ignore[attr-defined]
+        ],
         "reply_form": reply_form or ReplyForm(),
         "state_form": state_form or StateForm(),
         "author_key": active_key(submission.author),

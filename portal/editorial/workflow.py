@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.authors.models import Submission
 
@@ -24,6 +25,7 @@ from . import audit
 from .models import StateChange
 
 State = Submission.State
+LABELS = dict(State.choices)
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     State.NEW: frozenset({State.IN_REVIEW, State.DECLINED, State.WITHDRAWN}),
@@ -76,16 +78,17 @@ def change_state(submission: Submission, target: str, user: Any | None) -> State
     """Move `submission` to `target` on behalf of `user` (None: the author)."""
     editor = getattr(user, "editor", None) if user is not None else None
     if user is not None and editor is None:
-        raise TransitionRefused("only editors change a submission's state")
+        raise TransitionRefused(_("Only editors change a submission's state."))
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         current = locked.state
         if target not in TRANSITIONS.get(current, frozenset()):
-            raise TransitionRefused(f"a submission cannot go from {current} to {target}")
+            raise TransitionRefused(_("A submission cannot go from “%(from)s” to “%(to)s”.") % {
+                "from": LABELS.get(current, current), "to": LABELS.get(target, target)})
         if not _may(editor, target) or (
             editor is None and target == State.IN_REVIEW and current != State.REVISIONS_REQUESTED
         ):
-            raise TransitionRefused("your role does not allow this decision")
+            raise TransitionRefused(_("Your role does not allow this decision."))
         locked.state = target
         locked.closed_on = timezone.now().date() if target in CLOSED else None
         locked.save(update_fields=["state", "closed_on"])
