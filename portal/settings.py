@@ -266,6 +266,12 @@ PORTAL_PENDING_SECONDS = 60 * 60
 # Argon2id cost for codename lookups (tests lower it; production keeps the default).
 PORTAL_KDF_TIME_COST = env_int("PORTAL_KDF_TIME_COST", 3, minimum=1, maximum=20)
 PORTAL_KDF_MEMORY_KIB = env_int("PORTAL_KDF_MEMORY_KIB", 64 * 1024, minimum=8, maximum=1 << 21)
+# Codename derivations running at once in one process: each holds PORTAL_KDF_MEMORY_KIB,
+# so this bounds the memory a burst of logins can take (further logins wait their turn).
+PORTAL_KDF_CONCURRENCY = env_int("PORTAL_KDF_CONCURRENCY", 2, minimum=1, maximum=64)
+# Failed codename logins per minute for the whole site (portal.authors.throttle).
+PORTAL_CODENAME_FAILURES_PER_MINUTE = env_int("PORTAL_CODENAME_FAILURES_PER_MINUTE", 30,
+                                              minimum=1, maximum=100_000)
 
 PORTAL_GNUPG_HOME = Path(env_str("PORTAL_GNUPG_HOME", str(DATA_DIR / "gnupg")))
 PORTAL_GPG_BINARY = env_str("PORTAL_GPG_BINARY", "gpg")

@@ -201,3 +201,34 @@ def test_pen_name_can_change_and_is_bounded(client, data_dir, settings):
     too_long = "x" * (settings.PORTAL_MAX_PEN_NAME_CHARS + 1)
     assert client.post("/author/pen-name/", {"pen_name": too_long}).status_code == 400
     assert Author.objects.get().pen_name == "Second name"
+
+
+def test_codename_derivations_run_at_most_the_configured_number_at_once(settings, monkeypatch):
+    """A burst of logins cannot make one process hold more than N × the KDF's memory."""
+    import threading
+    import time
+
+    from portal.authors import identity
+
+    settings.PORTAL_KDF_CONCURRENCY = 2
+    monkeypatch.setattr(identity, "_kdf_slots", None)
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def slow_derivation(*args: object, **kwargs: object) -> bytes:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return b"\0" * 32
+
+    monkeypatch.setattr(identity.codenames, "derive_secret", slow_derivation)
+    threads = [threading.Thread(target=identity.lookup_for, args=("a b c d e f g",))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 2

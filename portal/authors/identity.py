@@ -9,6 +9,8 @@ malformed or over-long input is refused before hashing.
 
 from __future__ import annotations
 
+import threading
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -19,6 +21,23 @@ from .models import Author
 REPLY_KEY_PURPOSE = "reply-key"
 
 
+# Created on first use, sized by the settings of the process that uses it.
+_kdf_slots: threading.BoundedSemaphore | None = None
+
+
+def _slots() -> threading.BoundedSemaphore:
+    global _kdf_slots
+    if _kdf_slots is None:
+        _kdf_slots = threading.BoundedSemaphore(settings.PORTAL_KDF_CONCURRENCY)
+    return _kdf_slots
+
+
+def _derive(codename: str, purpose: str) -> bytes:
+    """One Argon2id derivation, at most PORTAL_KDF_CONCURRENCY at a time in this process."""
+    with _slots():
+        return codenames.derive_secret(codename, settings.CODENAME_PEPPER, purpose, kdf_cost())
+
+
 def kdf_cost() -> codenames.KdfCost:
     return codenames.KdfCost(
         time_cost=settings.PORTAL_KDF_TIME_COST, memory_kib=settings.PORTAL_KDF_MEMORY_KIB
@@ -26,7 +45,7 @@ def kdf_cost() -> codenames.KdfCost:
 
 
 def lookup_for(codename: str) -> bytes:
-    return codenames.derive_lookup(codename, settings.CODENAME_PEPPER, kdf_cost())
+    return _derive(codename, codenames.LOOKUP_PURPOSE)
 
 
 def reply_secret_for(codename: str) -> bytes:
@@ -35,8 +54,7 @@ def reply_secret_for(codename: str) -> bytes:
     Same codename, same pepper, another purpose: unrelated to the lookup value,
     and never stored (see portal.correspondence.unlock).
     """
-    return codenames.derive_secret(codename, settings.CODENAME_PEPPER, REPLY_KEY_PURPOSE,
-                                   kdf_cost())
+    return _derive(codename, REPLY_KEY_PURPOSE)
 
 
 def create_author(pen_name: str = "", style: str = "english") -> tuple[Author, str]:

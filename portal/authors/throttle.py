@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 # mistype a codename a few times a day, so honest traffic never comes close;
 # an attacker gets 1,800 guesses an hour (see SECURITY.md, "Brute force"),
 # and the KDF work they can force is 30 Argon2id runs a minute, a few percent
-# of one core. Set PORTAL_CODENAME_FAILURES_PER_MINUTE in the settings to change it.
+# of one core. The environment variable PORTAL_CODENAME_FAILURES_PER_MINUTE changes it.
 DEFAULT_FAILURES_PER_MINUTE = 30
 WINDOW_SECONDS = 60
 _PREFIX = "codename-login"

@@ -42,6 +42,7 @@ from argon2.low_level import Type, hash_secret_raw
 from portal.crypto.pinyin import sound_key
 
 STYLES = ("english", "pinyin")
+LOOKUP_PURPOSE = "lookup"
 WORDLIST_FILES = {"english": "wordlists/eff_large.txt", "pinyin": "wordlists/pinyin.txt"}
 CODENAME_WORDS = 7
 WORDLIST_SIZE = 7776  # each list
@@ -150,7 +151,7 @@ def derive_lookup(codename: str, pepper: bytes, cost: KdfCost = DEFAULT_COST) ->
     `codename` must already be normalised. A different purpose string gives an
     unrelated secret from the same codename (the reply-key secret uses one).
     """
-    return derive_secret(codename, pepper, "lookup", cost)
+    return derive_secret(codename, pepper, LOOKUP_PURPOSE, cost)
 
 
 def derive_secret(codename: str, pepper: bytes, purpose: str, cost: KdfCost = DEFAULT_COST) -> bytes:
