@@ -108,22 +108,26 @@ def _clean_mp3(data: bytes, report: Report) -> bytes:
     except APENoHeaderError:
         pass
     pos = _id3v2_end(data)  # the tag is skipped whole: its text may look like frames
+    # Tags appended at the end go before the walk: a last frame cut short would
+    # otherwise claim its full length and swallow the start of the tag (title,
+    # artist) as if it were sound.
+    end = _trailing_tags_start(data, pos)
     out = bytearray()
     in_sync = False
-    while pos < len(data):
+    while pos < end:
         length = _mpeg_frame_length(data, pos)
         # Right after a frame one valid header is enough; after skipped bytes the
         # next frame must follow too, so tag text cannot pass for audio.
-        if length and pos + length <= len(data) and (
-            in_sync or pos + length == len(data) or _mpeg_frame_length(data, pos + length)
+        if length and pos + length <= end and (
+            in_sync or pos + length == end or _mpeg_frame_length(data, pos + length)
         ):
             out += data[pos : pos + length]
             pos += length
             in_sync = True
             continue
         in_sync = False
-        found = data.find(b"\xff", pos + 1)  # tags, junk, or a frame cut short: resync
-        pos = found if found >= 0 else len(data)
+        found = data.find(b"\xff", pos + 1, end)  # tags, junk, or a frame cut short: resync
+        pos = found if found >= 0 else end
     if not out:
         raise CleaningRefused("malformed", "no MPEG audio frames")
     cleaned = bytes(out)
@@ -181,16 +185,41 @@ def _clean_flac(data: bytes, report: Report) -> bytes:
 
 
 def _trailing_tags_start(data: bytes, audio_start: int) -> int:
-    """Where ID3v1 and APEv2 tags appended after the audio begin (len(data) if none)."""
+    """Where the tags appended after the audio begin (len(data) if there are none).
+
+    Players append ID3v1 (128 bytes, "TAG"), its extension "TAG+" (227 bytes just
+    before it), Lyrics3 and APEv2, in any order and sometimes several: each is
+    peeled off the end until none is left.
+    """
     end = len(data)
+    while True:
+        start = _last_tag_start(data, audio_start, end)
+        if start == end:
+            return end
+        end = start
+
+
+def _last_tag_start(data: bytes, audio_start: int, end: int) -> int:
+    """Where the one tag ending at `end` starts (`end` itself when none ends there)."""
     if end - 128 >= audio_start and data[end - 128 : end - 125] == b"TAG":
-        end -= 128
+        if end - 128 - 227 >= audio_start and data[end - 355 : end - 351] == b"TAG+":
+            return end - 355
+        return end - 128
     if end - 32 >= audio_start and data[end - 32 : end - 24] == b"APETAGEX":
         size = int.from_bytes(data[end - 20 : end - 16], "little")
         has_header = bool(data[end - 9] & 0x80)
         start = end - size - (32 if has_header else 0)
         if audio_start <= start < end:
-            end = start
+            return start
+    if end - 15 >= audio_start and data[end - 9 : end] == b"LYRICS200":
+        digits = data[end - 15 : end - 9]
+        start = end - 15 - int(digits) if digits.isdigit() else -1
+        if audio_start <= start and data[start : start + 11] == b"LYRICSBEGIN":
+            return start
+    if end - 9 >= audio_start and data[end - 9 : end] == b"LYRICSEND":
+        start = data.rfind(b"LYRICSBEGIN", max(audio_start, end - 5100 - 9), end)
+        if start >= 0:
+            return start
     return end
 
 

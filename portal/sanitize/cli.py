@@ -29,8 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return 2 if exc.code else 0
-    if os.path.abspath(args.input) == os.path.abspath(args.output):
+    if _same_file(args.input, args.output):
         print("portal-clean: OUTPUT must differ from INPUT", file=sys.stderr)
+        return 2
+    if os.path.isdir(args.output):
+        print(f"portal-clean: OUTPUT is a folder: {args.output}", file=sys.stderr)
         return 2
     try:
         source = open(args.input, "rb")
@@ -47,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with source, os.fdopen(fd, "wb") as sink:
             report = clean_isolated(source, sink, name_hint=os.path.basename(args.input))
-        os.replace(partial, args.output)
     except CleaningRefused as exc:
         os.unlink(partial)
         if args.json:
@@ -60,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         os.unlink(partial)
         raise
+    try:
+        os.replace(partial, args.output)
+    except OSError as exc:  # OUTPUT became a folder after the check above
+        os.unlink(partial)
+        print(f"portal-clean: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 2
     if args.json:
         data = {"cleaned": True, **report.to_dict()}
         print(json.dumps(data, ensure_ascii=False, sort_keys=True))
@@ -70,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         for finding in report.notes:
             print(f"  note: {note_sentence(finding)}")
     return 0
+
+
+def _same_file(input_path: str, output_path: str) -> bool:
+    """True when OUTPUT names INPUT, also through a symlink, a symlinked folder or a hard link."""
+    try:
+        return os.path.samefile(input_path, output_path)
+    except OSError:  # one of them does not exist (yet): compare the names we were given
+        return os.path.realpath(input_path) == os.path.realpath(output_path)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
-from .errors import CleaningRefused, LimitExceeded
+from .errors import CleaningRefused, LimitExceeded, import_refusal
 from .limits import DEFAULT_LIMITS, Limits
 from .report import Report
 from .sniff import (
@@ -97,8 +97,8 @@ def load_cleaner(kind: str) -> Callable[[BinaryIO, BinaryIO, Report, Context], N
     module_name, _, func = CLEANERS[kind].partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise CleaningRefused("unknown-type", kind) from exc
+    except ImportError as exc:
+        raise import_refusal(exc, kind) from exc
     return getattr(module, func)  # type: ignore[no-any-return]
 
 

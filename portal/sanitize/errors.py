@@ -28,3 +28,18 @@ class VerificationFailed(CleaningRefused):
 
     def __init__(self, detail: str) -> None:
         super().__init__("verification", detail)
+
+
+def import_refusal(exc: ImportError, kind: str) -> CleaningRefused:
+    """Why a parser's module could not be loaded in the confined child.
+
+    A missing module means we cannot clean this kind; a shared library that
+    could not be mapped ("failed to map segment", ENOMEM) means the child's
+    memory limit was reached while loading it.
+    """
+    text = str(exc).lower()
+    if not isinstance(exc, ModuleNotFoundError) and (
+        "failed to map segment" in text or "cannot allocate memory" in text
+    ):
+        return LimitExceeded("memory")
+    return CleaningRefused("unknown-type", kind)

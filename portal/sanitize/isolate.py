@@ -88,7 +88,10 @@ def clean_isolated(
 # Arguments travel in the environment (or over the zygote's socket), which only
 # this user can read; the command line is world-readable in /proc. Only the
 # name's extension is passed.
-_CHILD_ENV = {"LANG": "C.UTF-8", "TMPDIR": "/nonexistent"}
+#
+# One malloc arena: glibc otherwise reserves 64 MiB of address space for each
+# thread a parser starts (libheif, x265), which the memory limit counts.
+_CHILD_ENV = {"LANG": "C.UTF-8", "TMPDIR": "/nonexistent", "MALLOC_ARENA_MAX": "1"}
 
 
 def _start(args: str) -> tuple[Any, int]:

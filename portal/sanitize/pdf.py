@@ -45,6 +45,7 @@ from .pdf_policy import (
     action_safe,
     is_action,
     mentions_javascript,
+    name_text,
 )
 from .report import Report
 
@@ -137,7 +138,7 @@ class _PdfCleaner:
         if "/OpenAction" in root:
             self.report.remove("pdf-actions")
         if "/Lang" in root:
-            self.report.remove("language", str(root.get("/Lang")))
+            self.report.remove("language", _text(root.get("/Lang")))
         for key in list(root.keys()):
             if key not in CATALOG_KEEP:
                 self._report_dropped_key(key, root)
@@ -189,7 +190,7 @@ class _PdfCleaner:
         for annot in annots:
             if not isinstance(annot, Dictionary):
                 continue
-            subtype = str(annot.get("/Subtype", ""))
+            subtype = name_text(annot.get("/Subtype"))
             author = annot.get("/T")
             if subtype != "/Widget" and isinstance(author, String):
                 self.report.remove("pdf-annotation-authors")
@@ -211,7 +212,7 @@ class _PdfCleaner:
     @staticmethod
     def _annotation_kept(annot: Dictionary, subtype: str) -> bool:
         if subtype == "/FreeText":  # typewriter text is page content; callouts are notes
-            return str(annot.get("/IT", "")) == "/FreeTextTypeWriter"
+            return name_text(annot.get("/IT")) == "/FreeTextTypeWriter"
         return subtype in ANNOT_SUBTYPES_KEPT
 
     # -- every object -------------------------------------------------------
@@ -229,7 +230,8 @@ class _PdfCleaner:
                 raise LimitExceeded("PDF objects nested too deeply")
             if isinstance(obj, (Dictionary, Stream)):
                 self._clean_dictionary(obj)
-                children = [obj.get(key) for key in obj.keys()]
+                # items(), not get(key): a key that is not UTF-8 cannot be looked up by name
+                children = [value for _, value in obj.items()]
             elif isinstance(obj, Array):
                 children = list(obj)
             else:
@@ -288,8 +290,9 @@ class _PdfCleaner:
 
     def _clean_image_stream(self, image: Stream) -> None:
         filters = image.get("/Filter")
-        names = [str(f) for f in filters] if isinstance(filters, Array) else [str(filters)]
-        last = names[-1] if filters is not None else ""
+        filter_list = list(filters) if isinstance(filters, Array) else [filters]
+        names = [name_text(f) for f in filter_list]
+        last = names[-1] if names else ""
         if last not in ("/DCTDecode", "/JPXDecode"):
             return
         parms = image.get("/DecodeParms")
@@ -298,7 +301,7 @@ class _PdfCleaner:
             encoded = image.read_raw_bytes()
         else:  # e.g. a JPEG compressed again with Flate: undo only the outer filters
             outer = Stream(self.pdf, image.read_raw_bytes())
-            outer.Filter = Array([Name(n) for n in names[:-1]])
+            outer.Filter = Array(filter_list[:-1])
             if isinstance(parms, Array):
                 outer.DecodeParms = Array(list(parms)[:-1])
             encoded = outer.read_bytes()
@@ -312,6 +315,11 @@ class _PdfCleaner:
 
 
 # -- helpers ------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A string or name as report text (a /Lang written as a name is still a language)."""
+    return str(value) if isinstance(value, String) else name_text(value).lstrip("/")
 
 
 def _file_name(spec: Any) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pikepdf import Array, Dictionary, String
+from pikepdf import Array, Dictionary, Name, String
 
 TRAILER_KEEP = frozenset({"/Root", "/Size", "/ID"})
 # Keys qpdf computes itself when it writes the new cross-reference section.
@@ -79,17 +79,32 @@ def is_action(value: Any) -> bool:
     return False
 
 
+def name_text(value: Any) -> str:
+    """A PDF name as text, "" for anything else, whatever bytes the name holds.
+
+    A name is any bytes (ISO 32000-1, 7.3.5), often GBK or Big5 in Chinese files,
+    and pikepdf can only turn UTF-8 ones into str. Others come back in their
+    escaped form ("/Lin#b7k"), which equals none of the ASCII names we look for.
+    """
+    if not isinstance(value, Name):
+        return ""
+    try:
+        return str(value)
+    except UnicodeDecodeError:
+        return bytes(value.unparse()).decode("ascii", "replace")
+
+
 def action_safe(action: Any) -> bool:
     """True when every action stays in the document or opens a visible web/mail address."""
     if isinstance(action, Array):
         return all(action_safe(a) for a in action)
     if not isinstance(action, Dictionary):
         return False
-    kind = str(action.get("/S", ""))
+    kind = name_text(action.get("/S"))
     if kind in SAFE_ACTIONS:
         return True
     if kind == "/Named":
-        return str(action.get("/N", "")) in SAFE_NAMED
+        return name_text(action.get("/N")) in SAFE_NAMED
     if kind == "/URI":
         uri = action.get("/URI")
         return isinstance(uri, String) and bool(SAFE_URI.match(str(uri).strip()))

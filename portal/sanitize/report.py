@@ -74,7 +74,10 @@ MAX_DETAIL_CHARS = 200
 
 
 def _bounded(detail: str) -> str:
-    detail = " ".join(str(detail).split())
+    # Names read from files that are not UTF-8 (PDF names, ZIP entries) arrive
+    # with lone surrogates, which no UTF-8 writer of the report would accept.
+    detail = str(detail).encode("utf-8", "replace").decode("utf-8")
+    detail = " ".join(detail.split())
     if len(detail) > MAX_DETAIL_CHARS:
         return detail[: MAX_DETAIL_CHARS - 1] + "…"
     return detail

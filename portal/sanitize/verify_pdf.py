@@ -190,14 +190,19 @@ def _check_dictionary(obj: pikepdf.Object, budget: _Budget, depth: int) -> None:
             fail("annotation date in PDF")
         if "/T" in keys and subtype not in _UNAUTHORED_ANNOTATIONS:
             fail("annotation author in PDF")
-    for key in keys:
-        value = obj.get(key)
+    for _, value in obj.items():  # not get(key): a key that is not UTF-8 cannot be looked up
         if not _is_reference(value):
             _check_value(value, budget, depth + 1)
 
 
 def _name(value: Any) -> str:
-    return str(value) if isinstance(value, pikepdf.Name) else ""
+    """A name as text; one that is not UTF-8 (GBK font names are) in its escaped form."""
+    if not isinstance(value, pikepdf.Name):
+        return ""
+    try:
+        return str(value)
+    except UnicodeDecodeError:
+        return bytes(value.unparse()).decode("ascii", "replace")
 
 
 def _filters(stream: pikepdf.Stream) -> list[str]:
@@ -205,9 +210,9 @@ def _filters(stream: pikepdf.Stream) -> list[str]:
     if value is None:
         return []
     if isinstance(value, pikepdf.Name):
-        return [str(value)]
+        return [_name(value)]
     if isinstance(value, pikepdf.Array) and all(isinstance(v, pikepdf.Name) for v in value):
-        return [str(v) for v in value]
+        return [_name(v) for v in value]
     fail("malformed stream filter in PDF")
 
 

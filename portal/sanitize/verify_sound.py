@@ -6,7 +6,8 @@ a clean recording carries none. Each format is walked here from its own
 structure, and mutagen (read-only, on an in-memory buffer, never a file)
 gives a second, independent reading that must agree there are no tags.
 
-* MP3: no ID3v2 (anywhere, including an appended one), no ID3v1, no APEv2,
+* MP3: no ID3v2 (anywhere, including an appended one), no ID3v1 or "TAG+"
+  (not even the start of one swallowed by a last frame cut short), no APEv2,
   no Lyrics3; the file starts with an MPEG frame.
 * FLAC: blocks STREAMINFO, SEEKTABLE, PADDING (zeros only) and at most one
   VORBIS_COMMENT holding no comments (its vendor string, naming the encoder
@@ -50,10 +51,13 @@ def _check_foreign_tags(data: bytes) -> None:
     """Tags of other formats that players accept glued to the front or the end."""
     if _ID3_ANYWHERE.search(data):
         fail("ID3 tag")
-    if len(data) >= 128 and data[-128:-125] == b"TAG":
-        fail("ID3v1 tag")
-    if b"APETAGEX" in data:
+    if b"APETAGEX" in data:  # before ID3v1: the APE marker holds "TAG" too
         fail("APE tag")
+    # ID3v1 is the last 128 bytes, "TAG+" the 227 before them. A last frame cut
+    # short can swallow the start of such a tag, so its marker is looked for
+    # anywhere in that stretch, not only where a whole tag would begin.
+    if b"TAG" in data[-128:] or b"TAG+" in data[-355:]:
+        fail("ID3v1 tag")
     if b"LYRICSBEGIN" in data or b"LYRICS200" in data:
         fail("Lyrics3 tag")
 

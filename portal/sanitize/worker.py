@@ -17,7 +17,7 @@ import resource
 import signal
 import sys
 
-from .errors import CleaningRefused
+from .errors import CleaningRefused, import_refusal
 from .limits import Limits
 
 
@@ -53,6 +53,9 @@ def main() -> int:
         outcome = {"ok": False, "code": "limit", "detail": "memory"}
     except RecursionError:
         outcome = {"ok": False, "code": "limit", "detail": "nesting"}
+    except ImportError as exc:  # a parser's library that could not be loaded under the limits
+        refusal = import_refusal(exc, "")
+        outcome = {"ok": False, "code": refusal.code, "detail": refusal.detail}
     except Exception as exc:  # a parser bug on hostile input is a refusal, not a crash
         outcome = {"ok": False, "code": "malformed", "detail": type(exc).__name__}
     json.dump(outcome, result, ensure_ascii=False)

@@ -39,6 +39,15 @@ def preload() -> None:
             importlib.import_module(f"portal.sanitize.{name}")
         except Exception:  # noqa: S112 - as above
             continue
+    # pillow-heif is imported by the HEIC cleaner only when needed: loaded here,
+    # its libraries (libheif, libde265, x265) are mapped once, outside the
+    # children's memory limit, which they would otherwise have to fit under.
+    try:
+        from .images import _register_heif
+
+        _register_heif()
+    except Exception:  # noqa: S110 - without pillow-heif, HEIC is refused later
+        pass
     # Tables built on first use are built here once, not in every child.
     from .text import _bidi_pattern, _removal_pattern
 

@@ -320,6 +320,46 @@ def test_mp3_cut_in_its_last_frame_then_tagged_loses_the_tag(kept: int) -> None:
     assert outcome.output.startswith(frame * 40)
 
 
+def _ape_tag(artist: bytes) -> bytes:
+    """An APEv2 tag with a header, an Artist and a Comment, as foobar2000 appends it."""
+    items = b"".join(len(value).to_bytes(4, "little") + bytes(4) + key + b"\0" + value
+                     for key, value in ((b"Artist", artist), (b"Comment", b"ripped " * 12)))
+    size = len(items) + 32  # the size counts the items and the footer
+
+    def header_or_footer(flags: int) -> bytes:
+        return (b"APETAGEX" + (2000).to_bytes(4, "little") + size.to_bytes(4, "little")
+                + (2).to_bytes(4, "little") + flags.to_bytes(4, "little") + bytes(8))
+
+    return header_or_footer(0xA0000000) + items + header_or_footer(0x80000000)
+
+
+def _lyrics3v2(artist: bytes) -> bytes:
+    body = b"LYRICSBEGIN" + b"IND00002" + b"00" + b"EAR" + f"{len(artist):05d}".encode() + artist
+    return body + f"{len(body):06d}".encode() + b"LYRICS200"
+
+
+@pytest.mark.parametrize("tag", ["ape", "id3v1-extended", "lyrics3-then-id3v1"])
+def test_mp3_cut_in_its_last_frame_then_tagged_in_other_ways_loses_the_tag(tag: str) -> None:
+    """As above, with the other tags players append: APEv2, ID3v1 with its "TAG+"
+    extension, Lyrics3 before ID3v1. Each is taken off the end before the frames
+    are walked, so the cut frame cannot swallow any of it."""
+    token = "ZQCUTMP3OTHERTAGTOKEN"
+    artist = token.encode()
+    id3v1 = b"TAG" + artist.ljust(30, b"\0") + bytes(95)
+    appended = {
+        "ape": _ape_tag(artist),
+        "id3v1-extended": b"TAG+" + artist.ljust(60, b"\0") + bytes(163) + id3v1,
+        "lyrics3-then-id3v1": _lyrics3v2(artist) + id3v1,
+    }[tag]
+    frame = dirty_audio.MP3_FRAME
+    outcome = clean_in_child(frame * 40 + frame[:304] + appended, "cut-then-tagged.mp3")
+    if outcome.refused is not None:
+        assert_refused(outcome, "cut-then-tagged.mp3")
+        return
+    assert find_tokens(outcome.output, [token]) == []
+    assert outcome.output == frame * 40
+
+
 # -- the child's own limits -----------------------------------------------------------
 
 

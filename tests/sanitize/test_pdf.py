@@ -177,3 +177,27 @@ def test_pdf_through_the_isolated_cleaner() -> None:
     cleaned, report = dirty_media.clean_isolated_or_skip(dirty, "draft.pdf")
     assert find_tokens(cleaned, list(tokens.values())) == []
     assert "pdf-info" in codes(report)
+
+
+def test_font_named_in_gbk_keeps_its_name_and_odd_keys_are_reported() -> None:
+    """PDF names are bytes, and Chinese producers write font names in GBK (宋体 is
+    #CB#CE#CC#E5): the font keeps its name, through the confined child and the
+    verifier, and an unknown catalog key that is not UTF-8 is dropped and reported."""
+    songti = b"/#CB#CE#CC#E5"
+    content = b"BT " + songti + b" 12 Tf 72 720 Td (" + BODY_TEXT.encode() + b") Tj ET"
+    dirty = dirty_media.assemble_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R /Pi#CCeceInfo (ZQGBKKEYTOKEN) >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << " + songti + b" 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont " + songti + b" >>",
+    ])
+    cleaned, report = dirty_media.clean_isolated_or_skip(dirty, "songti.pdf")
+    assert "unknown-part" in codes(report)
+    with pikepdf.open(io.BytesIO(cleaned)) as pdf:
+        fonts = pdf.pages[0].obj.Resources.Font
+        # pikepdf hands back keys that are not UTF-8 as surrogate-escaped text
+        assert list(fonts.keys()) == [b"/\xcb\xce\xcc\xe5".decode("utf-8", "surrogateescape")]
+        assert bytes(next(iter(fonts.values())).BaseFont.unparse()).lower() == songti.lower()
+        assert sorted(pdf.Root.keys()) == ["/Pages", "/Type"]

@@ -265,6 +265,10 @@ def _two_ogg_streams() -> bytes:
 AUDIO_DENIED: dict[str, tuple[str, Callable[[], bytes], str]] = {
     "mp3 id3v2": ("mp3", lambda: _id3(samples.mp3_frames()), "ID3"),
     "mp3 id3v1": ("mp3", lambda: samples.mp3_frames() + b"TAG" + bytes(125), "ID3v1"),
+    # A last frame cut short swallows the start of the tag: its title and artist.
+    "mp3 id3v1 start in the last frame": ("mp3", lambda: samples.mp3_frames() + b"TAG"
+                                          + b"Wang Xiaoming".ljust(30, b"\0"), "ID3v1"),
+    "mp3 id3v1 extended": ("mp3", lambda: samples.mp3_frames() + b"TAG+" + bytes(60), "ID3v1"),
     "mp3 ape": ("mp3", lambda: _ape(samples.mp3_frames()), "APE"),
     "flac comment": ("flac", lambda: retag(samples.flac_bytes(), _set("artist", "王")),
                      "Vorbis comments"),
