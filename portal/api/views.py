@@ -89,6 +89,8 @@ def revoke_token(request: HttpRequest) -> HttpResponse:
 
 @api_public
 def openapi(request: HttpRequest) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return _error("use GET", 405)
     return JsonResponse(SPEC)
 
 

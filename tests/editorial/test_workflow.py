@@ -60,7 +60,7 @@ def test_only_the_author_withdraws_and_keeps_only_the_day():
 
 def test_users_who_are_not_editors_cannot_change_state(django_user_model):
     stranger = django_user_model.objects.create_user("stranger")
-    with pytest.raises(workflow.TransitionRefused, match="only editors"):
+    with pytest.raises(workflow.TransitionRefused, match="Only editors"):
         workflow.change_state(make_submission(), "in_review", stranger)
 
 
