@@ -417,3 +417,23 @@ def test_withdraw_then_delete_leaves_no_ciphertext_and_no_rows(client, desk, dat
     assert not Message.objects.exists()
     assert list(thread.store().names()) == []
     assert client.get(f"/author/submission/{first.public_id}/").status_code == 404
+
+
+def test_exporting_the_key_spends_the_site_wide_codename_budget(client, desk, settings,
+                                                                monkeypatch):
+    """An open session is no guessing oracle: wrong codenames here count like failed logins."""
+    from django.core.cache import cache
+
+    from portal.authors import throttle
+
+    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 2
+    # One minute for the whole test, with nothing spent by earlier tests.
+    monkeypatch.setattr(throttle, "_window_key", lambda now=None: "codename-login:test")
+    cache.delete("codename-login:test")
+    codename = new_author(client)
+    for _ in range(2):
+        assert client.post("/author/reply-key/secret.asc",
+                           {"codename": codenames.generate()}).status_code == 403
+    paused = client.post("/author/reply-key/secret.asc", {"codename": codename})
+    assert paused.status_code == 429 and b"PRIVATE KEY" not in paused.content
+    assert "logins are paused" in paused.content.decode()

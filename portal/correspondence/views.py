@@ -14,11 +14,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import author_required, own_submission
+from portal.access import author_required, current_author, own_submission
 from portal.authors.identity import canonical, log_in
 from portal.authors.models import Author
 from portal.authors.sending import store
 from portal.authors.submission_views import submission_context
+from portal.authors.throttle import limit_codename_logins
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyUnusable, armor_message
 
@@ -137,8 +138,17 @@ def generated_key(request: HttpRequest, author: Author) -> HttpResponse:
     return redirect("authors:reply_key")
 
 
+def _codename_paused(request: HttpRequest, message: str) -> HttpResponse:
+    author = current_author(request)
+    assert author is not None  # noqa: S101 - only reached behind author_required
+    return _key_page(request, author, 429, codename_error=message)
+
+
 @require_POST
 @author_required
+# Typing the codename here runs the same KDF as a login, so it spends the same
+# site-wide budget: an open session must not become an unthrottled guessing oracle.
+@limit_codename_logins(_codename_paused)
 def secret_key(request: HttpRequest, author: Author) -> HttpResponse:
     """The generated secret key, protected by the codename typed here once more."""
     form = CodenameAgainForm(request.POST)
