@@ -437,3 +437,17 @@ def test_exporting_the_key_spends_the_site_wide_codename_budget(client, desk, se
     paused = client.post("/author/reply-key/secret.asc", {"codename": codename})
     assert paused.status_code == 429 and b"PRIVATE KEY" not in paused.content
     assert "logins are paused" in paused.content.decode()
+
+
+def test_an_ordinary_visit_opens_only_the_newest_messages(client, desk, monkeypatch):
+    """Each message is one gpg run: a page view opens the newest few, the rest on request."""
+    monkeypatch.setattr(thread, "SHOWN_BY_DEFAULT", 2)
+    new_author(client)
+    submission = send_draft(client)
+    for n in range(3):
+        reply_from_web(desk, submission, f"reply number {n}")
+    html = page(client, submission)
+    assert "reply number 0" not in html and "reply number 2" in html
+    assert "show the whole conversation" in html
+    everything = client.get(f"/author/submission/{submission.public_id}/?all=1").content.decode()
+    assert all(f"reply number {n}" in everything for n in range(3))

@@ -35,8 +35,11 @@ from .models import Message, ReplyKey
 log = logging.getLogger("portal.correspondence")
 
 # A thread longer than this is not a conversation about one piece; it bounds
-# the work of showing a thread (one decryption per message).
-MAX_MESSAGES_PER_THREAD = 300
+# the work of showing a whole thread (one gpg run per message, ~20-50 ms each).
+MAX_MESSAGES_PER_THREAD = 100
+# Messages decrypted for an ordinary page view: the newest ones. Older ones are
+# listed, and opened when the author asks for the whole conversation.
+SHOWN_BY_DEFAULT = 20
 # Ciphertext an editor's machine may send for one reply (text, compressed).
 MAX_REPLY_CIPHERTEXT_BYTES = 1024 * 1024
 
@@ -119,25 +122,31 @@ def _record(submission: Submission, blob: str, *, sender: str, user: Any, decisi
 @dataclass
 class Entry:
     message: Message
-    text: str | None  # None: not readable here (the author's own key, or damaged)
+    text: str | None  # None: not opened (older, the author's own key, or damaged)
     own_key: bool  # encrypted to a key the author gave: readable only on their machine
+    older: bool = False  # left closed on an ordinary page view (see SHOWN_BY_DEFAULT)
 
 
-def read(author: Author, submission: Submission, secret: bytes | None) -> list[Entry]:
-    """The thread in order, each message decrypted if the author's secret can open it."""
+def read(author: Author, submission: Submission, secret: bytes | None,
+         everything: bool = False) -> list[Entry]:
+    """The thread in order; the newest messages (all with `everything`) decrypted if the
+    author's secret can open them."""
     messages = list(submission.first_version.messages.select_related("written_by"))  # type: ignore[attr-defined]
     keys = {k.fingerprint: k for k in ReplyKey.objects.filter(author=author)}
     texts: dict[int, str] = {}
     by_key: dict[str, list[Message]] = {}
-    for message in messages:
+    opened = messages if everything else messages[-SHOWN_BY_DEFAULT:]
+    for message in opened:
         key = keys.get(message.reply_key)
         if key is not None and key.generated:
             by_key.setdefault(key.fingerprint, []).append(message)
     if secret:
         for fingerprint, group in by_key.items():
             texts.update(_decrypt_group(keys[fingerprint], secret, group))
+    closed = {m.pk for m in messages} - {m.pk for m in opened}
     return [Entry(m, texts.get(m.pk),
-                  own_key=m.reply_key in keys and not keys[m.reply_key].generated)
+                  own_key=m.reply_key in keys and not keys[m.reply_key].generated,
+                  older=m.pk in closed)
             for m in messages]
 
 
