@@ -2,6 +2,7 @@
 
 Debian's Chromium (never a downloaded browser) against a real gunicorn server.
 Authors: new codename, upload, review, confirm, received, log out, log in again,
+read an editor's reply (sent end to end with portal-editor), send a revision,
 in English on a laptop and in Simplified and Traditional Chinese on a phone-sized
 screen. The language comes from Accept-Language (the browser's locale) or from
 the switcher, as a Tor Browser user (whose browser says "en-US") would choose it.
