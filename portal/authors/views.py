@@ -115,7 +115,7 @@ def _unlock_replies(request: HttpRequest, response: HttpResponse, author: Author
     """Give the browser what opens this author's replies; make their reply key if they have none."""
     try:
         replykeys.ensure_generated(author, secret)
-    except replykey.ReplyKeyError as exc:
+    except (replykey.ReplyKeyError, OSError) as exc:
         # Logging in still works; replies wait until a key can be made.
         log.error("could not make a reply key: %s", type(exc).__name__)
     unlock.remember(request, response, author, secret)

@@ -58,7 +58,10 @@ def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
             try:
                 thread.post(first, form.cleaned_data["text"], sender=Message.Sender.AUTHOR)
             except thread.MessageNotSent as failed:
-                status, error = 503, not_sent_reason(failed.reason)
+                status, error = 503, (
+                    _("Your reply key cannot be used (it may have expired), so nothing was "
+                      "sent. Add a new key on your reply key page, or use the portal’s key.")
+                    if failed.reason == "author-key" else not_sent_reason(failed.reason))
             else:
                 return redirect(f"{first_url(first.public_id)}#thread")
     return render(request, "authors/submission.html", submission_context(
