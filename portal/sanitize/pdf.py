@@ -51,6 +51,9 @@ from .report import Report
 
 # Direct (not by reference) nesting; real documents stay under ten levels.
 MAX_DIRECT_DEPTH = 100
+# How qpdf says a file is damaged: mostly PdfError, but some repairs that fail (a page
+# tree whose /Count cannot be made right) surface as QpdfRuntimeError instead.
+DAMAGED_PDF = (pikepdf.PdfError, pikepdf.QpdfRuntimeError)
 
 
 def clean_pdf(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> None:
@@ -60,7 +63,7 @@ def clean_pdf(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> Non
         pdf = pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError as exc:
         raise CleaningRefused("encrypted-document") from exc
-    except pikepdf.PdfError as exc:
+    except (*DAMAGED_PDF, ValueError) as exc:  # ValueError: a number past 64 bits (startxref)
         raise CleaningRefused("malformed", _short(exc)) from exc
     with pdf:
         if pdf.is_encrypted or "/Encrypt" in pdf.trailer:
@@ -68,7 +71,7 @@ def clean_pdf(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> Non
         try:
             _PdfCleaner(pdf, report, ctx).run()
             out = _save_with_random_id(pdf)
-        except pikepdf.PdfError as exc:
+        except DAMAGED_PDF as exc:
             raise CleaningRefused("malformed", _short(exc)) from exc
     revisions = _revision_count(data)
     if revisions > 1:
@@ -265,6 +268,10 @@ class _PdfCleaner:
             self.report.remove("people")
             del usage["/User"]
         kind = obj.get("/Type")
+        if kind in ("/Page", "/Pages") and isinstance(obj, Stream):
+            # Pages and page-tree nodes are dictionaries (ISO 32000-1, 7.7.3): a stream that
+            # claims to be one cannot be cut down to their allow-list without losing /Length.
+            raise CleaningRefused("malformed", f"a stream that claims to be {kind}")
         if kind == "/Page":
             self._filter_keys(obj, PAGE_KEEP)
         elif kind == "/Pages":

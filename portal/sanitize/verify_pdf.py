@@ -79,14 +79,14 @@ def verify_pdf(kind: str, data: bytes, limits: Limits) -> None:
         pdf = pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError:
         fail("encrypted PDF")
-    except (pikepdf.PdfError, ValueError, OSError):
+    except (pikepdf.PdfError, pikepdf.QpdfRuntimeError, ValueError, OSError):
         fail("unreadable PDF")
     with pdf:
         if pdf.is_encrypted:
             fail("encrypted PDF")
         try:
             _check_document(pdf, limits)
-        except (pikepdf.PdfError, UnicodeDecodeError, TypeError, ValueError):
+        except (pikepdf.PdfError, pikepdf.QpdfRuntimeError, UnicodeDecodeError, TypeError, ValueError):
             # Names that are not UTF-8, keys qpdf cannot look up: not a file we can vouch for.
             fail("unreadable PDF")
         if pdf.get_warnings():

@@ -347,6 +347,52 @@ def pdf_object_stream_loop(loop: bool = True) -> bytes:
     return bytes(out)
 
 
+
+# Found by the coverage-guided fuzzer (test_fuzz.py): damage qpdf reports otherwise than
+# as PdfError, which the cleaner let escape until it named them.
+
+
+def pdf_pages_without_count() -> bytes:
+    """A page-tree node without /Count whose second kid is null: qpdf's repair of the
+    tree fails with QpdfRuntimeError ("/Count is wrong after flattening pages tree")."""
+    return assemble_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R 4 0 R] >>",
+        _page(2, 5, 6),
+        b"null",
+        _content_stream(),
+        _FONT,
+    ])
+
+
+def pdf_startxref_past_64_bits() -> bytes:
+    """A well-formed page whose startxref is a 23-digit offset: pikepdf raises ValueError
+    ("overflow/underflow converting ... to 64-bit integer") while opening it."""
+    sound = assemble_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        _page(2, 4, 5),
+        _content_stream(),
+        _FONT,
+    ])
+    head, _, _ = sound.rpartition(b"startxref\n")
+    return head + b"startxref\n14300000000000000000000\n%%EOF\n"
+
+
+def pdf_image_claiming_to_be_pages() -> bytes:
+    """A page whose picture, an image stream, says /Type /Pages: a page-tree node's
+    allow-list would take the stream's /Length away, which pikepdf refuses (KeyError)."""
+    return assemble_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+         b"/Resources << /XObject << /Im0 5 0 R >> >> >>"),
+        b"<< /Length 30 >>\nstream\nq 100 0 0 100 72 600 cm /Im0 Do Q\nendstream",
+        (b"<< /Type /Pages /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray "
+         b"/BitsPerComponent 8 /Length 1 >>\nstream\n\x80\nendstream"),
+    ])
+
+
 # -- decompression-bomb pictures ------------------------------------------------------
 
 

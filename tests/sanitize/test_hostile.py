@@ -19,7 +19,15 @@ from collections.abc import Callable, Iterator
 import pikepdf
 import pytest
 
-from portal.sanitize import DEFAULT_LIMITS, CleaningRefused, Limits, Report, clean_isolated
+from portal.sanitize import (
+    DEFAULT_LIMITS,
+    CleaningRefused,
+    Limits,
+    Report,
+    VerificationFailed,
+    clean,
+    clean_isolated,
+)
 from portal.sanitize.core import CLEANERS
 from portal.sanitize.messages import REFUSED
 from portal.sanitize.sniff import CLEANABLE
@@ -205,6 +213,42 @@ def test_object_stream_sample_is_well_formed_without_its_loop() -> None:
     outcome = clean_in_child(hostile_samples.pdf_object_stream_loop(loop=False), "fine.pdf")
     assert outcome.refused is None, outcome.refused
     assert_verified(outcome)
+
+
+
+@pytest.mark.parametrize("build,exception", [
+    (hostile_samples.pdf_pages_without_count, "QpdfRuntimeError"),
+    (hostile_samples.pdf_startxref_past_64_bits, "ValueError"),
+], ids=["pages-without-count", "startxref-past-64-bits"])
+def test_pdf_damage_qpdf_reports_unusually_is_refused_as_malformed(
+    build: Callable[[], bytes], exception: str
+) -> None:
+    """Found by the fuzzer: qpdf reports these as QpdfRuntimeError and ValueError, not
+    PdfError, and clean() let them escape; in the child only the catch-all for parser
+    bugs refused them. Now clean() refuses them as malformed with qpdf's reason, in this
+    process and in the child, and the verifier refuses such a file too."""
+    data = build()
+    with pytest.raises(CleaningRefused) as refused:
+        clean(io.BytesIO(data), io.BytesIO(), name_hint="damaged.pdf")
+    assert refused.value.code == "malformed"
+    outcome = clean_in_child(data, "damaged.pdf")
+    assert_refused(outcome, "damaged.pdf", frozenset({"malformed"}))
+    assert outcome.refused is not None and outcome.refused.detail != exception
+    with pytest.raises(VerificationFailed):
+        verify("pdf", data)
+
+
+def test_pdf_stream_claiming_to_be_a_page_tree_node_is_refused_as_malformed() -> None:
+    """Found by the fuzzer: an image stream with /Type /Pages was cut to the page-tree
+    allow-list, and deleting its /Length raised KeyError out of clean(). A page or
+    page-tree node is a dictionary, never a stream, so the file is refused as damaged."""
+    data = hostile_samples.pdf_image_claiming_to_be_pages()
+    with pytest.raises(CleaningRefused) as refused:
+        clean(io.BytesIO(data), io.BytesIO(), name_hint="damaged.pdf")
+    assert (refused.value.code, refused.value.detail) == ("malformed", "a stream that claims to be /Pages")
+    assert_refused(clean_in_child(data, "damaged.pdf"), "damaged.pdf", frozenset({"malformed"}))
+    fixed = data.replace(b"<< /Type /Pages /Subtype /Image", b"<< /Type /XObject /Subtype /Image")
+    assert clean_in_child(fixed, "fine.pdf").refused is None  # the /Type is the only fault
 
 
 # -- decompression-bomb pictures -------------------------------------------------------
