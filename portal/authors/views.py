@@ -117,7 +117,8 @@ def _unlock_replies(request: HttpRequest, response: HttpResponse, author: Author
         replykeys.ensure_generated(author, secret)
     except (replykey.ReplyKeyError, OSError) as exc:
         # Logging in still works; replies wait until a key can be made.
-        log.error("could not make a reply key: %s", type(exc).__name__)
+        # gpg's own complaint says nothing about the author (no passphrase, no words).
+        log.error("could not make a reply key: %s: %s", type(exc).__name__, str(exc)[-200:])
     unlock.remember(request, response, author, secret)
 
 

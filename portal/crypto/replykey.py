@@ -97,6 +97,7 @@ def _home(workdir: Path, gpg_binary: str) -> Iterator[_Home]:
     path = Path(tempfile.mkdtemp(prefix="rk", dir=workdir))
     try:
         (path / "gpg-agent.conf").write_text(AGENT_CONF)
+        _start_agent(path)
         yield _Home(path, gpg_binary)
     finally:
         # Stop this home's agent now (it would notice its socket gone, but only later).
@@ -108,6 +109,22 @@ def _home(workdir: Path, gpg_binary: str) -> Iterator[_Home]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _start_agent(home: Path) -> None:
+    """Start the home's agent and return once it listens.
+
+    gpg would start one itself, but then polls for it for at most a few seconds,
+    which a busy machine can miss; `gpg-agent --daemon` returns when the socket is
+    ready. If this fails, gpg still tries on its own.
+    """
+    agent = shutil.which("gpg-agent")
+    if agent:
+        with suppress(OSError, subprocess.SubprocessError):
+            # No pipes: the daemon keeps its output open, and reading it would wait for it.
+            subprocess.run([agent, "--homedir", str(home), "--daemon"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=GPG_TIMEOUT, check=False)
+
+
 def _check_passphrase(passphrase: str) -> bytes:
     if not passphrase or len(passphrase) > MAX_PASSPHRASE_CHARS or "\n" in passphrase:
         raise ReplyKeyError("unusable passphrase")
@@ -115,7 +132,17 @@ def _check_passphrase(passphrase: str) -> bytes:
 
 
 def generate(passphrase: str, workdir: Path, gpg_binary: str = "gpg") -> GeneratedKey:
-    """Make a new reply key whose secret part is protected by `passphrase`."""
+    """Make a new reply key whose secret part is protected by `passphrase`.
+
+    Tried twice: a first failure is most often an agent that did not come up in time.
+    """
+    try:
+        return _generate(passphrase, workdir, gpg_binary)
+    except ReplyKeyError:
+        return _generate(passphrase, workdir, gpg_binary)
+
+
+def _generate(passphrase: str, workdir: Path, gpg_binary: str) -> GeneratedKey:
     secret = _check_passphrase(passphrase)
     parameters = (
         "Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: cert\n"
