@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from portal.access import editor_required, editor_user
 from portal.editorial import audit
+from portal.editorial.views import render_submission, submission_or_404
 
 from . import thread
 from .forms import ReplyForm
@@ -28,18 +29,16 @@ from .views import not_sent_reason
 @require_POST
 @editor_required
 def reply(request: HttpRequest, public_id: Any) -> HttpResponse:
-    from portal.editorial.views import _render_submission, _submission
-
-    submission = _submission(public_id).first_version
+    submission = submission_or_404(public_id).first_version
     form = ReplyForm(request.POST)
     if not form.is_valid():
-        return _render_submission(request, submission, _("The reply is empty or too long."),
+        return render_submission(request, submission, _("The reply is empty or too long."),
                                   status=400, reply_form=form)
     try:
         thread.post(submission, form.cleaned_data["text"], sender=Message.Sender.EDITOR,
                     user=editor_user(request))
     except thread.MessageNotSent as failed:
-        return _render_submission(request, submission, not_sent_reason(failed.reason),
+        return render_submission(request, submission, not_sent_reason(failed.reason),
                                   status=503, reply_form=form)
     audit.record(request.user, "reply", submission.short_id, via="web")
     return redirect("editorial:submission", public_id=submission.public_id)

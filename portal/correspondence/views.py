@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -69,8 +70,6 @@ def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
 
 
 def first_url(public_id: object) -> str:
-    from django.urls import reverse
-
     return reverse("authors:received", kwargs={"public_id": public_id})
 
 

@@ -45,7 +45,7 @@ PAGE_SIZE = 100
 EXPIRY_WARNING_DAYS = 30
 
 
-def _submission(public_id: Any) -> Submission:
+def submission_or_404(public_id: Any) -> Submission:
     return get_object_or_404(Submission.objects.select_related("author"), public_id=public_id)
 
 
@@ -95,10 +95,10 @@ def key_warnings() -> list[dict[str, Any]]:
 @require_GET
 @editor_required
 def submission_page(request: HttpRequest, public_id: Any) -> HttpResponse:
-    return _render_submission(request, _submission(public_id))
+    return render_submission(request, submission_or_404(public_id))
 
 
-def _render_submission(request: HttpRequest, submission: Submission, error: str = "",
+def render_submission(request: HttpRequest, submission: Submission, error: str = "",
                        status: int = 200, note_form: NoteForm | None = None,
                        reply_form: Any = None, state_form: StateForm | None = None) -> HttpResponse:
     from portal.correspondence.forms import ReplyForm
@@ -147,22 +147,22 @@ def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
     from portal.correspondence.models import Message
     from portal.correspondence.views import not_sent_reason
 
-    submission = _submission(public_id).first_version
+    submission = submission_or_404(public_id).first_version
     form = StateForm(request.POST)
     if not form.is_valid():
-        return _render_submission(request, submission, _("Unknown state, or the message is too "
+        return render_submission(request, submission, _("Unknown state, or the message is too "
                                                          "long."), status=400, state_form=form)
     target = form.cleaned_data["target"]
     try:
         workflow.change_state(submission, target, request.user)
     except workflow.TransitionRefused as refused:
-        return _render_submission(request, submission, str(refused), status=400, state_form=form)
+        return render_submission(request, submission, str(refused), status=400, state_form=form)
     if form.cleaned_data["message"]:
         try:
             thread.post(submission, form.cleaned_data["message"], sender=Message.Sender.EDITOR,
                         user=editor_user(request), decision=target)
         except thread.MessageNotSent as failed:
-            return _render_submission(request, submission, _(
+            return render_submission(request, submission, _(
                 "The state was changed, but the message was not sent: %(reason)s") % {
                 "reason": not_sent_reason(failed.reason)}, status=503, state_form=form)
         audit.record(request.user, "reply", submission.short_id, via="web", decision=target)
@@ -172,15 +172,15 @@ def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
 @require_POST
 @managing_editor_required
 def assign(request: HttpRequest, public_id: Any) -> HttpResponse:
-    submission = _submission(public_id)
+    submission = submission_or_404(public_id)
     form = AssignForm(request.POST)
     if not form.is_valid():
-        return _render_submission(request, submission, _("Choose an editor."), status=400)
+        return render_submission(request, submission, _("Choose an editor."), status=400)
     user = get_user_model().objects.filter(
         pk=form.cleaned_data["editor"], is_active=True, editor__isnull=False
     ).first()
     if user is None:
-        return _render_submission(request, submission, _("No such editor."), status=400)
+        return render_submission(request, submission, _("No such editor."), status=400)
     existing = Assignment.objects.filter(submission=submission, editor=user)
     if existing.exists():
         existing.delete()
@@ -197,10 +197,10 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
     """An internal note from the web form: the server encrypts it on arrival, as it says."""
     import io
 
-    submission = _submission(public_id)
+    submission = submission_or_404(public_id)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _render_submission(request, submission, _("The note is empty or too long."),
+        return render_submission(request, submission, _("The note is empty or too long."),
                                   status=400, note_form=form)
     try:
         ring = keys.keyring()
@@ -210,7 +210,7 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
         blob = store().put_encrypted(ring, io.BytesIO(form.cleaned_data["text"].encode()),
                                      recipients)
     except (EncryptionFailed, StoreError):
-        return _render_submission(request, submission, _("The note could not be encrypted and "
+        return render_submission(request, submission, _("The note could not be encrypted and "
                                                          "was not saved."), status=503)
     Note.objects.create(submission=submission, written_by=editor_user(request), blob=blob,
                         ciphertext_bytes=store().path(blob).stat().st_size, recipients=recipients)
@@ -221,7 +221,7 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
 @require_GET
 @editor_required
 def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
-    submission = _submission(public_id)
+    submission = submission_or_404(public_id)
     labels = {submission.manifest_blob: f"{submission.short_id}-manifest.json.gpg"}
     for row in submission.files.all():
         labels[row.blob] = f"{submission.short_id}-file{row.position + 1}.gpg"
