@@ -133,6 +133,73 @@ def running_nginx(root: Path, upstream: str) -> Iterator[tuple[str, str]]:
         process.wait(timeout=20)
 
 
+@contextmanager
+def silent_upstream() -> Iterator[str]:
+    """A stand-in for gunicorn that accepts every connection and never answers."""
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def test_uploads_in_flight_are_capped_so_pages_keep_their_threads(tmp_path):
+    """Stalled uploads take at most 8 of gunicorn's threads; the next one hears "busy" at once."""
+    site = (DEPLOY / "nginx" / "penname.conf").read_text()
+    cap = int(re.search(r"limit_conn penname_uploads (\d+);", site).group(1))
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert cap <= config["workers"] * config["threads"] // 2
+    root = tmp_path / "nginx"
+    root.mkdir()
+    (root / "static" / "portal").mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parent.parent / "portal" / "static" / "portal" /
+                "busy.html", root / "static" / "portal" / "busy.html")
+    head = (b"POST /author/submit/ HTTP/1.1\r\nHost: portal\r\nContent-Length: 1000000\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n")
+    stalled: list[socket.socket] = []
+    with silent_upstream() as upstream, running_nginx(root, upstream) as (authors, _):
+        port = int(authors.rsplit(":", 1)[1])
+        try:
+            for _ in range(cap):
+                connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+                connection.sendall(head)
+                stalled.append(connection)
+            time.sleep(0.5)  # let nginx pass each one on to the upstream
+            extra = socket.create_connection(("127.0.0.1", port), timeout=10)
+            stalled.append(extra)
+            extra.sendall(head)
+            answer = b""
+            while b"</html>" not in answer:
+                chunk = extra.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        finally:
+            for connection in stalled:
+                connection.close()
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+    assert "请返回，几分钟后再发送一次".encode() in answer and b"Nothing was kept" in answer
+
+
 def status_and_headers(url: str) -> tuple[int, dict[str, str]]:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
