@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,11 +110,16 @@ def test_nginx_body_limit_fits_the_portal_limits():
 
 
 @contextmanager
-def running_nginx(root: Path, upstream: str) -> Iterator[tuple[str, str]]:
+def running_nginx(root: Path, upstream: str,
+                  edit: Callable[[str], str] | None = None) -> Iterator[tuple[str, str]]:
+    """The production site in front of `upstream`; `edit` may change the site's text first."""
     nginx = require("nginx", "nginx")
     ports = (free_port(), free_port())
     root.mkdir(exist_ok=True)
     conf = nginx_conf(root, upstream, ports)
+    if edit is not None:
+        site = root / "penname.conf"
+        site.write_text(edit(site.read_text()))
     process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(root), "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -19,7 +19,6 @@ import io
 import json
 import re
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,33 +272,17 @@ def test_production_slow_client_limits_are_the_documented_ones():
 @pytest.fixture(scope="module")
 def nginx(server, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The authors' nginx site in front of the module's gunicorn, with SHORT timeouts."""
-    from tests.liveserver import free_port
-    from tests.test_deploy import nginx_conf, require
+    from tests.test_deploy import running_nginx
 
-    program = require("nginx", "nginx")
-    root = tmp_path_factory.mktemp("nginx")
-    ports = (free_port(), free_port())
-    conf = nginx_conf(root, f"127.0.0.1:{server.port}", ports)
-    site = root / "penname.conf"
-    shortened = site.read_text().replace("client_header_timeout 60s;", f"client_header_timeout {SHORT}s;") \
-        .replace("client_body_timeout 300s;", f"client_body_timeout {SHORT}s;")
-    assert shortened.count(f"{SHORT}s;") == 4
-    site.write_text(shortened)
-    process = subprocess.Popen([program, "-c", str(conf), "-p", str(root), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", ports[0]), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "nginx did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{ports[0]}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    def shorten(site: str) -> str:
+        shortened = site.replace("client_header_timeout 60s;", f"client_header_timeout {SHORT}s;") \
+            .replace("client_body_timeout 300s;", f"client_body_timeout {SHORT}s;")
+        assert shortened.count(f"{SHORT}s;") == 4
+        return shortened
+
+    with running_nginx(tmp_path_factory.mktemp("nginx"), f"127.0.0.1:{server.port}",
+                       shorten) as (authors, _):
+        yield authors
 
 
 def seconds_until_closed(conn: socket.socket, trickle: bytes = b"", limit: float = 30) -> float:
