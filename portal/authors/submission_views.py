@@ -35,13 +35,13 @@ def submission_context(request: HttpRequest, author: Author, first: Submission,
     """Everything the submission page shows; the thread is decrypted only for this author."""
     key = active_key(author)
     versions = first.versions()
+    secret = unlock.secret(request, author)
     return {
         "author": author,
         "submission": first,
         "versions": versions,
-        "entries": thread.read(author, first, unlock.secret(request, author),
-                               everything=request.GET.get("all") == "1"),
-        "unlocked": unlock.secret(request, author) is not None,
+        "entries": thread.read(author, first, secret, everything=request.GET.get("all") == "1"),
+        "unlocked": secret is not None,
         "own_key": key is not None and not key.generated,
         "message_form": extra.pop("message_form", MessageForm()),
         "revision_form": extra.pop("revision_form", SubmissionForm(
