@@ -89,12 +89,13 @@ class HttpAuthor:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
-    def confirm(self, review_page: str) -> tuple[int, str, str]:
+    def confirm(self, review_page: str, **ticks: str) -> tuple[int, str, str]:
+        """Send a reviewed upload; `ticks` are the review page's boxes (keep_name_0="yes")."""
         pending = re.search(r'name="pending" value="([0-9a-f]{32})"', review_page).group(1)
         key = re.search(r'name="key" value="([A-Za-z0-9_-]+)"', review_page).group(1)
         token = self.token(review_page)
         data = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": token, "pending": pending, "key": key}).encode()
+            {"csrfmiddlewaretoken": token, "pending": pending, "key": key, **ticks}).encode()
         request = urllib.request.Request(self.base + "/author/submit/confirm/", data=data,
                                          headers={"Referer": self.base + "/author/submit/"})
         try:

@@ -44,13 +44,14 @@ def live(tmp_path: Path, editor_keypair):  # type: ignore[no-untyped-def]
         yield server
 
 
-def submit(server, files: list[tuple[str, bytes]], title: str = "夜班") -> None:  # type: ignore[no-untyped-def]
+def submit(server, files: list[tuple[str, bytes]], title: str = "夜班",  # type: ignore[no-untyped-def]
+           **ticks: str) -> None:
     author = HttpAuthor(server.url)
     author.new_author("Ah Mei")
     status, review = author.upload(title, [(n, io.BytesIO(d), len(d)) for n, d in files],
                                    message="please read")
     assert status == 200, review[:500]
-    assert author.confirm(review)[0] == 200
+    assert author.confirm(review, **ticks)[0] == 200
 
 
 def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
@@ -60,7 +61,8 @@ def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
     sealed = editor_keypair.gpg("--encrypt", "--trust-model", "always", "-r",
                                 editor_keypair.fingerprint,
                                 input="inner words\u200b".encode()).stdout
-    submit(live, [("草稿.txt", draft), ("notes.md", b"# heading\n"), ("sealed.txt.gpg", sealed)])
+    submit(live, [("草稿.txt", draft), ("notes.md", b"# heading\n"), ("sealed.txt.gpg", sealed)],
+           keep_name_0="yes")
     config = tmp_path / "editor.json"
     wrong = run_editor(config, editor_keypair.home, "login", "--server", live.url, "--username",
                        "editor", "--password-stdin", "--otp", "000000", stdin=EDITOR_PASSWORD + "\n")
@@ -74,13 +76,15 @@ def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
     synced = run_editor(config, editor_keypair.home, "sync", str(out))
     assert synced.returncode == 0, synced.stderr
     [folder] = list((out / "Ah Mei").iterdir())
+    # The author kept the first name; the others arrive named by their place.
     assert (folder / "草稿.txt").read_bytes() == "第一段。\n".encode()
-    assert (folder / "notes.md").read_bytes() == b"# heading\n"
+    assert (folder / "2.md").read_bytes() == b"# heading\n"
     # Encrypted by the author: decrypted and cleaned on the editor's machine.
-    assert (folder / "sealed.txt").read_bytes() == b"inner words"
+    assert (folder / "3.txt").read_bytes() == b"inner words"
     message = (folder / "message.txt").read_text()
     assert "夜班" in message and "please read" in message
-    assert "invisible character" in (folder / "cleaning-report.txt").read_text()
+    report = (folder / "cleaning-report.txt").read_text()
+    assert "1 invisible character" in report and "the author" in report and " you" not in report
     partial = out / ".penname" / "partial"
     assert not partial.exists() or not list(partial.iterdir())
     again = run_editor(config, editor_keypair.home, "sync", str(out))
@@ -153,7 +157,7 @@ def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
     out = tmp_path / "second-drafts"
     synced = run_editor(second_config, second_editor_keypair.home, "sync", str(out))
     assert synced.returncode == 0, synced.stderr
-    assert [p.read_bytes() for p in out.rglob("a.txt")] == [b"for the newcomer"]
+    assert [p.read_bytes() for p in out.rglob("1.txt")] == [b"for the newcomer"]
 
 
 def test_reply_end_to_end_and_each_version_syncs_into_its_own_folder(
@@ -195,8 +199,8 @@ def test_reply_end_to_end_and_each_version_syncs_into_its_own_folder(
     folders = sorted(p.name for p in (out / "Xiao Yu").iterdir())
     assert len(folders) == 2 and folders[1] == f"{folders[0]}-v2"
     first, second = (out / "Xiao Yu" / f for f in folders)
-    assert (first / "draft.md").read_bytes() == b"# one\n"
-    assert (second / "draft.md").read_bytes() == b"# two\n"
+    assert (first / "1.md").read_bytes() == b"# one\n"
+    assert (second / "1.md").read_bytes() == b"# two\n"
     thread = sorted((first / "thread").iterdir())
     assert [p.name.split("-")[-1] for p in thread] == ["author.txt", "editor.txt"]
     assert thread[0].read_text(encoding="utf-8") == "Is the length right?"

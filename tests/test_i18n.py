@@ -17,8 +17,9 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from portal.authors.reporting import KIND_NAMES
+from portal.editor_client import wording
 from portal.sanitize import messages as report_messages
+from portal.sanitize.messages import KIND_NAMES
 from portal.sanitize.report import Finding
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.catalogues import CATALOGUES, english_sentences, messages, visible_text
@@ -43,24 +44,32 @@ def test_every_message_in_the_catalogue_is_translated(lang):
 def test_report_sentences_and_file_kinds_are_in_the_catalogue(lang):
     """makemessages found the gettext_noop markers in portal.sanitize and the file kinds."""
     catalogue = {e.msgid for e in messages(lang)}
-    sources = [*report_messages.REMOVED.values(), *report_messages.NOTES.values(),
-               *report_messages.REFUSED.values(), report_messages.GENERIC_REMOVED,
-               report_messages.GENERIC_REFUSED, *KIND_NAMES.values()]
+    wordings = [*report_messages.REMOVED.values(), *report_messages.NOTES.values(),
+                *report_messages.REFUSED.values(), report_messages.GENERIC,
+                report_messages.GENERIC_REFUSED]
+    sources = [text for w in wordings for text in (w.author, w.editors)]
+    sources += [*KIND_NAMES.values(), *wording.EDITOR_STRINGS]
     assert [s for s in sources if s not in catalogue] == []
 
 
 @pytest.mark.parametrize("lang", CATALOGUES)
 def test_every_report_sentence_is_shown_translated(lang):
     finding = Finding("x", "文档.docx", 2)
+    renderers = (
+        (report_messages.REMOVED, report_messages.removed_sentence),
+        (report_messages.REMOVED, report_messages.removed_kind),
+        (report_messages.NOTES, report_messages.note_sentence),
+        (report_messages.NOTES, report_messages.note_kind),
+    )
     with translation.override(lang):
-        for table, render in ((report_messages.REMOVED, report_messages.removed_sentence),
-                              (report_messages.NOTES, report_messages.note_sentence)):
+        for table, render in renderers:
             for code in table:
                 sentence = render(Finding(code, finding.detail, finding.count), translation.gettext)
                 assert CJK.search(sentence.replace(finding.detail, "")), (code, sentence)
         for code in report_messages.REFUSED:
             sentence = report_messages.refusal_sentence(code, "x", translation.gettext)
             assert CJK.search(sentence), (code, sentence)
+            assert CJK.search(report_messages.refusal_kind(code, translation.gettext)), code
         for english in KIND_NAMES.values():
             assert CJK.search(translation.gettext(english)), english
 
@@ -268,8 +277,9 @@ def test_author_pages_contain_no_untranslated_english(data_dir, editor, lang):
     review_text = " ".join(visible_text(pages["review"]))
     # The report really is there, in this language: something removed, a refusal, a note.
     with translation.override(lang):
-        for source in (report_messages.REMOVED["author-name"], report_messages.REFUSED["archive"],
-                       report_messages.NOTES["writing-style"]):
+        for source in (report_messages.REMOVED["author-name"].author,
+                       report_messages.REFUSED["archive"].author,
+                       report_messages.NOTES["writing-style"].author):
             assert translation.gettext(source).split("{")[0].rstrip("“「") in review_text
     # Quoted from the test's own files: the software that python-docx's template names.
     allowed = ("Microsoft Macintosh Word",)

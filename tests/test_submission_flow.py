@@ -48,7 +48,7 @@ def test_author_sends_a_draft_and_editor_decrypts_exact_cleaned_bytes(
     assert manifest["pen_name"] == "Lin"
     assert manifest["submission"] == str(submission.public_id)
     [entry] = manifest["files"]
-    assert entry["name"] == "draft.txt"
+    assert entry["name"] == "1.txt" and entry["name_kept"] is False
     assert entry["blob"] == file_row.blob
     assert entry["size"] == len(CLEANED)
     assert entry["sha256"] == hashlib.sha256(CLEANED).hexdigest()

@@ -41,6 +41,7 @@ from portal.crypto.spool import (
     write_all,
 )
 from portal.sanitize import DEFAULT_LIMITS, CleaningRefused, Limits, clean_isolated
+from portal.sanitize.filenames import neutral_name
 
 from .upload import SpooledUpload
 
@@ -66,6 +67,11 @@ class PendingFile:
     @property
     def spool_name(self) -> str:
         return f"file-{self.index}"
+
+    @property
+    def neutral_name(self) -> str:
+        """The name editors receive unless the author keeps the original: `1.docx`, `2.jpg`."""
+        return neutral_name(self.index + 1, self.kind, self.name)
 
 
 @dataclass

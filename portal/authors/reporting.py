@@ -1,4 +1,10 @@
-"""Cleaning reports as sentences in the author's language."""
+"""Cleaning reports as sentences in the author's language, for the author's own screen.
+
+Only the review page uses this: it is the one place a removed value (a name, a
+company, a path) is shown, masked at first, the whole value behind a
+`<details>` the author opens. Everything that leaves the author's request uses
+`portal.sanitize.messages.kinds_only` instead.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +12,57 @@ from typing import Any
 
 from django.utils.translation import gettext, gettext_noop
 
-from portal.sanitize.messages import note_sentence, refusal_sentence, removed_sentence
-from portal.sanitize.report import Report
+from portal.sanitize.filenames import revealed
+from portal.sanitize.messages import (
+    KIND_NAMES,
+    note_sentence,
+    refusal_sentence,
+    removed_masked,
+    removed_sentence,
+    shows_value,
+)
+from portal.sanitize.report import Finding, Report
 
-# Marked with gettext_noop so makemessages finds them; translated when shown.
-KIND_NAMES = {
-    "docx": gettext_noop("Word document (DOCX)"),
-    "xlsx": gettext_noop("Spreadsheet (XLSX)"),
-    "pptx": gettext_noop("Slides (PPTX)"),
-    "odt": gettext_noop("OpenDocument text (ODT)"),
-    "ods": gettext_noop("OpenDocument spreadsheet (ODS)"),
-    "odp": gettext_noop("OpenDocument slides (ODP)"),
-    "odg": gettext_noop("OpenDocument drawing (ODG)"),
-    "pdf": gettext_noop("PDF"),
-    "jpeg": gettext_noop("JPEG picture"),
-    "png": gettext_noop("PNG picture"),
-    "webp": gettext_noop("WebP picture"),
-    "tiff": gettext_noop("TIFF picture"),
-    "gif": gettext_noop("GIF picture"),
-    "bmp": gettext_noop("BMP picture"),
-    "heic": gettext_noop("HEIC picture"),
-    "mp3": gettext_noop("MP3 audio"),
-    "flac": gettext_noop("FLAC audio"),
-    "ogg": gettext_noop("Ogg audio"),
-    "m4a": gettext_noop("M4A audio"),
-    "wav": gettext_noop("WAV audio"),
-    "text": gettext_noop("Plain text"),
-    "markdown": gettext_noop("Markdown text"),
-    "openpgp": gettext_noop("OpenPGP encrypted file"),
+# What a file name gives away (portal.sanitize.filenames), in the author's words.
+NAME_REVEALS = {
+    "device-pattern": gettext_noop(
+        "the naming pattern of a phone, camera or messenger (“{piece}”), which can say what "
+        "made the file and when"),
+    "date-time": gettext_noop("a date and time (“{piece}”)"),
+    "date": gettext_noop("a date (“{piece}”)"),
+    "time": gettext_noop("a time of day (“{piece}”)"),
+    "timestamp": gettext_noop("a date and time written as a number (“{piece}”)"),
+    "words": gettext_noop("words (“{piece}”), which may include your name, a place or an "
+                          "organisation"),
 }
 
 
 def describe(file: Any) -> dict[str, Any]:
-    """What the review page shows for one pending file."""
+    """What the review page shows for one pending file: its report and what its name says."""
+    name = {
+        "neutral_name": file.neutral_name,
+        "name_reveals": [gettext(NAME_REVEALS[r.code]).format(piece=r.piece)
+                         for r in revealed(file.name)],
+    }
     if file.status == "refused":
         return {
             "kind": gettext("Not cleaned"),
             "refusal": refusal_sentence(file.refusal.get("code", ""),
                                         file.refusal.get("detail", ""), gettext),
-            "removed": [], "notes": [],
+            "removed": [], "notes": [], **name,
         }
     report = Report.from_dict(file.report)
     return {
         "kind": gettext(KIND_NAMES.get(report.kind, report.kind)),
         "refusal": "",
-        "removed": [removed_sentence(f, gettext) for f in report.removed],
+        "removed": [_removal(f) for f in report.removed],
         "notes": [note_sentence(f, gettext) for f in report.notes],
+        **name,
     }
+
+
+def _removal(finding: Finding) -> dict[str, str]:
+    """The sentence with the value masked, and the whole sentence when there is a value."""
+    if not shows_value(finding):
+        return {"text": removed_sentence(finding, gettext), "full": ""}
+    return {"text": removed_masked(finding, gettext), "full": removed_sentence(finding, gettext)}

@@ -3,7 +3,12 @@
 Promise (fail closed, lose nothing): each file becomes its own OpenPGP message
 whose plaintext is exactly the cleaned bytes, plus one manifest message (JSON:
 title, message, file names, sizes, SHA-256 and cleaning reports), all
-encrypted to every usable editor key. Ciphertext is fsynced under random names
+encrypted to every usable editor key.
+
+Promise (identity stays with the author): the manifest carries what the
+cleaner removed as kinds and counts only (`kinds_only`), never the values, and
+a file's original name only when the author ticked "keep this name"; other
+files are named `1.docx`, `2.jpg`, in upload order. Ciphertext is fsynced under random names
 before the database row is committed. If any step fails, every ciphertext file
 written so far is deleted, no row exists, and the pending upload is given back
 so the author can try again. No usable editor key means submissions are closed
@@ -23,13 +28,18 @@ from django.db import DatabaseError, transaction
 
 from portal.crypto.openpgp import EncryptionFailed
 from portal.editorial.keys import keyring, recipients
+from portal.sanitize.messages import kinds_only
+from portal.sanitize.report import Report
 from portal.store import Store, StoreError
 
 from . import pending as pending_uploads
 from .models import Author, Submission, SubmissionFile, today
 
 log = logging.getLogger("portal.sending")
-MANIFEST_FORMAT = "penname-manifest/1"
+# /2: reports are kinds and counts, names are neutral unless kept. /1 manifests
+# (older submissions) may hold removed values and original names; the editors'
+# client never writes either (see portal.editor_client.sync).
+MANIFEST_FORMAT = "penname-manifest/2"
 # Versions of one piece, the first included: enough for any real editing, and a
 # bound on what one author can make the server keep.
 MAX_VERSIONS = 20
@@ -63,9 +73,14 @@ def submissions_open() -> bool:
 
 
 def send(
-    author: Author, pending: pending_uploads.Pending, directory: Path, include_refused: set[int]
+    author: Author, pending: pending_uploads.Pending, directory: Path, include_refused: set[int],
+    keep_names: frozenset[int] = frozenset(),
 ) -> Submission:
-    """Encrypt and store a claimed pending upload; return the committed submission."""
+    """Encrypt and store a claimed pending upload; return the committed submission.
+
+    `include_refused` and `keep_names` are file indices the author ticked:
+    send this file uncleaned, keep this file's original name.
+    """
     try:
         ring = keyring()
         fingerprints = recipients(ring)
@@ -90,7 +105,7 @@ def send(
                 blob = target.put_encrypted(ring, source, fingerprints)  # type: ignore[arg-type]
             written.append(blob)
             entries.append((pending_file, blob))
-        manifest = _manifest(public_id, author, pending, entries, first)
+        manifest = _manifest(public_id, author, pending, entries, first, keep_names)
         manifest_blob = target.put_encrypted(ring, io.BytesIO(manifest), fingerprints)
         written.append(manifest_blob)
         with transaction.atomic():
@@ -162,6 +177,7 @@ def _manifest(
     pending: pending_uploads.Pending,
     entries: list[tuple[pending_uploads.PendingFile, str]],
     first: Submission | None = None,
+    keep_names: frozenset[int] = frozenset(),
 ) -> bytes:
     return json.dumps({
         "format": MANIFEST_FORMAT,
@@ -173,9 +189,11 @@ def _manifest(
         "message": pending.message,
         "files": [
             {
-                "blob": blob, "name": f.name, "size": f.size, "sha256": f.sha256,
+                "blob": blob, "name": f.name if f.index in keep_names else f.neutral_name,
+                "name_kept": f.index in keep_names, "size": f.size, "sha256": f.sha256,
                 "kind": f.kind, "cleaned": f.status == "cleaned", "status": f.status,
-                "report": f.report or None, "refusal": f.refusal or None,
+                "report": kinds_only(Report.from_dict(f.report)).to_dict() if f.report else None,
+                "refusal": {"code": f.refusal.get("code", "")} if f.refusal else None,
             }
             for f, blob in entries
         ],

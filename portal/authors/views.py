@@ -271,7 +271,12 @@ def _home_again(request: HttpRequest, author: Author, error: str | None,
 
 def _review(request: HttpRequest, author: Author, pending: pending_uploads.Pending,
             error: str | None = None, status: int = 200) -> HttpResponse:
-    files = [{"file": f, **describe(f)} for f in pending.files]
+    # After a refused confirmation the author's ticks are shown as they left them.
+    ticked = request.POST if request.method == "POST" and "pending" in request.POST else {}
+    files = [{"file": f, **describe(f),
+              "keep_name": ticked.get(f"keep_name_{f.index}") == "yes",
+              "send_uncleaned": ticked.get(f"send_uncleaned_{f.index}") == "yes"}
+             for f in pending.files]
     return render(request, "authors/review.html", {
         "author": author, "pending": pending, "files": files, "error": error,
         "any_cleaned": any(f.status != "refused" for f in pending.files),
@@ -303,6 +308,8 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
         return _gone(request, author)
     include = {f.index for f in pending.files
                if f.status == "refused" and request.POST.get(f"send_uncleaned_{f.index}") == "yes"}
+    keep_names = frozenset(f.index for f in pending.files
+                           if request.POST.get(f"keep_name_{f.index}") == "yes")
     if not any(f.status != "refused" for f in pending.files) and not include:
         return _review(request, author, pending, _("No file can be sent: every file was refused. "
                                                    "Tick “send without cleaning” for a file, or "
@@ -312,7 +319,7 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
     except pending_uploads.PendingGone:
         return _gone(request, author)
     try:
-        submission = send(author, pending, claimed, include)
+        submission = send(author, pending, claimed, include, keep_names)
     except RevisionRefused:
         pending_uploads.release(pending.id, claimed)
         return _review(request, author, pending, _revision_refused(), status=400)

@@ -1,6 +1,6 @@
 """`portal-editor`: log in, list, sync, reply, note and reencrypt, from the editor's machine.
 
-    portal-editor [--config PATH] login --server URL --username U
+    portal-editor [--config PATH] [--language en|zh_Hans|zh_Hant] login --server URL --username U
                   [--password-stdin] [--otp CODE] [--proxy socks5h://127.0.0.1:9050]
     portal-editor list
     portal-editor sync DIR
@@ -27,6 +27,7 @@ from .localgpg import DecryptionFailed, LocalGpg
 from .recipients import encrypt_bytes, recipient_keyring, reencrypt_file
 from .sync import Syncer
 from .transport import Api, ApiError
+from .wording import LANGUAGES, editor_language
 
 MAX_NOTE_BYTES = 1024 * 1024
 
@@ -34,6 +35,8 @@ MAX_NOTE_BYTES = 1024 * 1024
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal-editor", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=None, help="configuration file")
+    parser.add_argument("--language", default="", choices=["", *LANGUAGES],
+                        help="language of the reports sync writes (saved; default: the locale's)")
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", help="get an API token")
     login.add_argument("--server", required=True)
@@ -58,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     path = args.config or default_path()
     config = Config.load(path)
+    if args.language:
+        config.language = args.language
+        config.save(path)
     try:
         if args.command == "login":
             return login(args, config, path)
@@ -68,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return list_submissions(api, config, path)
         if args.command == "sync":
-            problems = Syncer(api, LocalGpg(), args.dir).run()
+            problems = Syncer(api, LocalGpg(), args.dir,
+                              language=editor_language(config.language)).run()
             for problem in problems:
                 print(f"problem: {problem}", file=sys.stderr)
             return 1 if problems else 0

@@ -19,6 +19,8 @@ class Config:
     username: str = ""
     token: str = ""
     proxy: str = ""
+    # The language of the reports sync writes ("" = the locale's).
+    language: str = ""
     # Submission id -> the state and file names seen at the last sync ("new since last sync").
     seen: dict[str, str] = field(default_factory=dict)
 

@@ -9,6 +9,11 @@ same piece to <date>-<short id of the first version>-v<N>/). The conversation
 with the author is decrypted into thread/ in the first version's folder. A
 damaged, truncated or tampered file is reported and leaves nothing half-written
 in place.
+
+Promise (identity stays with the author): cleaning-report.txt gives kinds and
+counts only, and a file keeps its original name only when the manifest says
+the author chose so; files of older manifests (penname-manifest/1, which may
+hold removed values and original names) get neutral names (`1.docx`).
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from portal.sanitize import CleaningRefused, clean_isolated
-from portal.sanitize.messages import note_sentence, refusal_sentence, removed_sentence
-from portal.sanitize.report import Report
+from portal.sanitize.filenames import EXTENSIONS, neutral_name
 
 from .localgpg import DecryptionFailed, LocalGpg
 from .progress import Progress
 from .transport import Api, ApiError
+from .wording import ReportWriter, message_text
 
 # Submissions handled at once: enough to overlap network, gpg and cleaning.
 PARALLEL = 4
@@ -63,8 +68,10 @@ def folder_name(detail: dict[str, Any]) -> str:
 
 
 class Syncer:
-    def __init__(self, api: Api, gpg: LocalGpg, root: Path, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, api: Api, gpg: LocalGpg, root: Path, out=sys.stdout,  # type: ignore[no-untyped-def]
+                 language: str = "en") -> None:
         self.api = api
+        self.language = language
         self.gpg = gpg
         self.root = root
         self.out = out
@@ -145,18 +152,15 @@ class Syncer:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(mode=0o700)
         entries = {f["blob"]: f for f in manifest.get("files", [])}
-        report_lines = []
+        report = ReportWriter(self.language)
         for remote in detail["files"]:
             entry = entries.get(remote["name"])
             if entry is None:
                 raise SyncProblem(f"file {remote['position'] + 1} is not in the manifest")
-            report_lines += self._one_file(detail, remote, entry, staging)
-        (staging / "message.txt").write_text(
-            f"Title: {manifest.get('title', '')}\nPen name: {manifest.get('pen_name', '')}\n"
-            f"Received: {manifest.get('submitted_on', '')}\n\n{manifest.get('message', '')}\n",
-            encoding="utf-8")
-        (staging / "cleaning-report.txt").write_text("\n".join(report_lines) + "\n",
-                                                     encoding="utf-8")
+            self._one_file(detail, remote, entry, staging, report, manifest.get("format", ""))
+        (staging / "message.txt").write_text(message_text(manifest, self.language),
+                                             encoding="utf-8")
+        (staging / "cleaning-report.txt").write_text(report.text(), encoding="utf-8")
         self._thread(detail, staging)
         if folder.exists():
             shutil.rmtree(folder)
@@ -178,13 +182,14 @@ class Syncer:
             plain.replace(folder / f"{message['number']:03d}-{message['sent_on']}-{who}{decision}.txt")
 
     def _one_file(self, detail: dict[str, Any], remote: dict[str, Any], entry: dict[str, Any],
-                  staging: Path) -> list[str]:
-        name = safe_name(entry.get("name", ""), f"file-{remote['position'] + 1}")
+                  staging: Path, report: ReportWriter, manifest_format: str) -> None:
+        position = remote["position"] + 1
+        name = safe_name(file_name(entry, position, manifest_format), str(position))
         plain = self._decrypt(self._fetch(detail, remote), name)
         try:
             if plain.stat().st_size != entry.get("size") or sha256_of(plain) != entry.get("sha256"):
                 raise SyncProblem(f"{name}: size or SHA-256 differs from the manifest")
-            lines = [f"{name}:"]
+            report.file(name, str(entry.get("kind", "")), entry)
             if entry.get("kind") == "openpgp":
                 # The author encrypted it to the editors themselves: open that layer
                 # too, so the file can be cleaned here like any other.
@@ -195,23 +200,32 @@ class Syncer:
                     raise SyncProblem(f"{name}: the author's own encryption: {failed}") from None
                 inner.replace(plain)
                 name = name.removesuffix(".gpg").removesuffix(".pgp").removesuffix(".asc") or name
-                lines = [f"{name}: decrypted the author's own encryption"]
-            if entry.get("report"):
-                server = Report.from_dict(entry["report"])
-                lines += [f"  removed on the server: {removed_sentence(f)}" for f in server.removed]
+                report.authors_own_encryption()
             target = staging / name
             try:
                 with open(plain, "rb") as source, open(target, "wb") as sink:
                     local = clean_isolated(source, sink, name_hint=name)
-                lines += [f"  removed here: {removed_sentence(f)}" for f in local.removed]
-                lines += [f"  note: {note_sentence(f)}" for f in local.notes]
+                report.cleaned_here(local)
+                if "." not in name and local.kind in EXTENSIONS:
+                    target.rename(staging / f"{name}.{EXTENSIONS[local.kind]}")
             except CleaningRefused as refused:
                 target.unlink(missing_ok=True)
                 uncleaned = staging / "NOT-CLEANED"
                 uncleaned.mkdir(exist_ok=True)
                 shutil.move(plain, uncleaned / name)
-                lines.append(f"  NOT CLEANED ({refusal_sentence(refused.code, refused.detail)}) "
-                             "— it is in NOT-CLEANED/; open it only on an offline machine")
-            return lines
+                report.not_cleaned_here(refused.code)
         finally:
             plain.unlink(missing_ok=True)
+
+
+def file_name(entry: dict[str, Any], position: int, manifest_format: str) -> str:
+    """The name the manifest gives, unless the manifest predates neutral names.
+
+    Manifests before penname-manifest/2 carry every original name, chosen by
+    nobody; those files are named by position here, as the server does now.
+    """
+    name = str(entry.get("name", ""))
+    _, _, version = manifest_format.partition("/")
+    if not version.isdigit() or int(version) < 2:
+        return neutral_name(position, str(entry.get("kind", "")), name)
+    return name

@@ -32,9 +32,9 @@ from portal.access import (
     managing_editor_required,
 )
 from portal.authors.models import Submission
-from portal.authors.reporting import KIND_NAMES
 from portal.authors.sending import store
 from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
+from portal.sanitize.messages import KIND_NAMES
 from portal.store import StoreError
 
 from . import audit, keys, workflow

@@ -1,4 +1,9 @@
-"""`portal-clean [--json] -o OUTPUT INPUT`: the metadata cleaner on its own.
+"""`portal-clean [--json] [--show-values] -o OUTPUT INPUT`: the metadata cleaner on its own.
+
+What it removed is printed by kind and count ("1 author name(s)"); the values
+themselves (the name, the company, the path) only with `--show-values`, for
+someone checking their own file: whoever cleans another person's file (an
+editor with a file the server could not clean) never has them on screen.
 
 Exit status: 0 cleaned (OUTPUT written), 1 could not clean (nothing written),
 2 usage. The output file appears only once complete (written beside it, then
@@ -15,7 +20,15 @@ import tempfile
 
 from .errors import CleaningRefused
 from .isolate import clean_isolated
-from .messages import note_sentence, refusal_sentence, removed_sentence
+from .messages import (
+    kinds_only,
+    note_kind,
+    note_sentence,
+    refusal_kind,
+    refusal_sentence,
+    removed_kind,
+    removed_sentence,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="portal-clean", description="Remove identifying metadata from a file."
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--show-values", action="store_true",
+                        help="also print the values removed (names, places, paths)")
     parser.add_argument("-o", "--output", required=True, help="where to write the cleaned file")
     parser.add_argument("input", help="the file to clean")
     try:
@@ -52,12 +67,14 @@ def main(argv: list[str] | None = None) -> int:
             report = clean_isolated(source, sink, name_hint=os.path.basename(args.input))
     except CleaningRefused as exc:
         os.unlink(partial)
+        detail = exc.detail if args.show_values else ""
+        reason = (refusal_sentence(exc.code, exc.detail) if args.show_values
+                  else refusal_kind(exc.code))
         if args.json:
-            print(json.dumps({"cleaned": False, "code": exc.code, "detail": exc.detail,
-                              "reason": refusal_sentence(exc.code, exc.detail)},
-                             ensure_ascii=False))
+            print(json.dumps({"cleaned": False, "code": exc.code, "detail": detail,
+                              "reason": reason}, ensure_ascii=False))
         else:
-            print(f"not cleaned: {refusal_sentence(exc.code, exc.detail)}", file=sys.stderr)
+            print(f"not cleaned: {reason}", file=sys.stderr)
         return 1
     except BaseException:
         os.unlink(partial)
@@ -68,15 +85,18 @@ def main(argv: list[str] | None = None) -> int:
         os.unlink(partial)
         print(f"portal-clean: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 2
+    shown = report if args.show_values else kinds_only(report)
     if args.json:
-        data = {"cleaned": True, **report.to_dict()}
+        data = {"cleaned": True, **shown.to_dict()}
         print(json.dumps(data, ensure_ascii=False, sort_keys=True))
     else:
+        removed, note = (removed_sentence, note_sentence) if args.show_values else (removed_kind,
+                                                                                   note_kind)
         print(f"cleaned {report.kind}: {args.output}")
-        for finding in report.removed:
-            print(f"  removed: {removed_sentence(finding)}")
-        for finding in report.notes:
-            print(f"  note: {note_sentence(finding)}")
+        for finding in shown.removed:
+            print(f"  removed: {removed(finding)}")
+        for finding in shown.notes:
+            print(f"  note: {note(finding)}")
     return 0
 
 

@@ -1,17 +1,26 @@
-"""The sentences behind report and refusal codes, in English.
+"""The sentences behind report and refusal codes, in English, for two readers.
 
-These are the source strings for translation: the web pages pass each one
-through Django's gettext (the `gettext_noop` marker lets `makemessages` find
-them without this package importing Django), `portal-clean` prints them as they
-are. A code without a sentence falls back to a generic one, so a new cleaner can
-never make a report unreadable.
+Every code has two wordings. `author` is for the author's own review page: it
+may show the value that was found (`{detail}`: a name, a company, a path),
+because it is their own data on their own screen. `editors` is for everything
+that leaves the author's request (the manifest, `portal-editor`'s output and
+`cleaning-report.txt`): it says what kind of thing was removed and how many
+(`{count}`), never the value, so that a seized editor laptop cannot link a pen
+name to a legal name. `tests/sanitize/test_messages.py` holds both to that.
+
+These are the source strings for translation: the web pages and the editors'
+client pass each one through gettext (the `gettext_noop` marker lets
+`makemessages` find them without this package importing Django). A code without
+a sentence falls back to a generic one, so a new cleaner can never make a
+report unreadable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from .report import Finding
+from .report import Finding, Report
 
 
 def gettext_noop(message: str) -> str:
@@ -19,153 +28,331 @@ def gettext_noop(message: str) -> str:
     return message
 
 
-REMOVED: dict[str, str] = {
-    "author-name": gettext_noop("the author name “{detail}”"),
-    "last-modified-by": gettext_noop("the name of the last person who edited it, “{detail}”"),
-    "document-dates": gettext_noop("the dates it was created, edited and printed"),
-    "software": gettext_noop("the name and version of the software used (“{detail}”)"),
-    "company": gettext_noop("a company or organisation name, “{detail}”"),
-    "document-properties": gettext_noop("document properties ({detail})"),
-    "custom-properties": gettext_noop("custom document properties"),
-    "comments": gettext_noop("{count} comment(s)"),
-    "comment-author": gettext_noop("the name of a comment’s author, “{detail}”"),
-    "tracked-insertions-accepted": gettext_noop("{count} tracked insertion(s) were accepted"),
-    "tracked-deletions-removed": gettext_noop(
-        "{count} tracked deletion(s) were removed; the deleted text is gone"
-    ),
-    "tracked-change-author": gettext_noop("the name of a tracked change’s author, “{detail}”"),
-    "revision-ids": gettext_noop("{count} editing-session identifier(s)"),
-    "document-id": gettext_noop("a unique document identifier"),
-    "hidden-text": gettext_noop("hidden text"),
-    "language": gettext_noop("the document language setting “{detail}”"),
-    "external-link": gettext_noop("a link to another file or address (“{detail}”)"),
-    "thumbnail": gettext_noop("a preview picture, which can show an earlier version"),
-    "printer-settings": gettext_noop("printer settings"),
-    "custom-xml": gettext_noop("custom data attached to the document"),
-    "web-settings": gettext_noop("web publishing settings"),
-    "people": gettext_noop("the list of people who worked on it"),
-    "settings": gettext_noop("editor settings, which can name the computer or user"),
-    "embedded-file": gettext_noop("an embedded file, “{detail}”, was cleaned as well"),
-    "embedded-file-removed": gettext_noop("an embedded file, “{detail}”, that could not be cleaned"),
-    "unknown-part": gettext_noop("a part we do not recognise (“{detail}”)"),
-    "annotations": gettext_noop("{count} annotation(s) or note(s)"),
-    "gps": gettext_noop("a GPS location"),
-    "camera": gettext_noop("the camera or phone model, “{detail}”"),
-    "exif": gettext_noop("camera data (EXIF)"),
-    "xmp": gettext_noop("embedded XMP metadata"),
-    "iptc": gettext_noop("IPTC captions and credits"),
-    "icc-profile": gettext_noop("a colour profile, which can name the device"),
-    "image-comment": gettext_noop("a comment stored in the picture"),
-    "text-chunks": gettext_noop("text notes stored in the picture"),
-    "orientation-applied": gettext_noop("the rotation was applied to the pixels"),
-    "audio-tags": gettext_noop("audio tags ({detail})"),
-    "cover-art": gettext_noop("an embedded picture (cover art)"),
-    "pdf-info": gettext_noop("PDF document information (title, author, software, dates)"),
-    "pdf-xmp": gettext_noop("PDF XMP metadata"),
-    "pdf-annotation-authors": gettext_noop("{count} annotation author name(s)"),
-    "pdf-attachments": gettext_noop("an attached file, “{detail}”"),
-    "pdf-javascript": gettext_noop("JavaScript"),
-    "pdf-actions": gettext_noop("{count} automatic action(s)"),
-    "pdf-piece-info": gettext_noop("private data left by the editing software"),
-    "pdf-previous-revisions": gettext_noop("earlier saved versions of the PDF"),
-    "pdf-thumbnails": gettext_noop("page preview pictures"),
-    "pdf-signatures": gettext_noop("a digital signature, which names the person who signed"),
-    "byte-order-mark": gettext_noop("an invisible byte-order mark"),
-    "invisible-characters": gettext_noop(
-        "{count} invisible character(s), which can mark one copy of a text"
-    ),
-    "bidi-controls": gettext_noop("{count} text-direction control character(s)"),
-    "tracked-formatting-accepted": gettext_noop(
-        "{count} tracked formatting change(s) were accepted"
-    ),
-    "name-fields": gettext_noop(
-        "{count} field(s) that showed a name, a file name or a date the document recorded"
-    ),
-    "password-hash": gettext_noop("a password hash that guarded editing"),
-    "image-file-name": gettext_noop("the original file name of a picture, “{detail}”"),
-    "file-path": gettext_noop("a folder or file location on a computer, “{detail}”"),
-    "macros": gettext_noop("macros (small programs) stored in the document"),
-    "revision-history": gettext_noop("the history of earlier versions and who made them"),
-    "signature": gettext_noop("a digital signature, which names the person who signed"),
-    "embedded-fonts": gettext_noop("an embedded font (“{detail}”), which can name its owner"),
-    "wav-chunks": gettext_noop("information chunks in the recording ({detail})"),
-    "recording-dates": gettext_noop("the date and time the recording was made"),
+@dataclass(frozen=True)
+class Wording:
+    """One code's sentence for the author (may name the value) and for editors (never)."""
+
+    author: str
+    editors: str
+
+    @property
+    def names_a_value(self) -> bool:
+        return "{detail}" in self.author
+
+
+# What each kind of file is called, for authors and editors alike.
+KIND_NAMES = {
+    "docx": gettext_noop("Word document (DOCX)"),
+    "xlsx": gettext_noop("Spreadsheet (XLSX)"),
+    "pptx": gettext_noop("Slides (PPTX)"),
+    "odt": gettext_noop("OpenDocument text (ODT)"),
+    "ods": gettext_noop("OpenDocument spreadsheet (ODS)"),
+    "odp": gettext_noop("OpenDocument slides (ODP)"),
+    "odg": gettext_noop("OpenDocument drawing (ODG)"),
+    "pdf": gettext_noop("PDF"),
+    "jpeg": gettext_noop("JPEG picture"),
+    "png": gettext_noop("PNG picture"),
+    "webp": gettext_noop("WebP picture"),
+    "tiff": gettext_noop("TIFF picture"),
+    "gif": gettext_noop("GIF picture"),
+    "bmp": gettext_noop("BMP picture"),
+    "heic": gettext_noop("HEIC picture"),
+    "mp3": gettext_noop("MP3 audio"),
+    "flac": gettext_noop("FLAC audio"),
+    "ogg": gettext_noop("Ogg audio"),
+    "m4a": gettext_noop("M4A audio"),
+    "wav": gettext_noop("WAV audio"),
+    "text": gettext_noop("Plain text"),
+    "markdown": gettext_noop("Markdown text"),
+    "openpgp": gettext_noop("OpenPGP encrypted file"),
 }
 
-NOTES: dict[str, str] = {
-    "writing-style": gettext_noop(
-        "The writing itself — its style, subjects and details — can still identify you."
-    ),
-    "type-mismatch": gettext_noop(
-        "The file’s name or browser said “{detail}”, but its contents are a different type."
-    ),
-    "already-encrypted": gettext_noop(
-        "This file is already encrypted to the editors; it will be cleaned on the "
-        "editor’s computer after decryption."
-    ),
-    "images-reencoded": gettext_noop("Pictures were rebuilt from their pixels."),
-    "visible-content": gettext_noop(
-        "Faces, places, voices and names inside the content itself are not removed."
-    ),
+
+REMOVED: dict[str, Wording] = {
+    "author-name": Wording(gettext_noop("the author name “{detail}”"),
+                           gettext_noop("{count} author name(s)")),
+    "last-modified-by": Wording(
+        gettext_noop("the name of the last person who edited it, “{detail}”"),
+        gettext_noop("the name of the last person who edited it")),
+    "document-dates": Wording(gettext_noop("the dates it was created, edited and printed"),
+                              gettext_noop("the dates it was created, edited and printed")),
+    "software": Wording(gettext_noop("the name and version of the software used (“{detail}”)"),
+                        gettext_noop("the name and version of the software used")),
+    "company": Wording(gettext_noop("a company or organisation name, “{detail}”"),
+                       gettext_noop("{count} company or organisation name(s)")),
+    "document-properties": Wording(gettext_noop("document properties ({detail})"),
+                                   gettext_noop("document properties")),
+    "custom-properties": Wording(gettext_noop("custom document properties"),
+                                 gettext_noop("custom document properties")),
+    "comments": Wording(gettext_noop("{count} comment(s)"), gettext_noop("{count} comment(s)")),
+    "comment-author": Wording(gettext_noop("the name of a comment’s author, “{detail}”"),
+                              gettext_noop("{count} comment author name(s)")),
+    "tracked-insertions-accepted": Wording(
+        gettext_noop("{count} tracked insertion(s) were accepted"),
+        gettext_noop("{count} tracked insertion(s) were accepted")),
+    "tracked-deletions-removed": Wording(
+        gettext_noop("{count} tracked deletion(s) were removed; the deleted text is gone"),
+        gettext_noop("{count} tracked deletion(s) were removed; the deleted text is gone")),
+    "tracked-change-author": Wording(
+        gettext_noop("the name of a tracked change’s author, “{detail}”"),
+        gettext_noop("{count} tracked-change author name(s)")),
+    "revision-ids": Wording(gettext_noop("{count} editing-session identifier(s)"),
+                            gettext_noop("{count} editing-session identifier(s)")),
+    "document-id": Wording(gettext_noop("a unique document identifier"),
+                           gettext_noop("a unique document identifier")),
+    "hidden-text": Wording(gettext_noop("hidden text"), gettext_noop("hidden text")),
+    "language": Wording(gettext_noop("the document language setting “{detail}”"),
+                        gettext_noop("a language setting")),
+    "external-link": Wording(gettext_noop("a link to another file or address (“{detail}”)"),
+                             gettext_noop("{count} link(s) to other files or addresses")),
+    "thumbnail": Wording(gettext_noop("a preview picture, which can show an earlier version"),
+                         gettext_noop("a preview picture")),
+    "printer-settings": Wording(gettext_noop("printer settings"),
+                                gettext_noop("printer settings")),
+    "custom-xml": Wording(gettext_noop("custom data attached to the document"),
+                          gettext_noop("custom data attached to the document")),
+    "web-settings": Wording(gettext_noop("web publishing settings"),
+                            gettext_noop("web publishing settings")),
+    "people": Wording(gettext_noop("the list of people who worked on it"),
+                      gettext_noop("the list of people who worked on it")),
+    "settings": Wording(gettext_noop("editor settings, which can name the computer or user"),
+                        gettext_noop("editor settings, which can name the computer or user")),
+    "embedded-file": Wording(gettext_noop("an embedded file, “{detail}”, was cleaned as well"),
+                             gettext_noop("{count} embedded file(s), cleaned as well")),
+    "embedded-file-removed": Wording(
+        gettext_noop("an embedded file, “{detail}”, that could not be cleaned"),
+        gettext_noop("{count} embedded file(s) that could not be cleaned")),
+    "unknown-part": Wording(gettext_noop("a part we do not recognise (“{detail}”)"),
+                            gettext_noop("{count} part(s) the cleaner does not recognise")),
+    "annotations": Wording(gettext_noop("{count} annotation(s) or note(s)"),
+                           gettext_noop("{count} annotation(s) or note(s)")),
+    "gps": Wording(gettext_noop("a GPS location"), gettext_noop("a GPS location")),
+    "camera": Wording(gettext_noop("the camera or phone model, “{detail}”"),
+                      gettext_noop("the camera or phone model")),
+    "exif": Wording(gettext_noop("camera data (EXIF)"), gettext_noop("camera data (EXIF)")),
+    "xmp": Wording(gettext_noop("embedded XMP metadata"), gettext_noop("embedded XMP metadata")),
+    "iptc": Wording(gettext_noop("IPTC captions and credits"),
+                    gettext_noop("IPTC captions and credits")),
+    "icc-profile": Wording(gettext_noop("a colour profile, which can name the device"),
+                           gettext_noop("a colour profile")),
+    "image-comment": Wording(gettext_noop("a comment stored in the picture"),
+                             gettext_noop("a comment stored in the picture")),
+    "text-chunks": Wording(gettext_noop("text notes stored in the picture"),
+                           gettext_noop("text notes stored in the picture")),
+    "orientation-applied": Wording(gettext_noop("the rotation was applied to the pixels"),
+                                   gettext_noop("the rotation was applied to the pixels")),
+    "audio-tags": Wording(gettext_noop("audio tags ({detail})"), gettext_noop("audio tags")),
+    "cover-art": Wording(gettext_noop("an embedded picture (cover art)"),
+                         gettext_noop("an embedded picture (cover art)")),
+    "pdf-info": Wording(gettext_noop("PDF document information (title, author, software, dates)"),
+                        gettext_noop("PDF document information (title, author, software, dates)")),
+    "pdf-xmp": Wording(gettext_noop("PDF XMP metadata"), gettext_noop("PDF XMP metadata")),
+    "pdf-annotation-authors": Wording(gettext_noop("{count} annotation author name(s)"),
+                                      gettext_noop("{count} annotation author name(s)")),
+    "pdf-attachments": Wording(gettext_noop("an attached file, “{detail}”"),
+                               gettext_noop("{count} attached file(s)")),
+    "pdf-javascript": Wording(gettext_noop("JavaScript"), gettext_noop("JavaScript")),
+    "pdf-actions": Wording(gettext_noop("{count} automatic action(s)"),
+                           gettext_noop("{count} automatic action(s)")),
+    "pdf-piece-info": Wording(gettext_noop("private data left by the editing software"),
+                              gettext_noop("private data left by the editing software")),
+    "pdf-previous-revisions": Wording(gettext_noop("earlier saved versions of the PDF"),
+                                      gettext_noop("earlier saved versions of the PDF")),
+    "pdf-thumbnails": Wording(gettext_noop("page preview pictures"),
+                              gettext_noop("page preview pictures")),
+    "pdf-signatures": Wording(
+        gettext_noop("a digital signature, which names the person who signed"),
+        gettext_noop("a digital signature")),
+    "byte-order-mark": Wording(gettext_noop("an invisible byte-order mark"),
+                               gettext_noop("an invisible byte-order mark")),
+    "invisible-characters": Wording(
+        gettext_noop("{count} invisible character(s), which can mark one copy of a text"),
+        gettext_noop("{count} invisible character(s), which can mark one copy of a text")),
+    "bidi-controls": Wording(gettext_noop("{count} text-direction control character(s)"),
+                             gettext_noop("{count} text-direction control character(s)")),
+    "tracked-formatting-accepted": Wording(
+        gettext_noop("{count} tracked formatting change(s) were accepted"),
+        gettext_noop("{count} tracked formatting change(s) were accepted")),
+    "name-fields": Wording(
+        gettext_noop("{count} field(s) that showed a name, a file name or a date the document "
+                     "recorded"),
+        gettext_noop("{count} field(s) that showed a name, a file name or a date the document "
+                     "recorded")),
+    "password-hash": Wording(gettext_noop("a password hash that guarded editing"),
+                             gettext_noop("a password hash that guarded editing")),
+    "image-file-name": Wording(gettext_noop("the original file name of a picture, “{detail}”"),
+                               gettext_noop("{count} original file name(s) of pictures")),
+    "file-path": Wording(gettext_noop("a folder or file location on a computer, “{detail}”"),
+                         gettext_noop("{count} folder or file location(s) on a computer")),
+    "macros": Wording(gettext_noop("macros (small programs) stored in the document"),
+                      gettext_noop("macros (small programs) stored in the document")),
+    "revision-history": Wording(gettext_noop("the history of earlier versions and who made them"),
+                                gettext_noop("the history of earlier versions and who made them")),
+    "signature": Wording(gettext_noop("a digital signature, which names the person who signed"),
+                         gettext_noop("a digital signature")),
+    "embedded-fonts": Wording(
+        gettext_noop("an embedded font (“{detail}”), which can name its owner"),
+        gettext_noop("{count} embedded font(s)")),
+    "wav-chunks": Wording(gettext_noop("information chunks in the recording ({detail})"),
+                          gettext_noop("information chunks in the recording")),
+    "recording-dates": Wording(gettext_noop("the date and time the recording was made"),
+                               gettext_noop("the date and time the recording was made")),
 }
 
-REFUSED: dict[str, str] = {
-    "unknown-type": gettext_noop("We do not know how to clean this type of file."),
-    "legacy-office": gettext_noop(
-        "This is an old Microsoft Office format ({detail}), which we cannot clean "
-        "reliably. Please save it as .docx, .xlsx, .pptx, .odt or PDF and send that."
-    ),
-    "rtf": gettext_noop(
-        "RTF files can carry hidden history we cannot remove. Please save it as .docx, "
-        ".odt or PDF and send that."
-    ),
-    "encrypted-document": gettext_noop(
-        "This document is protected by a password, so we cannot look inside it. "
-        "Remove the password and send it again."
-    ),
-    "archive": gettext_noop(
-        "Archives such as ZIP or RAR cannot be cleaned. Please send the files inside it."
-    ),
-    "executable": gettext_noop("Programs and scripts are not accepted."),
-    "markup": gettext_noop(
-        "Web pages and SVG drawings can carry scripts and hidden data we cannot remove. "
-        "Please send the text as .docx, .odt, PDF or plain text."
-    ),
-    "limit": gettext_noop("The file is too large or too complex to clean safely ({detail})."),
-    "malformed": gettext_noop("The file seems damaged and could not be read ({detail})."),
-    "verification": gettext_noop(
-        "After cleaning, a check still found identifying data ({detail}), so the file "
-        "was not accepted."
-    ),
-    "timeout": gettext_noop("Cleaning took too long, so the file was not accepted."),
-    "crashed": gettext_noop("The cleaner failed on this file, so it was not accepted."),
-    "empty": gettext_noop("The file is empty."),
-    "not-utf8": gettext_noop(
-        "This text file is not in UTF-8. Please save it as UTF-8 (or as .docx or .odt) "
-        "and send it again."
-    ),
+NOTES: dict[str, Wording] = {
+    "writing-style": Wording(
+        gettext_noop("The writing itself — its style, subjects and details — can still "
+                     "identify you."),
+        gettext_noop("The writing itself — its style, subjects and details — can still "
+                     "identify the author.")),
+    "type-mismatch": Wording(
+        gettext_noop("The file’s name or browser said “{detail}”, but its contents are a "
+                     "different type."),
+        gettext_noop("The file’s name or the author’s browser claimed a different type from "
+                     "its contents.")),
+    "already-encrypted": Wording(
+        gettext_noop("This file is already encrypted to the editors; it will be cleaned on the "
+                     "editor’s computer after decryption."),
+        gettext_noop("The author encrypted this file to the editors, so the server could not "
+                     "clean it; it is cleaned on the editor’s computer after decryption.")),
+    "images-reencoded": Wording(gettext_noop("Pictures were rebuilt from their pixels."),
+                                gettext_noop("Pictures were rebuilt from their pixels.")),
+    "visible-content": Wording(
+        gettext_noop("Faces, places, voices and names inside the content itself are not "
+                     "removed."),
+        gettext_noop("Faces, places, voices and names inside the content itself are not "
+                     "removed.")),
 }
 
-GENERIC_REMOVED = gettext_noop("other identifying data ({code})")
-GENERIC_REFUSED = gettext_noop("The file could not be cleaned ({code}).")
+REFUSED: dict[str, Wording] = {
+    "unknown-type": Wording(gettext_noop("We do not know how to clean this type of file."),
+                            gettext_noop("a type of file the cleaner does not know")),
+    "legacy-office": Wording(
+        gettext_noop("This is an old Microsoft Office format ({detail}), which we cannot clean "
+                     "reliably. Please save it as .docx, .xlsx, .pptx, .odt or PDF and send that."),
+        gettext_noop("an old Microsoft Office format, which cannot be cleaned reliably")),
+    "rtf": Wording(
+        gettext_noop("RTF files can carry hidden history we cannot remove. Please save it as "
+                     ".docx, .odt or PDF and send that."),
+        gettext_noop("an RTF file, which can carry hidden history")),
+    "encrypted-document": Wording(
+        gettext_noop("This document is protected by a password, so we cannot look inside it. "
+                     "Remove the password and send it again."),
+        gettext_noop("a document protected by a password")),
+    "archive": Wording(
+        gettext_noop("Archives such as ZIP or RAR cannot be cleaned. Please send the files "
+                     "inside it."),
+        gettext_noop("an archive (ZIP, RAR and the like)")),
+    "executable": Wording(gettext_noop("Programs and scripts are not accepted."),
+                          gettext_noop("a program or script")),
+    "markup": Wording(
+        gettext_noop("Web pages and SVG drawings can carry scripts and hidden data we cannot "
+                     "remove. Please send the text as .docx, .odt, PDF or plain text."),
+        gettext_noop("a web page or SVG drawing, which can carry scripts and hidden data")),
+    "limit": Wording(
+        gettext_noop("The file is too large or too complex to clean safely ({detail})."),
+        gettext_noop("too large or too complex to clean safely")),
+    "malformed": Wording(
+        gettext_noop("The file seems damaged and could not be read ({detail})."),
+        gettext_noop("the file seems damaged and could not be read")),
+    "verification": Wording(
+        gettext_noop("After cleaning, a check still found identifying data ({detail}), so the "
+                     "file was not accepted."),
+        gettext_noop("after cleaning, a check still found identifying data")),
+    "timeout": Wording(gettext_noop("Cleaning took too long, so the file was not accepted."),
+                       gettext_noop("cleaning took too long")),
+    "crashed": Wording(gettext_noop("The cleaner failed on this file, so it was not accepted."),
+                       gettext_noop("the cleaner failed on this file")),
+    "empty": Wording(gettext_noop("The file is empty."), gettext_noop("the file is empty")),
+    "not-utf8": Wording(
+        gettext_noop("This text file is not in UTF-8. Please save it as UTF-8 (or as .docx or "
+                     ".odt) and send it again."),
+        gettext_noop("a text file that is not in UTF-8")),
+}
+
+GENERIC = Wording(gettext_noop("other identifying data ({code})"),
+                  gettext_noop("other identifying data ({code})"))
+GENERIC_REFUSED = Wording(gettext_noop("The file could not be cleaned ({code})."),
+                          gettext_noop("the file could not be cleaned ({code})"))
+
+# What the author sees in place of a value until they open it: its first character.
+MASK = "*"
+MASK_MAX = 12
 
 
-def render(
-    template: str, finding: Finding, translate: Callable[[str], str] = str
-) -> str:
+def masked(value: str) -> str:
+    """A value shown by its first character, the rest as `*` (at most MASK_MAX of them)."""
+    value = value.strip()
+    if len(value) <= 1:
+        return MASK
+    return value[0] + MASK * min(len(value) - 1, MASK_MAX)
+
+
+def render(template: str, finding: Finding, translate: Callable[[str], str] = str,
+           detail: str | None = None) -> str:
     """Fill a sentence template, translating it first when given a translator."""
     return translate(template).format(
-        detail=finding.detail, count=finding.count, code=finding.code
+        detail=finding.detail if detail is None else detail, count=finding.count,
+        code=finding.code,
     )
 
 
 def removed_sentence(finding: Finding, translate: Callable[[str], str] = str) -> str:
-    return render(REMOVED.get(finding.code, GENERIC_REMOVED), finding, translate)
+    """For the author: what was removed, naming the value found."""
+    return render(REMOVED.get(finding.code, GENERIC).author, finding, translate)
+
+
+def removed_masked(finding: Finding, translate: Callable[[str], str] = str) -> str:
+    """For the author: as `removed_sentence`, with the value masked (for the first look)."""
+    return render(REMOVED.get(finding.code, GENERIC).author, finding, translate,
+                  detail=masked(finding.detail))
+
+
+def shows_value(finding: Finding) -> bool:
+    """True when the author's sentence for this finding names a value worth hiding."""
+    return bool(finding.detail) and REMOVED.get(finding.code, GENERIC).names_a_value
 
 
 def note_sentence(finding: Finding, translate: Callable[[str], str] = str) -> str:
-    return render(NOTES.get(finding.code, GENERIC_REMOVED), finding, translate)
+    """For the author."""
+    return render(NOTES.get(finding.code, GENERIC).author, finding, translate)
 
 
 def refusal_sentence(code: str, detail: str = "", translate: Callable[[str], str] = str) -> str:
-    return render(REFUSED.get(code, GENERIC_REFUSED), Finding(code, detail), translate)
+    """For the author: why the file could not be cleaned, and what to send instead."""
+    return render(REFUSED.get(code, GENERIC_REFUSED).author, Finding(code, detail), translate)
+
+
+# --- For editors: kinds and counts, never a value --------------------------------
+
+
+def removed_kind(finding: Finding, translate: Callable[[str], str] = str) -> str:
+    return render(REMOVED.get(finding.code, GENERIC).editors, finding, translate, detail="")
+
+
+def note_kind(finding: Finding, translate: Callable[[str], str] = str) -> str:
+    return render(NOTES.get(finding.code, GENERIC).editors, finding, translate, detail="")
+
+
+def refusal_kind(code: str, translate: Callable[[str], str] = str) -> str:
+    return render(REFUSED.get(code, GENERIC_REFUSED).editors, Finding(code), translate, detail="")
+
+
+def kinds_only(report: Report) -> Report:
+    """The report as it may leave the author's request: one entry per code, no values.
+
+    A code whose author sentence names a value counts the distinct values
+    found ("3 comment author names"); any other code adds up its counts
+    ("12 comments"). Unknown codes from an older or newer cleaner are kept as
+    codes (they render as "other identifying data").
+    """
+    summary = Report(kind=report.kind)
+    totals: dict[str, int] = {}
+    for finding in report.removed:
+        distinct = REMOVED.get(finding.code, GENERIC).names_a_value
+        totals[finding.code] = totals.get(finding.code, 0) + (1 if distinct else finding.count)
+    for code, count in totals.items():
+        summary.remove(code, "", count)
+    for finding in report.notes:
+        summary.note(finding.code)
+    return summary
