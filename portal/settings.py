@@ -132,6 +132,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
+# Gone when the browser closes (Django's default keeps it a year): a token that
+# outlives the visit would mark the browser as one that came here before.
+CSRF_COOKIE_AGE = None
 CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 # Cookies get the Secure flag whenever the request came over HTTPS (see
 # portal.middleware); an onion service is plain HTTP inside Tor.

@@ -50,6 +50,12 @@ def outsider_keypair(keys_root: Path) -> EditorKeypair:
 
 
 @pytest.fixture(scope="session")
+def author_own_keypair(keys_root: Path) -> EditorKeypair:
+    """An author's own reply key, made as the reply-key page asks: user ID "reply" only."""
+    return make_keypair(keys_root / "author-own", "reply")
+
+
+@pytest.fixture(scope="session")
 def expired_keypair(keys_root: Path) -> EditorKeypair:
     return make_keypair(keys_root / "expired", "Expired <expired@penname.invalid>",
                         expire="1y", faked_time="20200101T000000")

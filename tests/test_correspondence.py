@@ -80,7 +80,9 @@ def test_every_new_author_gets_a_reply_key_that_says_nothing_about_them(client, 
     # Key and self-signatures all carry the same fixed moment, and no name.
     assert set(re.findall(r"created (\d{6,})", packets)) == {"1577836800"}
     assert set(re.findall(r"sig created (\S+)\)", packets)) == {"2020-01-01"}
-    assert "Ah Mei" not in packets and "Penname author" in packets
+    # The one user ID names neither the author nor the portal.
+    assert re.findall(r"^:user ID packet: \"(.*)\"$", packets, re.M) == ["reply key"]
+    assert "Ah Mei" not in packets and "Penname" not in packets
 
 
 def test_the_locked_key_opens_only_with_the_codename(client, desk):
@@ -164,16 +166,16 @@ def test_author_downloads_their_key_with_the_codename_and_reads_replies_offline(
 
 
 def test_with_the_authors_own_key_the_server_cannot_read_its_own_stored_reply(
-        client, desk, outsider_keypair):
+        client, desk, author_own_keypair):
     codename = new_author(client)
-    response = client.post("/author/reply-key/own/", {"public_key": outsider_keypair.public})
+    response = client.post("/author/reply-key/own/", {"public_key": author_own_keypair.public})
     assert response.status_code == 302
     keys = client.get("/author/reply-key/").content.decode()
-    assert outsider_keypair.fingerprint[:4] in keys.replace(" ", "")
+    assert author_own_keypair.fingerprint[:4] in keys.replace(" ", "")
     submission = send_draft(client)
     reply_from_web(desk, submission, "For your key only")
     message = Message.objects.get()
-    assert message.reply_key == outsider_keypair.fingerprint
+    assert message.reply_key == author_own_keypair.fingerprint
     # Not even with the codename: the server holds no secret key for it.
     secret = reply_secret_for(codenames.normalise(codename) or "")
     author = submission.author
@@ -181,7 +183,7 @@ def test_with_the_authors_own_key_the_server_cannot_read_its_own_stored_reply(
     assert entry.text is None and entry.own_key
     assert "For your key only" not in page(client, submission)
     asc = client.get(f"/author/submission/{submission.public_id}/message/1.asc").content
-    assert outsider_keypair.gpg("--decrypt", input=asc).stdout == b"For your key only"
+    assert author_own_keypair.gpg("--decrypt", input=asc).stdout == b"For your key only"
 
 
 @pytest.mark.parametrize("bad", ["secret", "two", "garbage"])

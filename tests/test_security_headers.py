@@ -111,6 +111,15 @@ def test_author_cookies_are_httponly_and_samesite_strict(data_dir, editor):
     assert {"penname", "csrftoken", "penname_language"} <= seen
 
 
+def test_every_author_cookie_ends_with_the_browser(data_dir, editor):
+    """No cookie outlives the visit: a lasting one marks the browser as one that came here."""
+    for label, response in author_journey():
+        for name, morsel in response.cookies.items():
+            deleted = morsel["max-age"] == 0 or "1970" in morsel["expires"]
+            assert deleted or (not morsel["max-age"] and not morsel["expires"]), (label, name,
+                                                                                 morsel.output())
+
+
 def every_author_route(client: Client) -> list[tuple[str, Any]]:
     """(route, response) for a GET of every route outside /editor/ and /api/, as a logged-in author.
 

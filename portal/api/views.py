@@ -25,6 +25,7 @@ from portal.access import api_editor_required, api_public, editor_of, editor_use
 from portal.authors.models import Submission
 from portal.authors.sending import store
 from portal.editorial import audit, keys
+from portal.editorial.login_steps import known_user, record_failure
 from portal.editorial.models import EditorKey, Note
 from portal.editorial.throttle import Throttle
 from portal.store import StoreError
@@ -69,8 +70,9 @@ def token(request: HttpRequest) -> HttpResponseBase:
     user = authenticate(request, username=username, password=str(data.get("password", ""))[:1024])
     device = match_token(user, str(data.get("otp_token", ""))[:16]) if user is not None else None
     if user is None or editor_of(user) is None or device is None:
-        throttle.fail()
-        audit.record(user, "api-login-failed", username)
+        # As the web login does: a known account is named, an unknown one is not
+        # (its "name" is often a password typed into the wrong field).
+        record_failure(throttle, known_user(username), "api-login-failed")
         return _error("username, password or code not accepted", 401)
     throttle.succeed()
     row, secret = ApiToken.issue(user, label=str(data.get("label", "portal-editor")))

@@ -24,8 +24,9 @@ class ReplyKey(models.Model):
     # Generated keys only: ASCII-armored, locked by the codename-derived passphrase.
     locked_secret_key = models.TextField(blank=True)
     generated = models.BooleanField()
-    # What an author-supplied key says about its owner (shown back to them).
-    user_ids = models.JSONField(default=list)
+    # A generated key from before user IDs were neutral: it says "Penname author".
+    # Replaced at the author's next login (see replykeys.ensure_generated).
+    names_portal = models.BooleanField(default=False)
     added_on = models.DateField(default=today)
     # The key new messages are encrypted to; older keys stay to read older messages.
     active = models.BooleanField(default=True)

@@ -85,8 +85,8 @@ def download_message(request: HttpRequest, author: Author, public_id: str, numbe
         data = store().path(messages[number - 1].blob).read_bytes()
     except (OSError, ValueError):
         raise Http404("message missing") from None
-    return _attachment(armor_message(data), f"penname-{first.short_id}-{number}.asc",
-                       "application/pgp-encrypted")
+    # A name that says neither the portal nor an id the server could match.
+    return _attachment(armor_message(data), f"message-{number}.asc", "application/pgp-encrypted")
 
 
 def _attachment(text: str, filename: str, content_type: str) -> HttpResponse:
@@ -125,6 +125,12 @@ def own_key(request: HttpRequest, author: Author) -> HttpResponse:
         return _key_page(request, author, 400, own_key_form=form)
     try:
         replykeys.add_own_key(author, form.cleaned_data["public_key"])
+    except replykeys.KeyNamesOwner:
+        return _key_page(request, author, 400, own_key_form=form, key_error=_(
+            "This key says who owns it (a name, an email address or a photo), so it was not "
+            "stored. Make a key for this portal alone whose user ID is only the word “reply”, "
+            "for example with: gpg --quick-generate-key reply — or keep using the portal’s "
+            "key."))
     except KeyUnusable as refused:
         # The reason comes from gpg's view of the key, in English; the sentence around it
         # is translated.
@@ -164,7 +170,7 @@ def secret_key(request: HttpRequest, author: Author) -> HttpResponse:
     except replykey.ReplyKeyError:
         return _key_page(request, author, 503, codename_error=_(
             "The key could not be prepared. Nothing was sent. Please try again later."))
-    response = _attachment(exported, "penname-reply-key.asc", "application/pgp-keys")
+    response = _attachment(exported, "key.asc", "application/pgp-keys")
     # A fresh cookie too: the codename was just proven again.
     unlock.remember(request, response, author, secret)
     return response

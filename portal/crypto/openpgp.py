@@ -49,6 +49,16 @@ class GpgUnavailable(EncryptionFailed):
 
 
 @dataclass(frozen=True)
+class KeyContents:
+    """What a key file holds, read without importing it (`Keyring.inspect_key`)."""
+
+    fingerprints: tuple[str, ...]  # primary keys
+    user_ids: tuple[str, ...]
+    attributes: int  # photo IDs and other user attributes
+    secret: bool
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     fingerprint: str
     user_ids: tuple[str, ...]
@@ -115,6 +125,42 @@ class Keyring:
             self.delete_key(info.fingerprint)
             raise KeyUnusable(info.reason)
         return info
+
+    def inspect_key(self, data: bytes) -> KeyContents:
+        """List what `data` holds (keys, user IDs, photos) without importing any of it."""
+        if len(data) > MAX_KEY_BYTES:
+            raise KeyUnusable("the key file is larger than any public key needs to be")
+        try:
+            completed = subprocess.run(
+                [self._gpg.gpgbinary, "--homedir", str(self.home), "--batch", "--no-tty",
+                 "--with-colons", "--import-options", "show-only", "--import"],
+                input=data, capture_output=True, check=False, timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GpgUnavailable(f"gpg did not run: {exc}") from exc
+        fingerprints: list[str] = []
+        user_ids: list[str] = []
+        attributes, secret, primary = 0, False, False
+        for line in completed.stdout.decode("utf-8", "replace").splitlines():
+            fields = line.split(":")
+            if fields[0] in ("pub", "sec", "sub", "ssb"):
+                primary = fields[0] in ("pub", "sec")
+                secret = secret or fields[0] in ("sec", "ssb")
+            elif fields[0] == "fpr" and primary and len(fields) > 9:
+                fingerprints.append(fields[9])
+                primary = False
+            elif fields[0] == "uid" and len(fields) > 9:
+                user_ids.append(_unescape_colons(fields[9]))
+            elif fields[0] == "uat":
+                attributes += 1
+        return KeyContents(tuple(fingerprints), tuple(user_ids), attributes, secret)
+
+    def export_minimal(self, fingerprint: str) -> str:
+        """The key as stored: ASCII armor with only its self-signatures (no third parties)."""
+        exported = self._gpg.export_keys(fingerprint, armor=True, minimal=True)
+        if not exported:
+            raise KeyUnusable("the key could not be read back from the keyring")
+        return str(exported)
 
     def delete_key(self, fingerprint: str) -> None:
         self._gpg.delete_keys(fingerprint, expect_passphrase=False)
@@ -238,6 +284,15 @@ def _judge(key: dict, today: date) -> KeyInfo:
             continue
         return KeyInfo(**base, algorithm=algorithm, usable=True)
     return KeyInfo(**base, algorithm=algo, usable=False, reason=best_reason)
+
+
+def _unescape_colons(field: str) -> str:
+    """gpg's --with-colons escapes (\\x3a and the like) back into text."""
+    import re
+
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                 field.encode("utf-8", "surrogateescape"))
+    return raw.decode("utf-8", "replace")
 
 
 def armor_message(data: bytes) -> str:

@@ -1,8 +1,9 @@
 """Author reply keys the server makes: usable only with the author's codename.
 
 Promise: a generated reply key is an ordinary OpenPGP key (Ed25519 primary,
-Curve25519 encryption subkey, user ID "Penname author", created 2020-01-01 at
-midnight, so it says nothing about who or when) whose secret part exists on
+Curve25519 encryption subkey, user ID "reply key", created 2020-01-01 at
+midnight, so it says nothing about who, where or when: a key found on an
+author's device names neither them nor the portal) whose secret part exists on
 the server only protected by a passphrase the server cannot produce on its
 own: a secret derived from the author's codename (`codenames.derive_secret`
 with its own purpose, so it is unrelated to the login lookup). The server
@@ -32,7 +33,21 @@ from pathlib import Path
 # A fixed creation time for every generated key and its self-signatures: the
 # real one would be a precise timestamp of the author's first visit.
 FIXED_TIME = "20200101T000000"
-USER_ID = "Penname author"
+USER_ID = "reply key"
+# Keys generated before USER_ID was neutral said "Penname author": on a seized
+# device that names the portal. Authors with such a key get a new one at login.
+OLD_USER_ID = "Penname author"
+# The only user IDs an author's own reply key may carry: a label that says
+# nothing about who owns it. Compared after folding case and spaces.
+NEUTRAL_USER_IDS = frozenset({
+    "reply key", "reply", "author", "key", "anonymous", "回复", "回覆", "作者", "匿名", "密钥",
+    "金鑰",
+})
+
+
+def is_neutral_user_id(user_id: str) -> bool:
+    """True when a user ID is one of the neutral labels (no name, no email, no comment)."""
+    return " ".join(user_id.split()).casefold() in NEUTRAL_USER_IDS
 # gpg refuses passphrases longer than this in loopback mode.
 MAX_PASSPHRASE_CHARS = 100
 # The agent normally tunes its key-protection cost to ~100 ms on first use,

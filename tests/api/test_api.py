@@ -59,6 +59,26 @@ def test_token_is_refused_to_non_editors(data_dir, django_user_model):
     assert get_token(Client(), user)[0] == 401
 
 
+def test_a_password_typed_as_the_username_never_reaches_the_audit_log(data_dir):
+    """As at the web login: an unknown account is recorded as unknown, without what was typed."""
+    from portal.editorial.models import AuditEvent
+    from tests.leaks import database_dump, found_in
+
+    boss = make_editor("boss")
+    typed = "Tr0ub4dor&3-my-password"
+    answer = Client().post("/api/v1/token/", json.dumps({
+        "username": typed, "password": "x", "otp_token": "000000"}),
+        content_type="application/json")
+    assert answer.status_code == 401
+    [unknown] = AuditEvent.objects.filter(action="api-login-failed")
+    assert unknown.actor is None and unknown.target == "" and unknown.detail == {"account": "unknown"}
+    assert not found_in(typed, database_dump())
+    # A known account's failure is still attributed to it.
+    assert get_token(Client(), boss, "000000")[0] == 401
+    known = AuditEvent.objects.filter(action="api-login-failed").exclude(pk=unknown.pk).get()
+    assert known.actor == boss and known.target == "boss"
+
+
 def test_token_throttling_is_per_account(data_dir):
     first, second = make_editor("first"), make_editor("second")
     for _ in range(10):
