@@ -54,6 +54,21 @@ disable_redirect_access_to_syslog = True
 errorlog = "-"
 loglevel = "warning"
 capture_output = False
+# gunicorn's own error lines go through the portal's filter too: a request it
+# could not handle is named by its path ("Error handling request /author/…"),
+# which for an author page is counted instead, and ids are blanked elsewhere.
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"no_request": {"()": "portal.logfilter.DropRequestDetails"}},
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["no_request"], "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
+}
 
 # nginx is the only client; it strips X-Forwarded-* headers, and nothing here
 # should believe a client that claims to have come over HTTPS.

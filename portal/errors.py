@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-log = logging.getLogger("portal.errors")
+from portal.counters import count
 
 
 def _page(request: HttpRequest, status: int, message: str) -> HttpResponse:
@@ -34,7 +32,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    # The reason is Django's fixed sentence (no address, no header values).
-    log.warning("form refused (CSRF): %s", reason)
+    # Counted, not logged: a line would say when someone (often an author whose
+    # form had expired) was here. The reason is Django's fixed sentence.
+    count(f"form refused (CSRF): {reason}")
     return _page(request, 403, _("This form has expired or was not sent from this site. Nothing "
                                  "was kept. Please reload the page and try again."))

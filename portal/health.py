@@ -41,7 +41,7 @@ def store_problem() -> str | None:
         store.ensure()
     except StoreError:
         return "store: cannot create the directory"
-    for directory in (store.root, store.incoming):
+    for directory in (store.root, store.incoming, store.batch):
         if not os.access(directory, os.R_OK | os.W_OK | os.X_OK):
             return f"store: {directory.name} is not writable"
     if shutil.disk_usage(store.root).free < LOW_SPACE_BYTES:

@@ -243,7 +243,7 @@ def restore_backup(source: Path) -> Summary:
             call_command("migrate", verbosity=0, interactive=False)
         _put_pepper(archive.pepper)
         for name, path in archive.staged.items():
-            os.rename(path, store.path(name))
+            os.rename(path, store.final_path(name))
         fsync_dir(store.root)
     finally:
         for leftover in staging.iterdir():

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "portal.editorial",
     "portal.correspondence",
     "portal.api",
+    "portal.counters",
 ]
 
 MIDDLEWARE = [
@@ -266,6 +267,14 @@ PORTAL_API_TOKEN_DAYS = env_int("PORTAL_API_TOKEN_DAYS", 30, minimum=1, maximum=
 PORTAL_RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 90, minimum=1, maximum=3650)
 # A cleaned upload waits this long for the author's confirmation, then is deleted.
 PORTAL_PENDING_SECONDS = 60 * 60
+# New ciphertext reaches its final place in the store in batches, at these
+# boundaries from 00:00 UTC (portal.store): no file's times are finer than this.
+# The hourly timer publishes; a window of a day means once a day.
+PORTAL_BATCH_HOURS = env_int("PORTAL_BATCH_HOURS", 1, minimum=1, maximum=24)
+if 24 % PORTAL_BATCH_HOURS:
+    raise ImproperlyConfigured(
+        f"PORTAL_BATCH_HOURS must divide the day (1, 2, 3, 4, 6, 8, 12 or 24), "
+        f"not {PORTAL_BATCH_HOURS}")
 # Argon2id cost for codename lookups (tests lower it; production keeps the default).
 PORTAL_KDF_TIME_COST = env_int("PORTAL_KDF_TIME_COST", 3, minimum=1, maximum=20)
 PORTAL_KDF_MEMORY_KIB = env_int("PORTAL_KDF_MEMORY_KIB", 64 * 1024, minimum=8, maximum=1 << 21)

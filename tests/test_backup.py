@@ -23,6 +23,7 @@ from tests.gpgkeys import EditorKeypair, make_keypair
 from tests.httpauthor import HttpAuthor
 from tests.leaks import found_in
 from tests.liveserver import LiveServer, live_server, server_database, server_env
+from tests.storage import blob_files
 
 pytestmark = pytest.mark.slow
 CANARY = "canary-backup-5fd1c2-女工夜班"
@@ -58,7 +59,7 @@ def row_counts(server: LiveServer) -> dict[str, int]:
 
 
 def ciphertext(data_dir: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in (data_dir / "store").glob("*.gpg")}
+    return {path.name: path.read_bytes() for path in blob_files(data_dir)}
 
 
 def test_backup_restores_everything_and_reveals_no_draft(tmp_path, editor_keypair, admin_keypair):
@@ -145,5 +146,5 @@ def test_restore_refuses_an_archive_gpg_does_not_vouch_for(tmp_path, data_dir, a
     # gpg either stops before any output or outputs and then reports the damage.
     with pytest.raises(CommandError, match=r"gpg did not vouch|not a readable backup"):
         call_command("restore", str(broken))
-    assert list((data_dir / "store").glob("*.gpg")) == []
+    assert blob_files(data_dir) == []
     assert list(data_dir.glob(".restore-*")) == []

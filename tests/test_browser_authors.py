@@ -33,6 +33,7 @@ from django.utils import translation
 from tests.browser import chromium
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_now
+from tests.storage import blob_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -241,7 +242,7 @@ def test_author_journey_without_javascript(server: LiveServer, browser: Any, edi
     finally:
         visit.close()
     if lang == "en":
-        blobs = list((server.data_dir / "store").glob("*.gpg"))
+        blobs = blob_files(server.data_dir)
         plaintexts = [editor_keypair.decrypt(blob) for blob in blobs]
         assert "打工人的夜晚。\n".encode() in plaintexts
 

@@ -6,10 +6,12 @@ import io
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
 
+import portal.store as store_module
 from portal.editorial.models import EditorKey
 
 pytestmark = pytest.mark.django_db
@@ -80,23 +82,30 @@ def test_check_keys_restores_the_keyring_from_the_registry(data_dir, editor):
     assert len(recipients()) == 1
 
 
-def test_purge_removes_stray_ciphertext_and_old_spools(data_dir, editor):
+def test_purge_removes_stray_ciphertext_and_old_spools(data_dir, editor, monkeypatch):
     store = data_dir / "store"
     (store / ".incoming").mkdir(parents=True)
+    (store / ".batch").mkdir(parents=True)
     stray = store / ("ab" * 16 + ".gpg")
     stray.write_bytes(b"x")
+    waiting = store / ".batch" / ("ef" * 16 + ".gpg")
+    waiting.write_bytes(b"x")
     partial = store / ".incoming" / "half"
     partial.write_bytes(b"x")
     spool = data_dir / "spool" / "uploads"
     spool.mkdir(parents=True)
     (spool / "old").write_bytes(b"x")
     old = time.time() - 7200
-    for path in (stray, partial, spool / "old"):
-        os.utime(path, (old, old))
-    fresh = store / ("cd" * 16 + ".gpg")
-    fresh.write_bytes(b"y")
+    os.utime(spool / "old", (old, old))
     out = io.StringIO()
     call_command("purge", stdout=out)
-    assert not stray.exists() and not partial.exists() and not (spool / "old").exists()
-    assert fresh.exists()  # may belong to a confirm in progress
+    # Ciphertext is judged by its change time: just written, it may belong to a
+    # confirmation in progress, whatever its modification time says.
+    assert stray.exists() and waiting.exists() and partial.exists()
+    assert not (spool / "old").exists()
     assert "1 abandoned upload" in out.getvalue()
+    # Two hours later by the store's clock, nothing refers to them: they go.
+    later = time.time() + 7200
+    monkeypatch.setattr(store_module, "time", SimpleNamespace(time=lambda: later))
+    call_command("purge", stdout=io.StringIO())
+    assert not stray.exists() and not waiting.exists() and not partial.exists()

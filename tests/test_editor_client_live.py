@@ -19,6 +19,7 @@ import pytest
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import EDITOR_PASSWORD, totp_now, totp_secret
 from tests.liveserver import live_server as start_live_server
+from tests.storage import blob_files
 
 pytestmark = pytest.mark.slow
 EDITOR = [sys.executable, "-m", "portal.editor_client.cli"]
@@ -93,7 +94,7 @@ def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
     short_id = folder.name.split("-")[-1]
     noted = run_editor(config, editor_keypair.home, "note", short_id, stdin="cut the ending")
     assert noted.returncode == 0, noted.stderr
-    notes = list((tmp_path / "data" / "store").glob("*.gpg"))
+    notes = blob_files(tmp_path / "data")
     readable = [p for p in notes if editor_keypair.gpg("--decrypt", str(p)).stdout == b"cut the ending"]
     assert len(readable) == 1
     assert outsider_keypair.gpg("--decrypt", str(readable[0])).returncode != 0
@@ -103,8 +104,7 @@ def test_tampered_ciphertext_is_reported_and_nothing_written(live, tmp_path: Pat
     submit(live, [("a.txt", b"original words")])
     config = tmp_path / "editor.json"
     assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
-    store = tmp_path / "data" / "store"
-    for blob in store.glob("*.gpg"):
+    for blob in blob_files(tmp_path / "data"):
         if editor_keypair.gpg("--decrypt", str(blob)).stdout == b"original words":
             data = bytearray(blob.read_bytes())
             data[len(data) // 2] ^= 0xFF
@@ -134,8 +134,7 @@ def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
     live, tmp_path: Path, editor_keypair, second_editor_keypair
 ):
     submit(live, [("a.txt", b"for the newcomer")])
-    store = tmp_path / "data" / "store"
-    before = {p.name: p.read_bytes() for p in store.glob("*.gpg")}
+    before = {p.name: p.read_bytes() for p in blob_files(tmp_path / "data")}
     key_file = tmp_path / "second.asc"
     key_file.write_text(second_editor_keypair.public)
     added = live.portal("add_editor", "second", "--key", str(key_file), "--password-stdin",
@@ -146,7 +145,7 @@ def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
     result = run_editor(config, editor_keypair.home, "reencrypt")
     assert result.returncode == 0, result.stderr
     assert "1 submission(s) re-encrypted to 2 key(s)" in result.stdout
-    after = {p.name: p.read_bytes() for p in store.glob("*.gpg")}
+    after = {p.name: p.read_bytes() for p in blob_files(tmp_path / "data")}
     assert set(after) == set(before)
     for name, old in before.items():
         assert after[name] != old

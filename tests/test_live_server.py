@@ -10,6 +10,7 @@ import pytest
 
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import live_server
+from tests.storage import blob_files
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def test_author_logs_in_after_a_restart_and_editor_decrypts(tmp_path: Path, edit
         assert "Nothing sent yet" not in home
         status, _, refused = HttpAuthor(server.url).login(codename.replace(" ", "x", 1))
         assert status == 403 and "not recognised" in refused
-        blobs = sorted((tmp_path / "data" / "store").glob("*.gpg"))
+        blobs = blob_files(tmp_path / "data")
         assert len(blobs) == 2
         plaintexts = [editor_keypair.decrypt(b) for b in blobs]
         assert document in plaintexts

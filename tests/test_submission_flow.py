@@ -11,6 +11,7 @@ import pytest
 
 from portal.authors.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
+from tests.storage import blob_files, blob_path
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ CLEANED = "工人的故事 — a draft.\nSecond line with a zerowidth mark.\n".e
 
 
 def stored_files(data_dir: Path) -> list[Path]:
-    return sorted((data_dir / "store").glob("*.gpg"))
+    return blob_files(data_dir)
 
 
 def test_author_sends_a_draft_and_editor_decrypts_exact_cleaned_bytes(
@@ -40,9 +41,9 @@ def test_author_sends_a_draft_and_editor_decrypts_exact_cleaned_bytes(
     blobs = stored_files(data_dir)
     assert len(blobs) == 2  # one file, one manifest
     file_row = SubmissionFile.objects.get()
-    plaintext = editor_keypair.decrypt(data_dir / "store" / file_row.blob)
+    plaintext = editor_keypair.decrypt(blob_path(data_dir, file_row.blob))
     assert plaintext == CLEANED
-    manifest = json.loads(editor_keypair.decrypt(data_dir / "store" / submission.manifest_blob))
+    manifest = json.loads(editor_keypair.decrypt(blob_path(data_dir, submission.manifest_blob)))
     assert manifest["title"] == "Night shift"
     assert manifest["message"] == "Please read"
     assert manifest["pen_name"] == "Lin"
@@ -94,7 +95,7 @@ def test_every_active_editor_key_is_a_recipient(
     add_key(other, second_editor_keypair.public)
     new_author(client)
     confirm(client, review_of(upload(client, [("a.txt", b"for both")])))
-    blob = data_dir / "store" / SubmissionFile.objects.get().blob
+    blob = blob_path(data_dir, SubmissionFile.objects.get().blob)
     assert editor_keypair.decrypt(blob) == b"for both"
     assert second_editor_keypair.decrypt(blob) == b"for both"
     assert sorted(Submission.objects.get().recipients) == sorted(
@@ -115,7 +116,7 @@ def test_removed_editor_receives_nothing_new(
     other.save()
     new_author(client)
     confirm(client, review_of(upload(client, [("a.txt", b"only one")])))
-    blob = data_dir / "store" / SubmissionFile.objects.get().blob
+    blob = blob_path(data_dir, SubmissionFile.objects.get().blob)
     assert second_editor_keypair.gpg("--decrypt", str(blob)).returncode != 0
     assert Submission.objects.get().recipients == [editor_keypair.fingerprint]
 
@@ -125,7 +126,7 @@ def test_several_files_each_its_own_message(client, editor, editor_keypair, data
     files = [("one.txt", b"first file"), ("two.md", b"# second file")]
     confirm(client, review_of(upload(client, files)))
     rows = list(SubmissionFile.objects.order_by("position"))
-    assert [editor_keypair.decrypt(data_dir / "store" / r.blob) for r in rows] == [
+    assert [editor_keypair.decrypt(blob_path(data_dir, r.blob)) for r in rows] == [
         b"first file", b"# second file"
     ]
 
@@ -150,8 +151,8 @@ def test_refused_file_is_sent_only_when_author_ticks_the_box(
     assert latest.uncleaned_count == 1
     row = latest.files.get()
     assert row.cleaned is False
-    assert editor_keypair.decrypt(data_dir / "store" / row.blob) == binary
-    manifest = json.loads(editor_keypair.decrypt(data_dir / "store" / latest.manifest_blob))
+    assert editor_keypair.decrypt(blob_path(data_dir, row.blob)) == binary
+    manifest = json.loads(editor_keypair.decrypt(blob_path(data_dir, latest.manifest_blob)))
     assert manifest["files"][0]["refusal"]["code"] == "unknown-type"
 
 
@@ -195,5 +196,5 @@ def test_a_file_already_encrypted_to_the_editors_passes_as_is_and_is_flagged(
     row = SubmissionFile.objects.get()
     assert row.cleaned is False and row.kind == "openpgp"
     assert Submission.objects.get().uncleaned_count == 1
-    inner = editor_keypair.decrypt(data_dir / "store" / row.blob)
+    inner = editor_keypair.decrypt(blob_path(data_dir, row.blob))
     assert inner == message  # the author's own ciphertext, wrapped once more for all editors

@@ -19,23 +19,23 @@ from __future__ import annotations
 
 import io
 import json
-import logging
+import time
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from portal.counters import count
 from portal.crypto.openpgp import EncryptionFailed
 from portal.editorial.keys import keyring, recipients
 from portal.sanitize.messages import kinds_only
 from portal.sanitize.report import Report
-from portal.store import Store, StoreError
+from portal.store import Store, StoreError, batch_boundary
 
 from . import pending as pending_uploads
 from .models import Author, Submission, SubmissionFile, today
 
-log = logging.getLogger("portal.sending")
 # /2: reports are kinds and counts, names are neutral unless kept. /1 manifests
 # (older submissions) may hold removed values and original names; the editors'
 # client never writes either (see portal.editor_client.sync).
@@ -65,6 +65,12 @@ def store() -> Store:
     return Store(Path(settings.PORTAL_STORE_DIR))
 
 
+def publish_batch(now: float | None = None) -> int:
+    """Publish the ciphertext that waited through the latest batch boundary (see portal.store)."""
+    now = time.time() if now is None else now
+    return store().publish(before=batch_boundary(now, settings.PORTAL_BATCH_HOURS), now=now)
+
+
 def submissions_open() -> bool:
     try:
         return bool(recipients())
@@ -85,7 +91,7 @@ def send(
         ring = keyring()
         fingerprints = recipients(ring)
     except EncryptionFailed as exc:
-        log.error("encryption unavailable: %s", exc)
+        count(f"submission not stored: encryption unavailable ({type(exc).__name__})")
         raise SendFailed("encryption") from exc
     if not fingerprints:
         raise SubmissionsClosed()
@@ -130,11 +136,11 @@ def send(
                 _revised(first)
     except (EncryptionFailed, StoreError, OSError) as exc:
         target.delete(written)
-        log.error("could not store a submission: %s", type(exc).__name__)
+        count(f"submission not stored: {type(exc).__name__}")
         raise SendFailed("encryption" if isinstance(exc, EncryptionFailed) else "storage") from exc
     except DatabaseError as exc:
         target.delete(written)
-        log.error("could not record a submission: %s", type(exc).__name__)
+        count(f"submission not recorded: {type(exc).__name__}")
         raise SendFailed("database") from exc
     except BaseException:
         target.delete(written)

@@ -9,7 +9,6 @@ encrypted spool before the token can be checked, and discarded on failure).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import author_required, log_in_author, log_out, public
 from portal.correspondence import replykeys, unlock
+from portal.counters import count
 from portal.crypto import replykey
 from portal.crypto.spool import SpoolCorrupt
 from portal.sanitize import CleaningRefused
@@ -48,7 +48,6 @@ from .sending import (
 from .throttle import limit_codename_logins
 from .upload import SpooledUploadedFile, SpoolingUploadHandler, UploadRefused
 
-log = logging.getLogger("portal.authors")
 SESSION_PENDING = "pending_uploads"
 MAX_PENDING_PER_SESSION = 5
 MiB = 1024 * 1024
@@ -116,9 +115,9 @@ def _unlock_replies(request: HttpRequest, response: HttpResponse, author: Author
     try:
         replykeys.ensure_generated(author, secret)
     except (replykey.ReplyKeyError, OSError) as exc:
-        # Logging in still works; replies wait until a key can be made.
-        # gpg's own complaint says nothing about the author (no passphrase, no words).
-        log.error("could not make a reply key: %s: %s", type(exc).__name__, str(exc)[-200:])
+        # Logging in still works; replies wait until a key can be made. Counted, not
+        # logged: a log line would say when this author logged in.
+        count(f"reply key could not be made: {type(exc).__name__}")
     unlock.remember(request, response, author, secret)
 
 
@@ -253,7 +252,7 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
             revision_of=revision_of,
         )
     except (OSError, SpoolCorrupt, CleaningRefused) as exc:
-        log.error("could not prepare an upload: %s", type(exc).__name__)
+        count(f"upload could not be prepared: {type(exc).__name__}")
         return _home_again(request, author, _upload_error("disk"), form)
     handler.completed.clear()  # the raw spools were consumed and deleted by create()
     owned = request.session.get(SESSION_PENDING, [])[-(MAX_PENDING_PER_SESSION - 1):]

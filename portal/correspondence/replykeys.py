@@ -18,6 +18,7 @@ no user ID text goes into the database.
 from __future__ import annotations
 
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from django.conf import settings
@@ -26,7 +27,6 @@ from django.db import transaction
 from portal.authors.models import Author
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyInfo, Keyring, KeyUnusable
-from portal.editorial.keys import keyring
 
 from .models import ReplyKey
 
@@ -73,24 +73,35 @@ def ensure_generated(author: Author, secret: bytes) -> ReplyKey:
         )
 
 
-def add_own_key(author: Author, armored: str, ring: Keyring | None = None) -> ReplyKey:
+def throwaway_keyring() -> AbstractContextManager[Keyring]:
+    """A keyring for one operation with an author's key, deleted afterwards.
+
+    Authors' keys never enter the server's keyring: its files' times would say
+    when an author added a key or was written to.
+    """
+    return Keyring.throwaway(workdir(), settings.PORTAL_GPG_BINARY)
+
+
+def add_own_key(author: Author, armored: str) -> ReplyKey:
     """Check the author's own public key and make it the one replies are encrypted to.
 
     Raises KeyNamesOwner (nothing imported, nothing stored) for a user ID that
     is not a neutral label or a photo, and KeyUnusable with the reason for the
     rest (secret key, several keys, expired, weak...).
     """
-    ring = ring or keyring()
     data = armored.encode("ascii", "replace")
-    contents = ring.inspect_key(data)
-    if contents.secret:
-        raise KeyUnusable("this is a private key; send only the public key")
-    if len(contents.fingerprints) > 1:
-        raise KeyUnusable(f"the file holds {len(contents.fingerprints)} keys; add one key at a time")
-    if contents.attributes or not all(replykey.is_neutral_user_id(u) for u in contents.user_ids):
-        raise KeyNamesOwner("the key names its owner")
-    info: KeyInfo = ring.import_public_key(data)
-    minimal = ring.export_minimal(info.fingerprint)
+    with throwaway_keyring() as ring:
+        contents = ring.inspect_key(data)
+        if contents.secret:
+            raise KeyUnusable("this is a private key; send only the public key")
+        if len(contents.fingerprints) > 1:
+            raise KeyUnusable(f"the file holds {len(contents.fingerprints)} keys; add one key "
+                              "at a time")
+        if contents.attributes or not all(replykey.is_neutral_user_id(u)
+                                          for u in contents.user_ids):
+            raise KeyNamesOwner("the key names its owner")
+        info: KeyInfo = ring.import_public_key(data)
+        minimal = ring.export_minimal(info.fingerprint)
     with transaction.atomic():
         author.reply_keys.update(active=False)  # type: ignore[attr-defined]
         row, _ = ReplyKey.objects.update_or_create(

@@ -15,7 +15,6 @@ derived from the codename, and only into memory (`portal.crypto.replykey`).
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -24,6 +23,7 @@ from django.db import DatabaseError, transaction
 
 from portal.authors.models import Author, Submission
 from portal.authors.sending import store
+from portal.counters import count
 from portal.crypto import replykey
 from portal.crypto.openpgp import EncryptionFailed
 from portal.editorial.keys import keyring, recipients
@@ -31,8 +31,6 @@ from portal.store import StoreError
 
 from . import replykeys
 from .models import Message, ReplyKey
-
-log = logging.getLogger("portal.correspondence")
 
 # A thread longer than this is not a conversation about one piece; it bounds
 # the work of showing a whole thread (one gpg run per message, ~20-50 ms each).
@@ -64,25 +62,23 @@ def post(submission: Submission, text: str, *, sender: str, user: Any = None,
     submission = submission.first_version
     _check_room(submission)
     try:
-        ring = keyring()
-        editors = recipients(ring)
+        # The editors' keys and the author's, in a keyring made for this message alone.
+        with replykeys.throwaway_keyring() as ring:
+            editors = recipients(ring)
+            if not editors:
+                raise MessageNotSent("closed")
+            author_key = replykeys.active_key(submission.author)
+            author_fingerprint = (replykeys.usable_fingerprint(author_key, ring)
+                                  if author_key else None)
+            if author_fingerprint is None:
+                raise MessageNotSent("author-key")
+            blob = store().put_encrypted(ring, io.BytesIO(text.encode("utf-8")),
+                                         [*editors, author_fingerprint])
     except EncryptionFailed as exc:
-        raise MessageNotSent("encryption") from exc
-    if not editors:
-        raise MessageNotSent("closed")
-    author_key = replykeys.active_key(submission.author)
-    author_fingerprint = replykeys.usable_fingerprint(author_key, ring) if author_key else None
-    if author_fingerprint is None:
-        raise MessageNotSent("author-key")
-    target = store()
-    try:
-        blob = target.put_encrypted(ring, io.BytesIO(text.encode("utf-8")),
-                                    [*editors, author_fingerprint])
-    except EncryptionFailed as exc:
-        log.error("could not encrypt a message: %s", type(exc).__name__)
+        count(f"message not stored: encryption failed ({type(exc).__name__})")
         raise MessageNotSent("encryption") from exc
     except (StoreError, OSError) as exc:
-        log.error("could not store a message: %s", type(exc).__name__)
+        count(f"message not stored: {type(exc).__name__}")
         raise MessageNotSent("storage") from exc
     return _record(submission, blob, sender=sender, user=user, decision=decision,
                    recipients=editors, reply_key=author_fingerprint, by_server=True)
@@ -115,7 +111,7 @@ def _record(submission: Submission, blob: str, *, sender: str, user: Any, decisi
             )
     except (DatabaseError, OSError) as exc:
         store().delete([blob])
-        log.error("could not record a message: %s", type(exc).__name__)
+        count(f"message not recorded: {type(exc).__name__}")
         raise MessageNotSent("database") from exc
 
 
@@ -162,7 +158,7 @@ def _decrypt_group(key: ReplyKey, secret: bytes, group: list[Message]) -> dict[i
             key.locked_secret_key, replykeys.passphrase(secret), ciphertexts,
             replykeys.workdir(), settings.PORTAL_GPG_BINARY)
     except replykey.ReplyKeyError as exc:
-        log.error("could not open a thread: %s", type(exc).__name__)
+        count(f"thread could not be opened: {type(exc).__name__}")
         return {}
     return {m.pk: p.decode("utf-8", "replace") for m, p in zip(group, plaintexts, strict=True)
             if p is not None}

@@ -8,13 +8,21 @@ seized ciphertext does not say whose key opens it. Keys that cannot encrypt,
 are expired or revoked, or are weaker than RSA-3072 / 128-bit elliptic curves
 are refused with a reason a person can act on.
 
+gpg runs with `--no-random-seed-file`: otherwise it rewrites `random_seed` in
+the keyring's home at every encryption, and that file's time would give the
+second of the latest upload or message.
+
 Used by the server (Django-free) and by the editors' client.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -84,6 +92,20 @@ def _day(epoch: str) -> date | None:
 class Keyring:
     """A GnuPG home directory holding public keys only."""
 
+    @classmethod
+    @contextmanager
+    def throwaway(cls, parent: Path, gpg_binary: str = "gpg") -> Iterator[Keyring]:
+        """A keyring in a new directory under `parent`, deleted afterwards.
+
+        For keys the server must use once but not keep: an author's own reply
+        key never enters the server's keyring, whose file times would date it.
+        """
+        home = Path(tempfile.mkdtemp(prefix="keyring-", dir=parent))
+        try:
+            yield cls(home, gpg_binary)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+
     def __init__(self, home: Path, gpg_binary: str = "gpg") -> None:
         self.home = Path(home)
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -91,7 +113,7 @@ class Keyring:
         try:
             self._gpg = gnupg.GPG(
                 gnupghome=str(self.home), gpgbinary=gpg_binary,
-                options=["--no-autostart", "--no-greeting"],
+                options=["--no-autostart", "--no-greeting", "--no-random-seed-file"],
             )
         except (OSError, ValueError, RuntimeError) as exc:
             raise GpgUnavailable(f"gpg cannot run: {exc}") from exc
@@ -133,7 +155,8 @@ class Keyring:
         try:
             completed = subprocess.run(
                 [self._gpg.gpgbinary, "--homedir", str(self.home), "--batch", "--no-tty",
-                 "--with-colons", "--import-options", "show-only", "--import"],
+                 "--no-random-seed-file", "--with-colons", "--import-options", "show-only",
+                 "--import"],
                 input=data, capture_output=True, check=False, timeout=60,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -220,7 +243,7 @@ class Keyring:
         """
         completed = subprocess.run(
             [self._gpg.gpgbinary, "--homedir", str(self.home), "--batch", "--no-autostart",
-             "--list-packets", str(path)],
+             "--no-random-seed-file", "--list-packets", str(path)],
             capture_output=True, text=True, check=False, timeout=120,
         )
         tags = [int(line.split("tag=")[1].split()[0]) for line in completed.stdout.splitlines()

@@ -17,6 +17,7 @@ from portal.authors.models import Submission
 from portal.editorial.models import Editor, Note
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor
+from tests.storage import blob_path
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +136,7 @@ def test_listing_and_detail_are_metadata_only(setup):
 def test_download_resumes_with_range(setup, data_dir):
     _, api, submission, _ = setup
     blob = submission.files.get().blob
-    whole = (Path(data_dir) / "store" / blob).read_bytes()
+    whole = blob_path(data_dir, blob).read_bytes()
     url = f"/api/v1/submissions/{submission.public_id}/blobs/{blob}"
     full = api.get(url)
     assert b"".join(full.streaming_content) == whole
@@ -164,14 +165,14 @@ def test_notes_accept_only_openpgp_messages(setup, editor_keypair, data_dir):
     assert response.status_code == 201
     note = Note.objects.get()
     assert not note.encrypted_by_server
-    assert editor_keypair.decrypt(Path(data_dir) / "store" / note.blob) == b"a real note"
+    assert editor_keypair.decrypt(blob_path(data_dir, note.blob)) == b"a real note"
 
 
 def test_reencrypt_put_swaps_atomically_and_checks_recipients(setup, editor_keypair, data_dir):
     _, api, submission, _ = setup
     blob = submission.files.get().blob
     url = f"/api/v1/submissions/{submission.public_id}/blobs/{blob}"
-    path = Path(data_dir) / "store" / blob
+    path = blob_path(data_dir, blob)
     before = path.read_bytes()
     new = editor_keypair.gpg("--encrypt", "--trust-model", "always", "--throw-keyids",
                              "-r", editor_keypair.fingerprint, input=b"draft words").stdout

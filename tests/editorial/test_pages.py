@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -12,6 +11,7 @@ from portal.authors.models import Submission
 from portal.editorial.models import AuditEvent, Editor, EditorKey, Note
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor, unverified_client, verified_client
+from tests.storage import blob_path
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_downloads_are_ciphertext_attachments_of_that_submission_only(submitted,
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Type"] == "application/octet-stream"
     body = b"".join(response.streaming_content)
-    assert body == (data_dir / "store" / blob).read_bytes()
+    assert body == blob_path(data_dir, blob).read_bytes()
     assert b"the words" not in body
     for hostile in ("../../secrets/secret_key", "a" * 32 + ".gpg", "..%2f..%2fportal.sqlite3"):
         assert client.get(f"/editor/ciphertext/{submission.public_id}/{hostile}").status_code == 404
@@ -78,7 +78,7 @@ def test_notes_exist_only_as_ciphertext(submitted, editor_keypair, data_dir):
     url = f"/editor/submission/{submission.public_id}/note/"
     assert client.post(url, {"text": text}).status_code == 302
     note = Note.objects.get()
-    stored = data_dir / "store" / note.blob
+    stored = blob_path(data_dir, note.blob)
     assert b"CANARY-NOTE-31" not in stored.read_bytes()
     assert editor_keypair.decrypt(stored).decode() == text
     from tests.leaks import database_dump
@@ -234,9 +234,8 @@ def test_purge_removes_exactly_what_is_due(data_dir, editor_keypair, settings):
                  *Note.objects.values_list("blob", flat=True)]
     call_command("purge", stdout=io.StringIO())
     assert set(Submission.objects.values_list("pk", flat=True)) == {recent.pk, still_open.pk}
-    store = Path(data_dir) / "store"
     for blob in due_blobs:
-        assert not (store / blob).exists()
+        assert not blob_path(data_dir, blob).exists()
     for s in (recent, still_open):
-        assert (store / s.manifest_blob).exists()
-        assert all((store / b).exists() for b in s.files.values_list("blob", flat=True))
+        assert blob_path(data_dir, s.manifest_blob).exists()
+        assert all(blob_path(data_dir, b).exists() for b in s.files.values_list("blob", flat=True))

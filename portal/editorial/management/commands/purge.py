@@ -1,4 +1,8 @@
-"""`portal purge`: delete what must not linger.
+"""`portal purge`: publish the batch, then delete what must not linger.
+
+First, ciphertext that waited through a batch boundary reaches its final place
+(`portal publish`, see portal.store). Last, it prints the counts of what went
+wrong for authors since the previous run (portal.counters).
 
 Deletes declined and withdrawn submissions (rows and ciphertext) once they have
 been closed for PORTAL_RETENTION_DAYS (default 90), and removes raw upload
@@ -21,6 +25,8 @@ from django.utils import timezone
 from portal.authors import pending
 from portal.authors.models import Submission
 from portal.authors.removal import delete_submission, referenced_blobs
+from portal.authors.sending import publish_batch
+from portal.counters import report_and_clear
 from portal.store import Store
 
 
@@ -28,6 +34,7 @@ class Command(BaseCommand):
     help = "Delete abandoned uploads and unreferenced ciphertext."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        published = publish_batch()
         cutoff = timezone.now().date() - timedelta(days=settings.PORTAL_RETENTION_DAYS)
         closed = list(Submission.objects.filter(closed_on__isnull=False, closed_on__lt=cutoff))
         for submission in closed:
@@ -36,7 +43,12 @@ class Command(BaseCommand):
         blobs = Store(Path(settings.PORTAL_STORE_DIR)).sweep(
             referenced_blobs(), older_than_seconds=settings.PORTAL_PENDING_SECONDS
         )
+        # What went wrong for authors since the last run, counted rather than logged
+        # when it happened (portal.counters): one summary an hour.
+        for line in report_and_clear():
+            self.stdout.write(f"counted {line}")
         self.stdout.write(
+            f"published {published} ciphertext file(s); "
             f"removed {len(closed)} closed submission(s), {spools} abandoned upload(s), "
             f"{blobs} stray ciphertext file(s)"
         )
