@@ -204,3 +204,35 @@ def test_reply_end_to_end_and_each_version_syncs_into_its_own_folder(
     assert [p.name.split("-")[-1] for p in thread] == ["author.txt", "editor.txt"]
     assert thread[0].read_text(encoding="utf-8") == "Is the length right?"
     assert secret_words in thread[1].read_text(encoding="utf-8")
+
+
+def test_an_older_manifest_with_removed_values_syncs_without_them(live, tmp_path: Path,
+                                                                  editor_keypair):
+    """Manifests from before penname-manifest/2 hold removed values and original names."""
+    submit(live, [("a.txt", b"the words\n")])
+    [manifest_path] = [p for p in blob_files(tmp_path / "data")
+                       if editor_keypair.decrypt(p).startswith(b"{")]
+    manifest = json.loads(editor_keypair.decrypt(manifest_path))
+    manifest["format"] = "penname-manifest/1"
+    [entry] = manifest["files"]
+    entry.pop("name_kept")
+    entry["name"] = "流水线上的她们-初稿-陈晓梅.txt"
+    entry["report"] = {"kind": "text", "claimed": "", "notes": [], "removed": [
+        {"code": "author-name", "detail": "陈晓梅 Chen Xiaomei", "count": 1},
+        {"code": "file-path", "detail": "C:/Users/xiaomei/Desktop", "count": 1}]}
+    old = editor_keypair.gpg("--encrypt", "--trust-model", "always", "-r",
+                             editor_keypair.fingerprint,
+                             input=json.dumps(manifest, ensure_ascii=False).encode()).stdout
+    manifest_path.write_bytes(old)
+    config = tmp_path / "editor.json"
+    assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    out = tmp_path / "drafts"
+    synced = run_editor(config, editor_keypair.home, "sync", str(out))
+    assert synced.returncode == 0, synced.stderr
+    [folder] = list((out / "Ah Mei").iterdir())
+    assert (folder / "1.txt").read_bytes() == b"the words\n"
+    for path in [p for p in out.rglob("*") if p.is_file()]:
+        for value in ("陈晓梅", "Chen Xiaomei", "xiaomei", "流水线"):
+            assert value.encode() not in path.read_bytes() and value not in path.name, path
+    report = (folder / "cleaning-report.txt").read_text()
+    assert "1 author name(s)" in report and "1 folder or file location(s)" in report

@@ -117,7 +117,9 @@ def explode(request):  # type: ignore[no-untyped-def]
     raise RuntimeError("internal detail")
 
 
-urlpatterns = [path("explode/", explode), *portal_urls.urlpatterns]
+# Under /editor/: errors on editors' pages are logged (without the request); on
+# author pages they are only counted (tests/test_no_author_times_in_logs.py).
+urlpatterns = [path("editor/explode/", explode), *portal_urls.urlpatterns]
 handler500 = "portal.errors.server_error"
 
 
@@ -131,7 +133,7 @@ def test_errors_show_no_traceback_and_log_no_request(client, data_dir):
     previous = console.setStream(written)  # type: ignore[attr-defined]
     client.raise_request_exception = False
     try:
-        response = client.post("/explode/", {"field": SECRET_FIELD},
+        response = client.post("/editor/explode/", {"field": SECRET_FIELD},
                                REMOTE_ADDR="198.51.100.23", HTTP_USER_AGENT="AgentCanary/1.0")
     finally:
         console.setStream(previous)  # type: ignore[attr-defined]

@@ -226,3 +226,25 @@ def test_module_entry_point_behaves_like_the_script(workdir: Path) -> None:
                             timeout=120, check=False)
     assert result.returncode == 0 and json.loads(result.stdout)["cleaned"] is True
     assert target.read_bytes() == CLEANED_DRAFT
+
+
+# -- What it prints: kinds and counts, values only when asked ------------------------
+
+
+def test_removed_values_are_printed_only_with_show_values(workdir: Path) -> None:
+    """Whoever cleans another person's file (an editor) never has the names on screen."""
+    from tests.sanitize.dirty_office import dirty_docx
+
+    data, tokens = dirty_docx()
+    source = workdir / "in" / "draft.docx"
+    source.write_bytes(data)
+    quiet = portal_clean("--json", "-o", workdir / "out" / "a.docx", source)
+    plain = portal_clean("-o", workdir / "out" / "b.docx", source)
+    assert quiet.returncode == plain.returncode == 0, quiet.stderr + plain.stderr
+    for output in (quiet.stdout, plain.stdout):
+        assert not [t for t in tokens.values() if len(t) > 8 and t in output], output
+    report = json.loads(quiet.stdout)
+    assert {f["detail"] for f in report["removed"]} == {""}
+    assert "author name" in plain.stdout
+    shown = portal_clean("--show-values", "-o", workdir / "out" / "c.docx", source)
+    assert tokens["author"] in shown.stdout
