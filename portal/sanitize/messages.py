@@ -249,6 +249,19 @@ REFUSED: dict[str, Wording] = {
         gettext_noop("Web pages and SVG drawings can carry scripts and hidden data we cannot "
                      "remove. Please send the text as .docx, .odt, PDF or plain text."),
         gettext_noop("a web page or SVG drawing, which can carry scripts and hidden data")),
+    "svg": Wording(
+        gettext_noop("SVG drawings can carry scripts, links and hidden data we cannot remove. "
+                     "Please send the drawing as a PNG picture or a PDF."),
+        gettext_noop("an SVG drawing, which can carry scripts and hidden data")),
+    "epub": Wording(
+        gettext_noop("E-books (EPUB) can carry hidden data we cannot remove. Please save the "
+                     "text as .docx, .odt or PDF and send that."),
+        gettext_noop("an e-book (EPUB)")),
+    "video": Wording(
+        gettext_noop("Videos cannot be cleaned here: their pictures and sound carry the place, "
+                     "the time and the phone that recorded them. Please send the text as a "
+                     "document, or the sound alone as an audio file (such as MP3 or M4A)."),
+        gettext_noop("a video, which carries places, times and device data")),
     "limit": Wording(
         gettext_noop("The file is too large or too complex to clean safely ({detail})."),
         gettext_noop("too large or too complex to clean safely")),

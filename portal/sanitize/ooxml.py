@@ -48,7 +48,7 @@ from .ooxml_rels import (
 from .ooxml_word import clean_settings, clean_word_part, hidden_styles, remove_list_ids
 from .ooxml_xml import scrub_ooxml_part
 from .report import Report
-from .sniff import HEAD_BYTES, sniff, sniff_zip
+from .sniff import HEAD_BYTES, refine, sniff
 from .zipdoc import (
     Tally,
     parse_xml,
@@ -144,8 +144,7 @@ def _main_type(members: dict[str, bytes], layout: Layout, ctx: Context) -> str:
 
 def _kind_of(data: bytes, name: str) -> str:
     try:
-        kind = sniff(data[:HEAD_BYTES], name)
-        return sniff_zip(data) if kind == "zip" else kind
+        return refine(sniff(data[:HEAD_BYTES], name), data)
     except CleaningRefused:
         return ""
 
