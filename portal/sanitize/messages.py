@@ -197,6 +197,18 @@ REMOVED: dict[str, Wording] = {
                           gettext_noop("information chunks in the recording")),
     "recording-dates": Wording(gettext_noop("the date and time the recording was made"),
                                gettext_noop("the date and time the recording was made")),
+    "custom-views": Wording(
+        gettext_noop("a saved view of the workbook, named “{detail}”"),
+        gettext_noop("{count} saved view(s) of the workbook, whose names can name a person")),
+    "defined-names": Wording(
+        gettext_noop("a defined name, “{detail}”, that nothing in the workbook used"),
+        gettext_noop("{count} defined name(s) that nothing in the workbook used")),
+    "defined-name-notes": Wording(
+        gettext_noop("a note on a defined name (“{detail}”)"),
+        gettext_noop("{count} note(s) on defined names")),
+    "window-position": Wording(
+        gettext_noop("the size and place of the program’s window on the screen"),
+        gettext_noop("the size and place of the program’s window on the screen")),
 }
 
 NOTES: dict[str, Wording] = {

@@ -2,12 +2,12 @@
 
 The promise: the cleaned package holds only parts on the per-kind allow-list
 (ooxml_parts), each rewritten by a hardened XML parser after every identifying
-attribute and element was removed (ooxml_word, ooxml_books, ooxml_xml); the
-document properties are replaced by empty ones; pictures and embedded documents
-are cleaned by their own cleaners or dropped; relationships and content types
-are rebuilt to match what remains (ooxml_rels); and the zip is written afresh
-(zipdoc). Nothing is copied as it was: a part the cleaner does not know is
-dropped and reported, never passed on.
+attribute and element was removed (ooxml_word, ooxml_workbook, ooxml_slides,
+ooxml_xml); the document properties are replaced by empty ones; pictures and
+embedded documents are cleaned by their own cleaners or dropped; relationships
+and content types are rebuilt to match what remains (ooxml_rels); and the zip
+is written afresh (zipdoc). Nothing is copied as it was: a part the cleaner
+does not know is dropped and reported, never passed on.
 """
 
 from __future__ import annotations
@@ -18,12 +18,6 @@ from lxml import etree
 
 from .core import Context
 from .errors import CleaningRefused
-from .ooxml_books import (
-    clean_presentation,
-    clean_presentation_properties,
-    clean_view_properties,
-    clean_workbook,
-)
 from .ooxml_parts import (
     EMBEDDED,
     EMBEDDED_TYPES,
@@ -45,7 +39,20 @@ from .ooxml_rels import (
     rels_name_for,
     source_of,
 )
+from .ooxml_slides import (
+    clean_presentation,
+    clean_presentation_properties,
+    clean_view_properties,
+)
 from .ooxml_word import clean_settings, clean_word_part, hidden_styles, remove_list_ids
+from .ooxml_workbook import (
+    clean_defined_names,
+    clean_sheet_views,
+    clean_workbook,
+    has_custom_views,
+    has_defined_names,
+    names_in_use,
+)
 from .ooxml_xml import scrub_ooxml_part
 from .report import Report
 from .sniff import HEAD_BYTES, refine, sniff
@@ -182,10 +189,16 @@ def _clean_parts(
     kind: str, trees: dict[str, etree._Element], kept_rels: dict[str, list[Relationship]],
     tally: Tally,
 ) -> None:
-    """Run the format's own passes, then the shared scrub, then fix references."""
+    """Run the format's own passes, then the shared scrub, then fix references.
+
+    The workbook part goes last: whether a defined name is still used can only be
+    told once every other part is clean.
+    """
     hidden = hidden_styles(trees["word/styles.xml"]) if "word/styles.xml" in trees else set()
+    views_named = has_custom_views(trees.get("xl/workbook.xml"))
     comment_marks = 0
-    for name, tree in trees.items():
+    for name in sorted(trees, key=lambda part: part == "xl/workbook.xml"):
+        tree = trees[name]
         if kind == "docx" and name.startswith("word/"):
             comment_marks += clean_word_part(tree, hidden, tally)
             if name == "word/settings.xml":
@@ -194,6 +207,8 @@ def _clean_parts(
                 remove_list_ids(tree, tally)
         elif name == "xl/workbook.xml":
             clean_workbook(tree, tally)
+        elif name.startswith(("xl/worksheets/", "xl/chartsheets/")):
+            clean_sheet_views(tree, views_named, tally)
         elif name == "ppt/presentation.xml":
             clean_presentation(tree, tally)
         elif name == "ppt/presProps.xml":
@@ -201,6 +216,8 @@ def _clean_parts(
         elif name == "ppt/viewProps.xml":
             clean_view_properties(tree)
         scrub_ooxml_part(tree, tally)
+        if name == "xl/workbook.xml" and has_defined_names(tree):
+            clean_defined_names(tree, names_in_use(trees.values()), tally)
         drop_dangling_references(tree, {rel.id for rel in kept_rels.get(name, [])})
     if comment_marks and not tally.has("comments"):
         tally.add("comments", count=comment_marks)

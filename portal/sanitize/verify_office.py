@@ -32,7 +32,8 @@ OOXML deny-list (what a clean package must not contain):
   any target that is a file: URI, a drive letter or a UNC path;
 * anywhere in any XML text: a local user path (see verify_common).
 
-The ODF rules are in verify_odf.
+A workbook's sharing record, views and defined names are judged in
+verify_workbook; the ODF rules are in verify_odf.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from .verify_common import (
     split_tag,
     verify_embedded,
 )
+from .verify_workbook import WorkbookCheck
 from .verify_zip import Member, iter_contents, read_members
 
 OOXML_KINDS = frozenset({"docx", "xlsx", "pptx"})
@@ -212,6 +214,7 @@ def _verify_ooxml(
     expected = _EXPECTED[kind]
     for member in members:
         _check_part_name(member.name, expected)
+    workbook = WorkbookCheck() if kind == "xlsx" else None
     for member, content in iter_contents(data, members):
         name = member.name
         shown = safe_name(name)
@@ -219,6 +222,8 @@ def _verify_ooxml(
             root, text = parse_xml(content, shown, limits)
             check_local_paths_text(text, shown)
             check_ooxml_tree(root, shown)
+            if workbook is not None and not name.endswith(".rels"):
+                workbook.add_part(name, root, text)
             if name == "docProps/core.xml":
                 _check_properties(root, CORE_ALLOWED, shown)
             elif name == "docProps/app.xml":
@@ -231,6 +236,8 @@ def _verify_ooxml(
             check_svg(root, shown)
         else:
             verify_embedded(content, shown, limits, depth + 1)
+    if workbook is not None:
+        workbook.finish()
 
 
 def _check_part_name(name: str, expected: re.Pattern[str]) -> None:
