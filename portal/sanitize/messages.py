@@ -206,6 +206,10 @@ REMOVED: dict[str, Wording] = {
     "defined-name-notes": Wording(
         gettext_noop("a note on a defined name (“{detail}”)"),
         gettext_noop("{count} note(s) on defined names")),
+    "imported-document": Wording(
+        gettext_noop("a document imported into this one ({detail}): its text was kept as plain "
+                     "paragraphs; its formatting, pictures and hidden data were removed"),
+        gettext_noop("{count} imported document(s) whose text was kept as plain paragraphs")),
     "window-position": Wording(
         gettext_noop("the size and place of the program’s window on the screen"),
         gettext_noop("the size and place of the program’s window on the screen")),
@@ -274,6 +278,11 @@ REFUSED: dict[str, Wording] = {
                      "the time and the phone that recorded them. Please send the text as a "
                      "document, or the sound alone as an audio file (such as MP3 or M4A)."),
         gettext_noop("a video, which carries places, times and device data")),
+    "altchunk": Wording(
+        gettext_noop("This document imports another file ({detail}) in a way we cannot clean. "
+                     "Please open it in your word processor, save it again as .docx or PDF, and "
+                     "send that."),
+        gettext_noop("a document that imports another file the cleaner cannot keep")),
     "limit": Wording(
         gettext_noop("The file is too large or too complex to clean safely ({detail})."),
         gettext_noop("too large or too complex to clean safely")),

@@ -18,6 +18,7 @@ from lxml import etree
 
 from .core import Context
 from .errors import CleaningRefused
+from .ooxml_altchunk import find_alt_chunks, imported_parts, merge_alt_chunks
 from .ooxml_parts import (
     EMBEDDED,
     EMBEDDED_TYPES,
@@ -97,7 +98,8 @@ def clean_ooxml(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
     tally = Tally()
     if not members.get(layout.main, b"").strip():
         raise CleaningRefused("malformed", f"{layout.main} missing")
-    types = _select_parts(ctx.kind, members, tally, ctx)
+    chunks = find_alt_chunks(members, ctx.limits) if ctx.kind == "docx" else {}
+    types = _select_parts(ctx.kind, members, tally, ctx, imported_parts(chunks))
     types[layout.main] = _main_type(members, layout, ctx)
     contents = _clean_embedded(members, types, tally, report, ctx)
     trees = {
@@ -106,6 +108,8 @@ def clean_ooxml(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
     }
     if split_tag(trees[layout.main].tag)[1] != _MAIN_ELEMENTS[ctx.kind]:
         raise CleaningRefused("malformed", f"unexpected content in {layout.main}")
+    if chunks:
+        merge_alt_chunks(trees, chunks, members, report, tally, ctx)
     kept_parts = set(types)
     kept_rels = {
         name: keep_relationships(name, _relationships_of(name, members, ctx), kept_parts, tally)
@@ -120,14 +124,15 @@ def clean_ooxml(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
 
 
 def _select_parts(
-    kind: str, members: dict[str, bytes], tally: Tally, ctx: Context
+    kind: str, members: dict[str, bytes], tally: Tally, ctx: Context, imported: set[str],
 ) -> dict[str, str]:
-    """The allow-listed parts and their content types; everything else is reported."""
+    """The allow-listed parts and their content types; everything else is reported
+    (but for the documents an altChunk imports, whose text is merged instead)."""
     has_comments = any(is_comment_part(name) for name in members)
     types: dict[str, str] = {}
     for name, data in members.items():
-        if name == "[Content_Types].xml" or source_of(name) is not None:
-            continue  # rebuilt from what remains
+        if name == "[Content_Types].xml" or source_of(name) is not None or name in imported:
+            continue  # rebuilt from what remains, or merged into the text
         ctype = allowed_content_type(kind, name)
         if ctype is None:
             report_dropped_part(name, data, tally, ctx.limits, has_comments)

@@ -23,11 +23,12 @@ OOXML deny-list (what a clean package must not contain):
   ids (w14/w15/w16 paraId, textId, docId, durableId, dateUtc); spreadsheet
   revision ids (xr:uid, xr:revisionPtr); slide creation ids; x15ac:absPath;
   tracked insertions, deletions, moves and formatting changes; comment marks;
-  hidden text (w:vanish); document variables, mail-merge sources, attached
-  templates; fields that show the author, user or file name; any author, user
-  or initials attribute with a value; w:date; any language tag (w:lang,
-  w:themeFontLang, c:lang, lang, altLang, xml:lang) with a value; password hashes;
-  drawing labels that are an image's original file name;
+  hidden text (w:vanish); imported documents (w:altChunk); document variables,
+  mail-merge sources, attached templates; fields that show the author, user
+  or file name; any author, user or initials attribute with a value; w:date;
+  any language tag (w:lang, w:themeFontLang, c:lang, lang, altLang, xml:lang)
+  with a value; password hashes; drawing labels that are an image's original
+  file name;
 * relationships: external targets other than http(s)/mailto hyperlinks, and
   any target that is a file: URI, a drive letter or a UNC path;
 * anywhere in any XML text: a local user path (see verify_common).
@@ -134,6 +135,7 @@ _WORD_ELEMENTS = {
     "commentRangeEnd": "comment", "annotationRef": "comment", "vanish": "hidden text",
     "rsids": "revision session ids (rsids)", "docVars": "document variables",
     "mailMerge": "mail-merge data source", "attachedTemplate": "attached template",
+    "altChunk": "imported document (altChunk)",
 }
 _MS_ELEMENTS = {
     "docId": "document id", "creationId": "slide creation id",
