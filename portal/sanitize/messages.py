@@ -210,6 +210,13 @@ REMOVED: dict[str, Wording] = {
         gettext_noop("a document imported into this one ({detail}): its text was kept as plain "
                      "paragraphs; its formatting, pictures and hidden data were removed"),
         gettext_noop("{count} imported document(s) whose text was kept as plain paragraphs")),
+    "user-fields": Wording(
+        gettext_noop("a value stored in a field or variable of the document (“{detail}”), "
+                     "whether shown or not"),
+        gettext_noop("{count} value(s) stored in fields or variables of the document")),
+    "frozen-fields": Wording(
+        gettext_noop("{count} field(s) turned into the plain text they showed"),
+        gettext_noop("{count} field(s) turned into the plain text they showed")),
     "window-position": Wording(
         gettext_noop("the size and place of the program’s window on the screen"),
         gettext_noop("the size and place of the program’s window on the screen")),
