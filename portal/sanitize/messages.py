@@ -217,6 +217,10 @@ REMOVED: dict[str, Wording] = {
     "frozen-fields": Wording(
         gettext_noop("{count} field(s) turned into the plain text they showed"),
         gettext_noop("{count} field(s) turned into the plain text they showed")),
+    "secondary-pictures": Wording(
+        gettext_noop("{count} other picture(s) or clip(s) stored behind the photo (such as an "
+                     "HDR gain map, a depth map or a motion clip), each with its own camera data"),
+        gettext_noop("{count} other picture(s) or clip(s) stored behind the photo")),
     "window-position": Wording(
         gettext_noop("the size and place of the program’s window on the screen"),
         gettext_noop("the size and place of the program’s window on the screen")),
