@@ -221,6 +221,17 @@ REMOVED: dict[str, Wording] = {
         gettext_noop("{count} other picture(s) or clip(s) stored behind the photo (such as an "
                      "HDR gain map, a depth map or a motion clip), each with its own camera data"),
         gettext_noop("{count} other picture(s) or clip(s) stored behind the photo")),
+    "output-intent": Wording(
+        gettext_noop("the printing conditions the PDF was prepared for (“{detail}”), which can "
+                     "name a printer or a person"),
+        gettext_noop("the printing conditions the PDF was prepared for")),
+    "icc-profile-text": Wording(
+        gettext_noop("the words inside a colour profile (“{detail}”) and the device, maker "
+                     "and date it recorded; its colours were kept"),
+        gettext_noop("{count} colour profile description(s)")),
+    "pdf-content-comments": Wording(
+        gettext_noop("{count} comment(s) hidden in the instructions that draw the pages"),
+        gettext_noop("{count} comment(s) hidden in the instructions that draw the pages")),
     "window-position": Wording(
         gettext_noop("the size and place of the program’s window on the screen"),
         gettext_noop("the size and place of the program’s window on the screen")),
