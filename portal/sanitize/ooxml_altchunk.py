@@ -54,8 +54,9 @@ _BLOCKS = frozenset({
 # A line break inside a paragraph (<br>), kept apart from the whitespace HTML folds.
 _BREAK = "\x00"
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-# Names for the kinds of imported document, as the report and refusals show them.
-_LABELS = {"html": "HTML", "mht": "MHT", "text": "text", "docx": "DOCX", "rtf": "RTF"}
+# Names for the kinds of imported document, as the report and refusals show them: file
+# type labels, the same in every language (the sentence around them is translated).
+_LABELS = {"html": "HTML", "mht": "MHT", "text": "TXT", "docx": "DOCX", "rtf": "RTF"}
 
 
 def find_alt_chunks(members: dict[str, bytes], limits: Limits) -> dict[str, dict[str, str]]:
@@ -128,7 +129,7 @@ def _kind_of(data: bytes, declared: str) -> str:
                 return "docx"
         except CleaningRefused:
             pass
-        raise CleaningRefused("altchunk", "a document that is not DOCX")
+        raise CleaningRefused("altchunk", "ZIP")
     if head.startswith(b"{\\rtf") or "rtf" in declared:
         return "rtf"
     if "rfc822" in declared or "multipart" in declared or lowered.startswith(
@@ -139,7 +140,7 @@ def _kind_of(data: bytes, declared: str) -> str:
         return "html"
     if "text/plain" in declared or (not declared and not lowered.startswith(b"<")):
         return "text"
-    raise CleaningRefused("altchunk", "an unknown kind of file")
+    raise CleaningRefused("altchunk", "XML" if lowered.startswith(b"<") else "?")
 
 
 def _paragraphs(kind: str, data: bytes, name: str, report: Report, ctx: Context) -> list[str]:
@@ -165,7 +166,7 @@ def _text_lines(data: bytes) -> list[str]:
     try:
         text = data.decode(chosen)
     except UnicodeDecodeError as exc:
-        raise CleaningRefused("altchunk", "text not in UTF-8") from exc
+        raise CleaningRefused("altchunk", "TXT") from exc
     return [line.strip() for line in text.splitlines()]
 
 
@@ -209,7 +210,7 @@ def _decoded_html(data: bytes) -> str:
     try:
         return data.decode(declared.group(1).decode("ascii") if declared else "utf-8")
     except (LookupError, UnicodeDecodeError) as exc:
-        raise CleaningRefused("altchunk", "HTML in an unknown encoding") from exc
+        raise CleaningRefused("altchunk", "HTML") from exc
 
 
 def _visible_pieces(node: etree._Element) -> Iterator[str | None]:
@@ -251,7 +252,7 @@ def _mht_paragraphs(data: bytes) -> list[str]:
                     continue
                 return _html_paragraphs(content) if wanted == "text/html" else [
                     line.strip() for line in content.splitlines()]
-    raise CleaningRefused("altchunk", "MHT without a page")
+    raise CleaningRefused("altchunk", "MHT")
 
 
 def _docx_paragraphs(cleaned: bytes, limits: Limits) -> list[str]:
