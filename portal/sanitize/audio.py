@@ -7,7 +7,8 @@ many (ID3v1, ID3v2, APEv2, Lyrics3, FLAC and Ogg comments, iTunes atoms), often
 several in one file. Each format is therefore rebuilt from its audio structure
 (allow-list), not scrubbed of known tags: MP3 keeps only MPEG audio frames,
 FLAC only STREAMINFO, SEEKTABLE and the frames, Ogg only the audio stream's
-pages with an empty comment header and a fresh stream serial, M4A only the
+pages with an empty comment header and a fresh stream serial, in every chained
+part (`audio_ogg.py`), M4A only the
 atoms that describe and hold the sound (`audio_mp4.py`), WAV only 'fmt ' and
 'data', streamed so a long recording never has to fit in memory. mutagen reads
 the tags for the report and re-reads the output to check the sound survived.
@@ -17,22 +18,17 @@ Everything happens in memory: no temporary file is ever written.
 from __future__ import annotations
 
 import io
-import secrets
 import struct
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import mutagen
 from mutagen.apev2 import APENoHeaderError, APEv2
 from mutagen.flac import FLAC
 from mutagen.mp3 import MP3
-from mutagen.ogg import OggPage
-from mutagen.oggflac import OggFLAC
-from mutagen.oggopus import OggOpus
-from mutagen.oggspeex import OggSpeex
-from mutagen.oggvorbis import OggVorbis
 
-from .audio_inspect import check_duration, describe_tags, duration_of
+from .audio_inspect import check_duration, duration_of, report_tags
 from .audio_mp4 import clean_m4a
+from .audio_ogg import clean_ogg
 from .core import Context
 from .errors import CleaningRefused, LimitExceeded
 from .report import Report
@@ -43,7 +39,8 @@ CHUNK = 64 * 1024
 def clean_audio(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> None:
     """Rebuild an MP3, FLAC, Ogg or M4A recording from its audio alone."""
     data = src.read()
-    rebuild = {"mp3": _clean_mp3, "flac": _clean_flac, "ogg": _clean_ogg, "m4a": clean_m4a}
+    rebuild = {"mp3": _clean_mp3, "flac": _clean_flac, "m4a": clean_m4a,
+               "ogg": lambda data, report: clean_ogg(data, report, ctx.limits)}
     try:
         cleaned = rebuild[ctx.kind](data, report)
     except CleaningRefused:
@@ -52,17 +49,6 @@ def clean_audio(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
             struct.error) as exc:
         raise CleaningRefused("malformed", f"{ctx.kind}: {type(exc).__name__}") from exc
     dst.write(cleaned)
-
-
-def _report_tags(tags: Any, report: Report) -> None:
-    vendor = str(getattr(tags, "vendor", "") or "").strip()
-    if vendor:
-        report.remove("software", vendor)  # Vorbis comments name the encoder and its version
-    summary, pictures = describe_tags(tags)
-    if summary:
-        report.remove("audio-tags", summary)
-    if pictures:
-        report.remove("cover-art", count=pictures)
 
 
 # -- MP3 ----------------------------------------------------------------------
@@ -102,9 +88,9 @@ def _mpeg_frame_length(data: bytes, pos: int) -> int:
 
 def _clean_mp3(data: bytes, report: Report) -> bytes:
     audio = MP3(io.BytesIO(data))
-    _report_tags(audio.tags, report)
+    report_tags(audio.tags, report)
     try:
-        _report_tags(APEv2(io.BytesIO(data)), report)
+        report_tags(APEv2(io.BytesIO(data)), report)
     except APENoHeaderError:
         pass
     pos = _id3v2_end(data)  # the tag is skipped whole: its text may look like frames
@@ -153,7 +139,7 @@ _FLAC_KEEP = {0: "STREAMINFO", 3: "SEEKTABLE"}
 
 def _clean_flac(data: bytes, report: Report) -> bytes:
     audio = FLAC(io.BytesIO(data))
-    _report_tags(audio.tags, report)
+    report_tags(audio.tags, report)
     if audio.pictures:
         report.remove("cover-art", count=len(audio.pictures))
     pos = _id3v2_end(data)
@@ -221,46 +207,6 @@ def _last_tag_start(data: bytes, audio_start: int, end: int) -> int:
         if start >= 0:
             return start
     return end
-
-
-# -- Ogg ----------------------------------------------------------------------
-
-
-def _clean_ogg(data: bytes, report: Report) -> bytes:
-    buf = io.BytesIO(data)
-    audio = mutagen.File(buf, options=[OggVorbis, OggOpus, OggFLAC, OggSpeex])
-    if audio is None:
-        raise CleaningRefused("unknown-type", "Ogg without Vorbis, Opus, FLAC or Speex audio")
-    _report_tags(audio.tags, report)
-    length, serial = duration_of(audio), audio.info.serial
-    audio.tags.clear()
-    if hasattr(audio.tags, "vendor"):
-        audio.tags.vendor = ""  # the encoder's name and version
-    buf.seek(0)
-    audio.save(buf, padding=lambda info: 0)
-    buf.seek(0)
-    fresh = secrets.randbits(32)  # the original serial would link this copy to the first
-    out = io.BytesIO()
-    others: set[int] = set()
-    while True:
-        try:
-            page = OggPage(buf)
-        except EOFError:
-            break
-        if page.serial != serial:
-            others.add(page.serial)
-            continue
-        page.serial = fresh
-        out.write(page.write())
-    if others:
-        report.remove("unknown-part", f"{len(others)} other Ogg stream(s)")
-    report.remove("document-id")
-    cleaned = out.getvalue()
-    check = type(audio)(io.BytesIO(cleaned))
-    if check.tags and len(check.tags):
-        raise CleaningRefused("malformed", "Ogg comments could not be removed")
-    check_duration(length, duration_of(check))
-    return cleaned
 
 
 # -- WAV (streaming) ----------------------------------------------------------

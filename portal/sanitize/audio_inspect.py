@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import CleaningRefused
+from .report import Report
 
 _ID3_NAMES = {
     "TPE1": "artist", "TPE2": "album artist", "TPE3": "conductor", "TPE4": "remixer",
@@ -91,3 +92,15 @@ def check_duration(before: float, after: float, tolerance: float = 0.05) -> None
         raise CleaningRefused(
             "malformed", f"audio length changed from {before:.1f}s to {after:.1f}s"
         )
+
+
+def report_tags(tags: Any, report: Report) -> None:
+    """Name what a recording's tags held: the encoder, the tags, the pictures."""
+    vendor = str(getattr(tags, "vendor", "") or "").strip()
+    if vendor:
+        report.remove("software", vendor)  # Vorbis comments name the encoder and its version
+    summary, pictures = describe_tags(tags)
+    if summary:
+        report.remove("audio-tags", summary)
+    if pictures:
+        report.remove("cover-art", count=pictures)

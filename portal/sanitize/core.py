@@ -25,8 +25,8 @@ from .sniff import (
     PASS_THROUGH,
     REFUSED_KINDS,
     claimed_kind,
+    refine,
     sniff,
-    sniff_zip,
 )
 
 # One registry: the kind detected from the bytes names the cleaner that handles it.
@@ -168,8 +168,7 @@ def clean_bytes(
         raise LimitExceeded("documents nested too deeply")
     if kind is None:
         kind = sniff(data[:HEAD_BYTES], name_hint)
-    if kind == "zip":
-        kind = sniff_zip(data)
+    kind = refine(kind, data)
     refuse_if_not_cleanable(kind)
     report = _new_report(kind, claimed)
     ctx = Context(

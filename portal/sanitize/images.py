@@ -9,6 +9,7 @@ animations, frame timings) are decoded and a new file of the same format is
 written from them alone, with no EXIF, XMP, IPTC, colour profile, comment or text.
 The rotation EXIF asked for is applied to the pixels. The declared size is
 checked before any pixel is decoded, so a tiny file cannot claim gigapixels.
+A JPEG that holds more pictures than the photo (images_mpo) keeps the photo.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PIL import Image, ImageCms, JpegImagePlugin, TiffImagePlugin
 
 from .core import Context
 from .errors import CleaningRefused, LimitExceeded, import_refusal
+from .images_mpo import primary_picture
 from .report import Report
 
 _PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF", "gif": "GIF",
@@ -51,6 +53,12 @@ def clean_image(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
     if fmt == "HEIF":
         _register_heif()
     data = src.read()
+    if fmt == "JPEG":
+        data, followers, indexed = primary_picture(data)
+        if followers:
+            report.remove("secondary-pictures", count=followers)
+        elif indexed:
+            report.remove("unknown-part", "MPF")
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = ctx.limits.max_image_pixels
     try:

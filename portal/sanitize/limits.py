@@ -34,6 +34,9 @@ class Limits:
     max_pdf_objects: int = 1_000_000
     # Embedded documents inside embedded documents: deeper than this is refused.
     max_depth: int = 3
+    # Chained Ogg recordings are cleaned one part at a time; a file of thousands of
+    # tiny parts is not a recording someone made, and would cost a parse each.
+    max_ogg_links: int = 1_000
     # The child process: address space, CPU seconds and wall-clock seconds.
     memory_bytes: int = 3072 * MiB
     cpu_seconds: int = 180

@@ -197,6 +197,44 @@ REMOVED: dict[str, Wording] = {
                           gettext_noop("information chunks in the recording")),
     "recording-dates": Wording(gettext_noop("the date and time the recording was made"),
                                gettext_noop("the date and time the recording was made")),
+    "custom-views": Wording(
+        gettext_noop("a saved view of the workbook, named “{detail}”"),
+        gettext_noop("{count} saved view(s) of the workbook, whose names can name a person")),
+    "defined-names": Wording(
+        gettext_noop("a defined name, “{detail}”, that nothing in the workbook used"),
+        gettext_noop("{count} defined name(s) that nothing in the workbook used")),
+    "defined-name-notes": Wording(
+        gettext_noop("a note on a defined name (“{detail}”)"),
+        gettext_noop("{count} note(s) on defined names")),
+    "imported-document": Wording(
+        gettext_noop("a document imported into this one ({detail}): its text was kept as plain "
+                     "paragraphs; its formatting, pictures and hidden data were removed"),
+        gettext_noop("{count} imported document(s) whose text was kept as plain paragraphs")),
+    "user-fields": Wording(
+        gettext_noop("a value stored in a field or variable of the document (“{detail}”), "
+                     "whether shown or not"),
+        gettext_noop("{count} value(s) stored in fields or variables of the document")),
+    "frozen-fields": Wording(
+        gettext_noop("{count} field(s) turned into the plain text they showed"),
+        gettext_noop("{count} field(s) turned into the plain text they showed")),
+    "secondary-pictures": Wording(
+        gettext_noop("{count} other picture(s) or clip(s) stored behind the photo (such as an "
+                     "HDR gain map, a depth map or a motion clip), each with its own camera data"),
+        gettext_noop("{count} other picture(s) or clip(s) stored behind the photo")),
+    "output-intent": Wording(
+        gettext_noop("the printing conditions the PDF was prepared for (“{detail}”), which can "
+                     "name a printer or a person"),
+        gettext_noop("the printing conditions the PDF was prepared for")),
+    "icc-profile-text": Wording(
+        gettext_noop("the words inside a colour profile (“{detail}”) and the device, maker "
+                     "and date it recorded; its colours were kept"),
+        gettext_noop("{count} colour profile description(s)")),
+    "pdf-content-comments": Wording(
+        gettext_noop("{count} comment(s) hidden in the instructions that draw the pages"),
+        gettext_noop("{count} comment(s) hidden in the instructions that draw the pages")),
+    "window-position": Wording(
+        gettext_noop("the size and place of the program’s window on the screen"),
+        gettext_noop("the size and place of the program’s window on the screen")),
 }
 
 NOTES: dict[str, Wording] = {
@@ -249,6 +287,24 @@ REFUSED: dict[str, Wording] = {
         gettext_noop("Web pages and SVG drawings can carry scripts and hidden data we cannot "
                      "remove. Please send the text as .docx, .odt, PDF or plain text."),
         gettext_noop("a web page or SVG drawing, which can carry scripts and hidden data")),
+    "svg": Wording(
+        gettext_noop("SVG drawings can carry scripts, links and hidden data we cannot remove. "
+                     "Please send the drawing as a PNG picture or a PDF."),
+        gettext_noop("an SVG drawing, which can carry scripts and hidden data")),
+    "epub": Wording(
+        gettext_noop("E-books (EPUB) can carry hidden data we cannot remove. Please save the "
+                     "text as .docx, .odt or PDF and send that."),
+        gettext_noop("an e-book (EPUB)")),
+    "video": Wording(
+        gettext_noop("Videos cannot be cleaned here: their pictures and sound carry the place, "
+                     "the time and the phone that recorded them. Please send the text as a "
+                     "document, or the sound alone as an audio file (such as MP3 or M4A)."),
+        gettext_noop("a video, which carries places, times and device data")),
+    "altchunk": Wording(
+        gettext_noop("This document imports another file ({detail}) in a way we cannot clean. "
+                     "Please open it in your word processor, save it again as .docx or PDF, and "
+                     "send that."),
+        gettext_noop("a document that imports another file the cleaner cannot keep")),
     "limit": Wording(
         gettext_noop("The file is too large or too complex to clean safely ({detail})."),
         gettext_noop("too large or too complex to clean safely")),

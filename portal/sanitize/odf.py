@@ -23,7 +23,7 @@ from .core import Context
 from .errors import CleaningRefused
 from .odf_content import DC, OFFICE, XLINK, Locator, clean_odf_tree, refuse_if_encrypted
 from .report import Report
-from .sniff import HEAD_BYTES, sniff, sniff_zip
+from .sniff import HEAD_BYTES, refine, sniff
 from .zipdoc import (
     Tally,
     parse_xml,
@@ -153,8 +153,7 @@ def _take_document_part(
 
 def _kind_of(data: bytes, name: str) -> str:
     try:
-        kind = sniff(data[:HEAD_BYTES], name)
-        return sniff_zip(data) if kind == "zip" else kind
+        return refine(sniff(data[:HEAD_BYTES], name), data)
     except CleaningRefused:
         return ""
 

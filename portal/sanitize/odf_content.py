@@ -6,7 +6,8 @@ annotations keep comments and their authors; LibreOffice stamps each paragraph
 and run with the editing session's rsid; fields print the author, the printer
 or the file name; language attributes say which languages the author writes;
 links can point to files on the author's disk; macros and linked sections
-reach outside the document. This pass accepts every change, removes the rest,
+reach outside the document; user fields and variables keep values nobody
+sees (odf_fields). This pass accepts every change, removes the rest,
 and reports what it found. Pictures inlined as base64 go through the picture
 cleaner like any other.
 """
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from .errors import CleaningRefused
+from .odf_fields import resolve_fields
 from .zipdoc import (
     WEB_SCHEMES,
     Tally,
@@ -85,6 +87,7 @@ def clean_odf_tree(
     _accept_tracked_changes(root, tally)
     _remove_annotations(root, tally)
     _remove_people_and_fields(root, tally)
+    resolve_fields(root, tally)
     _remove_programs_and_sources(root, tally)
     _clean_inline_pictures(root, tally, clean_inline)
     _scrub_attributes(root, tally, locate)

@@ -2,12 +2,12 @@
 
 The promise: the cleaned package holds only parts on the per-kind allow-list
 (ooxml_parts), each rewritten by a hardened XML parser after every identifying
-attribute and element was removed (ooxml_word, ooxml_books, ooxml_xml); the
-document properties are replaced by empty ones; pictures and embedded documents
-are cleaned by their own cleaners or dropped; relationships and content types
-are rebuilt to match what remains (ooxml_rels); and the zip is written afresh
-(zipdoc). Nothing is copied as it was: a part the cleaner does not know is
-dropped and reported, never passed on.
+attribute and element was removed (ooxml_word, ooxml_workbook, ooxml_slides,
+ooxml_xml); the document properties are replaced by empty ones; pictures and
+embedded documents are cleaned by their own cleaners or dropped; relationships
+and content types are rebuilt to match what remains (ooxml_rels); and the zip
+is written afresh (zipdoc). Nothing is copied as it was: a part the cleaner
+does not know is dropped and reported, never passed on.
 """
 
 from __future__ import annotations
@@ -18,12 +18,7 @@ from lxml import etree
 
 from .core import Context
 from .errors import CleaningRefused
-from .ooxml_books import (
-    clean_presentation,
-    clean_presentation_properties,
-    clean_view_properties,
-    clean_workbook,
-)
+from .ooxml_altchunk import find_alt_chunks, imported_parts, merge_alt_chunks
 from .ooxml_parts import (
     EMBEDDED,
     EMBEDDED_TYPES,
@@ -45,10 +40,23 @@ from .ooxml_rels import (
     rels_name_for,
     source_of,
 )
+from .ooxml_slides import (
+    clean_presentation,
+    clean_presentation_properties,
+    clean_view_properties,
+)
 from .ooxml_word import clean_settings, clean_word_part, hidden_styles, remove_list_ids
+from .ooxml_workbook import (
+    clean_defined_names,
+    clean_sheet_views,
+    clean_workbook,
+    has_custom_views,
+    has_defined_names,
+    names_in_use,
+)
 from .ooxml_xml import scrub_ooxml_part
 from .report import Report
-from .sniff import HEAD_BYTES, sniff, sniff_zip
+from .sniff import HEAD_BYTES, refine, sniff
 from .zipdoc import (
     Tally,
     parse_xml,
@@ -90,7 +98,8 @@ def clean_ooxml(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
     tally = Tally()
     if not members.get(layout.main, b"").strip():
         raise CleaningRefused("malformed", f"{layout.main} missing")
-    types = _select_parts(ctx.kind, members, tally, ctx)
+    chunks = find_alt_chunks(members, ctx.limits) if ctx.kind == "docx" else {}
+    types = _select_parts(ctx.kind, members, tally, ctx, imported_parts(chunks))
     types[layout.main] = _main_type(members, layout, ctx)
     contents = _clean_embedded(members, types, tally, report, ctx)
     trees = {
@@ -99,6 +108,8 @@ def clean_ooxml(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
     }
     if split_tag(trees[layout.main].tag)[1] != _MAIN_ELEMENTS[ctx.kind]:
         raise CleaningRefused("malformed", f"unexpected content in {layout.main}")
+    if chunks:
+        merge_alt_chunks(trees, chunks, members, report, tally, ctx)
     kept_parts = set(types)
     kept_rels = {
         name: keep_relationships(name, _relationships_of(name, members, ctx), kept_parts, tally)
@@ -113,14 +124,15 @@ def clean_ooxml(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
 
 
 def _select_parts(
-    kind: str, members: dict[str, bytes], tally: Tally, ctx: Context
+    kind: str, members: dict[str, bytes], tally: Tally, ctx: Context, imported: set[str],
 ) -> dict[str, str]:
-    """The allow-listed parts and their content types; everything else is reported."""
+    """The allow-listed parts and their content types; everything else is reported
+    (but for the documents an altChunk imports, whose text is merged instead)."""
     has_comments = any(is_comment_part(name) for name in members)
     types: dict[str, str] = {}
     for name, data in members.items():
-        if name == "[Content_Types].xml" or source_of(name) is not None:
-            continue  # rebuilt from what remains
+        if name == "[Content_Types].xml" or source_of(name) is not None or name in imported:
+            continue  # rebuilt from what remains, or merged into the text
         ctype = allowed_content_type(kind, name)
         if ctype is None:
             report_dropped_part(name, data, tally, ctx.limits, has_comments)
@@ -144,8 +156,7 @@ def _main_type(members: dict[str, bytes], layout: Layout, ctx: Context) -> str:
 
 def _kind_of(data: bytes, name: str) -> str:
     try:
-        kind = sniff(data[:HEAD_BYTES], name)
-        return sniff_zip(data) if kind == "zip" else kind
+        return refine(sniff(data[:HEAD_BYTES], name), data)
     except CleaningRefused:
         return ""
 
@@ -183,10 +194,16 @@ def _clean_parts(
     kind: str, trees: dict[str, etree._Element], kept_rels: dict[str, list[Relationship]],
     tally: Tally,
 ) -> None:
-    """Run the format's own passes, then the shared scrub, then fix references."""
+    """Run the format's own passes, then the shared scrub, then fix references.
+
+    The workbook part goes last: whether a defined name is still used can only be
+    told once every other part is clean.
+    """
     hidden = hidden_styles(trees["word/styles.xml"]) if "word/styles.xml" in trees else set()
+    views_named = has_custom_views(trees.get("xl/workbook.xml"))
     comment_marks = 0
-    for name, tree in trees.items():
+    for name in sorted(trees, key=lambda part: part == "xl/workbook.xml"):
+        tree = trees[name]
         if kind == "docx" and name.startswith("word/"):
             comment_marks += clean_word_part(tree, hidden, tally)
             if name == "word/settings.xml":
@@ -195,6 +212,8 @@ def _clean_parts(
                 remove_list_ids(tree, tally)
         elif name == "xl/workbook.xml":
             clean_workbook(tree, tally)
+        elif name.startswith(("xl/worksheets/", "xl/chartsheets/")):
+            clean_sheet_views(tree, views_named, tally)
         elif name == "ppt/presentation.xml":
             clean_presentation(tree, tally)
         elif name == "ppt/presProps.xml":
@@ -202,6 +221,8 @@ def _clean_parts(
         elif name == "ppt/viewProps.xml":
             clean_view_properties(tree)
         scrub_ooxml_part(tree, tally)
+        if name == "xl/workbook.xml" and has_defined_names(tree):
+            clean_defined_names(tree, names_in_use(trees.values()), tally)
         drop_dangling_references(tree, {rel.id for rel in kept_rels.get(name, [])})
     if comment_marks and not tally.has("comments"):
         tally.add("comments", count=comment_marks)

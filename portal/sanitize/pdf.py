@@ -10,8 +10,10 @@ save, whole earlier versions appended one after another.
 The promise: the output is a full rewrite from allow-lists for the trailer, the
 catalog, page-tree nodes, annotations and actions, so only objects reachable from
 the cleaned catalog survive and earlier revisions are gone. Text and vector
-content are kept as they are, never rasterised; embedded JPEG and JPEG 2000 images
-lose their metadata losslessly. The document /ID is fresh and random. Encrypted
+content are kept as they are, never rasterised, without the comments inside
+them (pdf_content); embedded JPEG and JPEG 2000 images lose their metadata
+losslessly; colour profiles and output intents keep their colours and lose
+their words (pdf_colour). The document /ID is fresh and random. Encrypted
 documents are refused, since we cannot see inside them.
 """
 
@@ -27,6 +29,8 @@ from pikepdf import Array, Dictionary, Name, Stream, String
 
 from .core import Context
 from .errors import CleaningRefused, LimitExceeded
+from .pdf_colour import clean_output_intents, neutralise_profiles
+from .pdf_content import remove_content_comments
 from .pdf_images import strip_jpeg_metadata, strip_jpx_metadata
 from .pdf_policy import (
     ACROFORM_KEEP,
@@ -106,6 +110,8 @@ class _PdfCleaner:
         self._clean_catalog(root)
         for page in self.pdf.pages:
             self._clean_annotations(page.obj)
+        neutralise_profiles(self.pdf, self.report)
+        remove_content_comments(self.pdf, self.report)
 
     # -- document level -------------------------------------------------------
 
@@ -156,6 +162,7 @@ class _PdfCleaner:
                 elif key != "/EmbeddedFiles":  # attachments are named from their /EF below
                     self.report.remove("unknown-part", key.lstrip("/"))
                 del names[key]
+        clean_output_intents(root, self.report)
         form = root.get("/AcroForm")
         if isinstance(form, Dictionary):
             for key in list(form.keys()):

@@ -11,6 +11,12 @@ import io
 import zipfile
 
 from .errors import CleaningRefused
+from .sniff_video import (
+    is_video_container,
+    isobmff_brand_kind,
+    isobmff_kind,
+    looks_like_quicktime,
+)
 
 HEAD_BYTES = 64 * 1024
 
@@ -31,10 +37,16 @@ REFUSED_KINDS: dict[str, tuple[str, str]] = {
     "gzip": ("archive", "gzip"),
     "bzip2": ("archive", "bzip2"),
     "xz": ("archive", "xz"),
+    "zstd": ("archive", "zstd"),
     "tar": ("archive", "tar"),
-    "epub": ("unknown-type", "EPUB"),
+    "epub": ("epub", ""),
+    "video": ("video", ""),
+    # An MP4-family file whose tracks were not read yet (see sniff_isobmff), or
+    # one with neither pictures nor sound.
+    "isobmff": ("unknown-type", "MP4"),
     "executable": ("executable", ""),
     "markup": ("markup", ""),
+    "svg": ("svg", ""),
     "utf16": ("not-utf8", ""),
     "binary": ("unknown-type", ""),
 }
@@ -48,7 +60,12 @@ _EXTENSIONS = {
     "ogg": "ogg", "opus": "ogg", "oga": "ogg", "m4a": "m4a", "wav": "wav",
     "txt": "text", "md": "markdown", "markdown": "markdown", "doc": "ole", "xls": "ole",
     "ppt": "ole", "rtf": "rtf", "zip": "zip", "gpg": "openpgp", "pgp": "openpgp",
-    "asc": "openpgp", "html": "markup", "htm": "markup", "svg": "markup", "epub": "epub",
+    "asc": "openpgp", "html": "markup", "htm": "markup", "xhtml": "markup", "svg": "svg",
+    "epub": "epub", "mp4": "video", "m4v": "video", "mov": "video", "mkv": "video",
+    "webm": "video", "avi": "video", "3gp": "video", "3g2": "video", "flv": "video",
+    "ts": "video", "mts": "video", "m2ts": "video", "wmv": "video", "mpg": "video",
+    "mpeg": "video", "rar": "rar", "7z": "7z", "gz": "gzip", "tgz": "gzip", "bz2": "bzip2",
+    "xz": "xz", "zst": "zstd", "tar": "tar",
 }
 _MIME = {
     "application/pdf": "pdf", "image/jpeg": "jpeg", "image/png": "png",
@@ -57,7 +74,9 @@ _MIME = {
     "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/wav": "wav", "audio/x-wav": "wav",
     "text/plain": "text", "text/markdown": "markdown", "application/msword": "ole",
     "application/rtf": "rtf", "application/zip": "zip", "text/html": "markup",
-    "image/svg+xml": "markup",
+    "image/svg+xml": "svg", "application/epub+zip": "epub", "video/mp4": "video",
+    "video/quicktime": "video", "video/x-matroska": "video", "video/webm": "video",
+    "video/x-msvideo": "video", "video/3gpp": "video", "video/mp2t": "video",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
@@ -85,7 +104,8 @@ def claimed_kind(name_hint: str = "", type_hint: str = "") -> str:
 
 
 def sniff(head: bytes, name_hint: str = "") -> str:
-    """The kind of a file from its first bytes; zip containers answer "zip" until refined."""
+    """The kind of a file from its first bytes; zip and MP4-family containers answer
+    "zip" and "isobmff" until `refine` reads the whole file."""
     if not head:
         raise CleaningRefused("empty")
     if b"%PDF-" in head[:1024]:
@@ -102,7 +122,8 @@ def sniff(head: bytes, name_hint: str = "") -> str:
         (b"GIF87a", "gif"), (b"GIF89a", "gif"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
         (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"), (b"Rar!", "rar"),
         (b"7z\xbc\xaf\x27\x1c", "7z"), (b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"),
-        (b"\xfd7zXZ\x00", "xz"), (b"\x7fELF", "executable"), (b"MZ", "executable"),
+        (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\x7fELF", "executable"),
+        (b"MZ", "executable"),
         (b"\xcf\xfa\xed\xfe", "executable"), (b"\xfe\xed\xfa\xce", "executable"),
         (b"\xca\xfe\xba\xbe", "executable"), (b"#!", "executable"),
         (b"-----BEGIN PGP MESSAGE-----", "openpgp"),
@@ -121,12 +142,7 @@ def sniff(head: bytes, name_hint: str = "") -> str:
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "wav"
     if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis", b"hevc"):
-            return "heic"
-        if brand in (b"M4A ", b"M4B "):
-            return "m4a"
-        return "binary"
+        return isobmff_brand_kind(head)
     if head.startswith(b"BM") and len(head) >= 26 and head[6:10] == b"\x00\x00\x00\x00":
         return "bmp"
     if len(head) > 262 and head[257:262] == b"ustar":
@@ -137,10 +153,24 @@ def sniff(head: bytes, name_hint: str = "") -> str:
         return "openpgp"
     if _looks_like_utf8_text(head):
         if _looks_like_markup(head):
-            return "markup"
+            return "svg" if _looks_like_svg(head) else "markup"
         ext = name_hint.rsplit(".", 1)[-1].lower() if "." in name_hint else ""
         return "markdown" if ext in ("md", "markdown") else "text"
+    # Binary from here on: the weaker video signatures could occur in text.
+    if is_video_container(head):
+        return "video"
+    if looks_like_quicktime(head):
+        return "isobmff"
     return "binary"
+
+
+def refine(kind: str, data: bytes) -> str:
+    """A container's kind once the whole file can be read: zip and MP4 families."""
+    if kind == "zip":
+        return sniff_zip(data)
+    if kind == "isobmff":
+        return isobmff_kind(data)
+    return kind
 
 
 def sniff_zip(data: bytes) -> str:
@@ -165,6 +195,8 @@ def sniff_zip(data: bytes) -> str:
             return "pptx"
     if "content.xml" in names and "META-INF/manifest.xml" in names:
         return "odt"  # an ODF text document without its mimetype member
+    if "META-INF/container.xml" in names:
+        return "epub"  # an e-book without its mimetype member
     return "zip"
 
 
@@ -211,3 +243,11 @@ def _looks_like_utf8_text(head: bytes) -> bool:
 def _looks_like_markup(head: bytes) -> bool:
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
     return start.startswith((b"<?xml", b"<!doctype", b"<html", b"<svg", b"<head", b"<body"))
+
+
+def _looks_like_svg(head: bytes) -> bool:
+    """Markup whose first element is <svg> (after any declaration, doctype or comment)."""
+    start = head[:4096].lower()
+    svg = start.find(b"<svg")
+    html = start.find(b"<html")
+    return svg >= 0 and (html < 0 or svg < html)

@@ -11,7 +11,8 @@ Allowed, per format (anything else fails):
 
 * JPEG: SOI, SOFn, DHT, DAC, DQT, DRI, DNL, SOS with its scan data, RSTn, EOI;
   APP0 only as a bare 14-byte JFIF header with no thumbnail; APP14 only as the
-  12-byte Adobe colour-transform header. No APP1-13/15, no COM, nothing after EOI.
+  12-byte Adobe colour-transform header. No APP1-13/15, no COM, nothing after EOI
+  (so no multi-picture index and no second picture: gain map, depth map, clip).
 * PNG: IHDR, PLTE, IDAT, IEND, tRNS, and for animation acTL, fcTL, fdAT. So no
   tEXt, zTXt, iTXt, eXIf, iCCP, tIME, pHYs, sRGB, gAMA, cHRM, bKGD, sBIT, ...
 * GIF: image descriptors and their data, graphic control extensions, and the
@@ -115,6 +116,8 @@ def check_jpeg(data: bytes, limits: Limits) -> None:
         if marker == 0xDA:
             pos = _skip_scan(data, pos)
     if pos != end:
+        if data[pos : pos + 3] == b"\xff\xd8\xff" or b"\xff\xd8\xff" in data[pos:]:
+            fail("a second picture after the JPEG image (multi-picture file)")
         fail("data after the end of the JPEG image")
 
 
@@ -126,6 +129,8 @@ def _check_jpeg_segment(marker: int, body: bytes, limits: Limits) -> None:
     elif marker == 0xEE:
         if not (body.startswith(b"Adobe") and len(body) == 12):
             fail("JPEG APP14 data")
+    elif marker == 0xE2 and body.startswith(b"MPF\x00"):
+        fail("multi-picture index (MPF) in JPEG")
     elif 0xE1 <= marker <= 0xEF or marker == 0xFE:
         fail(_JPEG_NAMES.get(marker, f"JPEG APP{marker - 0xE0} segment"))
     elif marker in (0xC4, 0xDA, 0xCC) or marker in _JPEG_STRUCTURE:

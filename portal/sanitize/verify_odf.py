@@ -22,9 +22,12 @@ of this deny-list remains, or if any part is not one this module expects.
   dc:creator and dc:date anywhere, officeooo rsid attributes, language and
   country attributes (fo:, style:, number:, xml:lang), fields showing the
   author, sender, creator, printer, file or template name, user-defined
-  fields, scripts and event listeners (empty holders are fine), applets and plugins, DDE and linked
-  sections or tables, xlink:href to anything but an internal part, "#", or an
-  http(s)/mailto address, and drawing names that are an image's file name;
+  fields, user fields and variables (declared, set, shown or asked for: they
+  store values whether shown or not), conditional and hidden text, hidden
+  paragraphs and sections, scripts and event listeners (empty holders are
+  fine), applets and plugins, DDE and linked sections or tables, xlink:href
+  to anything but an internal part, "#", or an http(s)/mailto address, and
+  drawing names that are an image's file name;
 * anywhere in any XML text: a local user path.
 """
 
@@ -97,6 +100,12 @@ _ELEMENTS = {
     (TEXT, "printed-by"): "printer field", (TEXT, "file-name"): "file name field",
     (TEXT, "template-name"): "template name field",
     (TEXT, "user-defined"): "user-defined property field",
+    (TEXT, "user-field-decls"): "user field", (TEXT, "user-field-decl"): "user field",
+    (TEXT, "user-field-get"): "user field", (TEXT, "user-field-input"): "user field",
+    (TEXT, "variable-decls"): "variable", (TEXT, "variable-decl"): "variable",
+    (TEXT, "variable-set"): "variable", (TEXT, "variable-get"): "variable",
+    (TEXT, "variable-input"): "variable", (TEXT, "conditional-text"): "conditional text",
+    (TEXT, "hidden-text"): "hidden text", (TEXT, "hidden-paragraph"): "hidden paragraph",
     (DRAW, "applet"): "embedded program", (DRAW, "plugin"): "embedded program",
     (OFFICE, "dde-source"): "link to external data",
     (TEXT, "dde-connection-decls"): "link to external data",
@@ -231,6 +240,8 @@ def check_odf_tree(root: etree._Element, shown: str) -> None:
             fail(f"macros in {shown}")
         if key[0] == TEXT and key[1].startswith("sender-"):
             fail(f"sender field in {shown}")
+        if key == (TEXT, "section") and node.get(f"{{{TEXT}}}display") in ("none", "condition"):
+            fail(f"hidden section in {shown}")
         for name, value in node.attrib.items():
             _check_attribute(name, value, shown)
 

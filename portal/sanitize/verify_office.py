@@ -23,16 +23,18 @@ OOXML deny-list (what a clean package must not contain):
   ids (w14/w15/w16 paraId, textId, docId, durableId, dateUtc); spreadsheet
   revision ids (xr:uid, xr:revisionPtr); slide creation ids; x15ac:absPath;
   tracked insertions, deletions, moves and formatting changes; comment marks;
-  hidden text (w:vanish); document variables, mail-merge sources, attached
-  templates; fields that show the author, user or file name; any author, user
-  or initials attribute with a value; w:date; any language tag (w:lang,
-  w:themeFontLang, c:lang, lang, altLang, xml:lang) with a value; password hashes;
-  drawing labels that are an image's original file name;
+  hidden text (w:vanish); imported documents (w:altChunk); document variables,
+  mail-merge sources, attached templates; fields that show the author, user
+  or file name; any author, user or initials attribute with a value; w:date;
+  any language tag (w:lang, w:themeFontLang, c:lang, lang, altLang, xml:lang)
+  with a value; password hashes; drawing labels that are an image's original
+  file name;
 * relationships: external targets other than http(s)/mailto hyperlinks, and
   any target that is a file: URI, a drive letter or a UNC path;
 * anywhere in any XML text: a local user path (see verify_common).
 
-The ODF rules are in verify_odf.
+A workbook's sharing record, views and defined names are judged in
+verify_workbook; the ODF rules are in verify_odf.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from .verify_common import (
     split_tag,
     verify_embedded,
 )
+from .verify_workbook import WorkbookCheck
 from .verify_zip import Member, iter_contents, read_members
 
 OOXML_KINDS = frozenset({"docx", "xlsx", "pptx"})
@@ -132,6 +135,7 @@ _WORD_ELEMENTS = {
     "commentRangeEnd": "comment", "annotationRef": "comment", "vanish": "hidden text",
     "rsids": "revision session ids (rsids)", "docVars": "document variables",
     "mailMerge": "mail-merge data source", "attachedTemplate": "attached template",
+    "altChunk": "imported document (altChunk)",
 }
 _MS_ELEMENTS = {
     "docId": "document id", "creationId": "slide creation id",
@@ -212,6 +216,7 @@ def _verify_ooxml(
     expected = _EXPECTED[kind]
     for member in members:
         _check_part_name(member.name, expected)
+    workbook = WorkbookCheck() if kind == "xlsx" else None
     for member, content in iter_contents(data, members):
         name = member.name
         shown = safe_name(name)
@@ -219,6 +224,8 @@ def _verify_ooxml(
             root, text = parse_xml(content, shown, limits)
             check_local_paths_text(text, shown)
             check_ooxml_tree(root, shown)
+            if workbook is not None and not name.endswith(".rels"):
+                workbook.add_part(name, root, text)
             if name == "docProps/core.xml":
                 _check_properties(root, CORE_ALLOWED, shown)
             elif name == "docProps/app.xml":
@@ -231,6 +238,8 @@ def _verify_ooxml(
             check_svg(root, shown)
         else:
             verify_embedded(content, shown, limits, depth + 1)
+    if workbook is not None:
+        workbook.finish()
 
 
 def _check_part_name(name: str, expected: re.Pattern[str]) -> None:

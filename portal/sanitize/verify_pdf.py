@@ -23,7 +23,9 @@ the file's raw bytes, in any object, or in any stream once decoded:
   a COM segment (the JPEG verifier from verify_media); a JPXDecode stream with
   metadata boxes or a COM segment;
 * every decoded stream: an XMP packet; every non-image stream and every
-  string: a local user path.
+  string: a local user path;
+* colour profiles and output intents that still carry words or device data
+  (verify_pdf_colour); comments in drawing instructions (verify_pdf_content).
 
 Decoding is bounded: each stream's expansion is measured or bounded before it
 is decoded, against `Limits.max_xml_bytes` per stream and
@@ -41,6 +43,8 @@ import pikepdf
 from .errors import LimitExceeded
 from .limits import Limits
 from .verify_common import check_local_paths_bytes, check_local_paths_text, fail
+from .verify_pdf_colour import check_icc_profile, check_output_intent, is_icc_profile
+from .verify_pdf_content import content_stream_ids, has_comment
 
 _DENIED_KEYS = {
     "/Metadata": "XMP metadata", "/EmbeddedFiles": "embedded file",
@@ -125,6 +129,7 @@ def _check_document(pdf: pikepdf.Pdf, limits: Limits) -> None:
         fail("document ID kept from the original file")
     _check_dictionary(trailer, _Budget(limits), 0)
     budget = _Budget(limits)
+    budget.content_streams = content_stream_ids(pdf)
     for obj in pdf.objects:
         _check_value(obj, budget, 0)
 
@@ -136,6 +141,8 @@ class _Budget:
         self.limits = limits
         self.per_stream = limits.max_xml_bytes
         self.left = limits.max_zip_expanded_bytes
+        # The streams holding drawing instructions, whose decoded text is read again.
+        self.content_streams: set[tuple[int, int]] = set()
 
     def spend(self, amount: int) -> None:
         if amount > self.per_stream:
@@ -181,6 +188,10 @@ def _check_dictionary(obj: pikepdf.Object, budget: _Budget, depth: int) -> None:
         fail("embedded or linked file in PDF")
     if kind == "/Sig" or _name(obj.get("/FT")) == "/Sig" or "/ByteRange" in keys:
         fail("digital signature in PDF")
+    if kind == "/OutputIntent" or "/OutputConditionIdentifier" in keys:
+        identifier = obj.get("/OutputConditionIdentifier")
+        check_output_intent(keys, str(identifier) if isinstance(identifier, pikepdf.String)
+                            else "")
     if kind == "/Annot" or (subtype and "/Rect" in keys):
         if subtype in _MEDIA_ANNOTATIONS:
             fail("embedded file or media annotation in PDF")
@@ -237,6 +248,10 @@ def _check_stream(stream: pikepdf.Stream, budget: _Budget) -> None:
     _check_xmp(decoded, "a PDF stream")
     if not is_image:
         check_local_paths_bytes(decoded, "a PDF stream")
+    if "/N" in stream and is_icc_profile(decoded):
+        check_icc_profile(decoded, "a PDF colour profile")
+    if stream.objgen in budget.content_streams and has_comment(decoded):
+        fail("comment in the drawing instructions of a PDF page")
 
 
 def _decode(stream: pikepdf.Stream, raw: bytes, filters: list[str], budget: _Budget) -> bytes:

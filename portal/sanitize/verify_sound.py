@@ -13,9 +13,10 @@ gives a second, independent reading that must agree there are no tags.
   VORBIS_COMMENT holding no comments (its vendor string, naming the encoder
   library, may stay); no APPLICATION, CUESHEET or PICTURE block; audio
   frames start right after the last block; no ID3 or APE tag.
-* Ogg: exactly one logical stream of Vorbis or Opus, every page's checksum
-  right, nothing after the last page, and a comment header with no comments
-  and nothing after it (Opus padding must be empty).
+* Ogg: one or more chained recordings, each exactly one logical stream of
+  Vorbis or Opus that opens with its first page and has its own serial number,
+  every page's checksum right, nothing after the last page, and a comment
+  header with no comments and nothing after it (Opus padding must be empty).
 * M4A: see verify_isobmff, plus no iTunes tags in mutagen's reading.
 * Every recording: no Exif header, XMP packet or local user path anywhere in
   its bytes.
@@ -149,14 +150,18 @@ def _vorbis_comment_count(packet: bytes, pos: int, *, framing: bool, padding: bo
 
 
 def _check_ogg(data: bytes) -> None:
-    serials: set[int] = set()
+    links: list[tuple[int, int, list[bytes]]] = []  # (serial, start, first two packets)
     packets: list[bytes] = []
     current = b""
+    serial = None
+    start = 0
+    carried_data = False
     pos = 0
     while pos < len(data):
         if data[pos : pos + 5] != b"OggS\x00" or pos + 27 > len(data):
             fail("damaged Ogg page")
-        serials.add(int.from_bytes(data[pos + 14 : pos + 18], "little"))
+        page_serial = int.from_bytes(data[pos + 14 : pos + 18], "little")
+        begins = bool(data[pos + 5] & 0x02)
         segments = data[pos + 26]
         lacing = data[pos + 27 : pos + 27 + segments]
         end = pos + 27 + segments + sum(lacing)
@@ -166,6 +171,15 @@ def _check_ogg(data: bytes) -> None:
         page[22:26] = b"\0\0\0\0"
         if _ogg_crc(bytes(page)) != int.from_bytes(data[pos + 22 : pos + 26], "little"):
             fail("Ogg page fails its checksum")
+        if serial is None or (begins and carried_data):  # a recording, or the next in a chain
+            if serial is not None:
+                links.append((serial, start, packets))
+            serial, start, packets, current, carried_data = page_serial, pos, [], b"", False
+            if not begins:
+                fail("Ogg recording without its first page")
+        elif page_serial != serial:
+            fail("more than one Ogg stream")
+        carried_data = carried_data or not begins
         body = pos + 27 + segments
         for lace in lacing:
             if len(packets) < 2:
@@ -175,11 +189,23 @@ def _check_ogg(data: bytes) -> None:
                     current = b""
             body += lace
         pos = end
-    if len(serials) != 1:
-        fail("more than one Ogg stream")
+    if serial is None:
+        fail("empty Ogg file")
+    links.append((serial, start, packets))
+    if len({link[0] for link in links}) != len(links):
+        fail("chained Ogg recordings sharing a serial number")
+    ends = [link[1] for link in links[1:]] + [len(data)]
+    for (_, begin, first), end in zip(links, ends, strict=True):
+        _check_ogg_headers(first)
+        found = _mutagen_tags("ogg", data[begin:end])  # mutagen reads one recording only
+        if found is not None and len(found):
+            fail("Ogg comments")
+
+
+def _check_ogg_headers(packets: list[bytes]) -> None:
     if len(packets) < 2:
         fail("Ogg stream without a comment header")
-    head, tags = packets
+    head, tags = packets[:2]
     if head.startswith(b"\x01vorbis") and tags.startswith(b"\x03vorbis"):
         count = _vorbis_comment_count(tags, 7, framing=True, padding=True)
     elif head.startswith(b"OpusHead") and tags.startswith(b"OpusTags"):
@@ -187,9 +213,6 @@ def _check_ogg(data: bytes) -> None:
     else:
         fail("Ogg codec other than Vorbis or Opus")
     if count:
-        fail("Ogg comments")
-    found = _mutagen_tags("ogg", data)
-    if found is not None and len(found):
         fail("Ogg comments")
 
 

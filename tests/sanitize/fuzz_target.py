@@ -15,7 +15,7 @@ verifier accepts again, or CleaningRefused with a code authors have a sentence
 for. Any other exception propagates, and libFuzzer reports it as a crash and
 writes the input to its -artifact_prefix; a slow input past -timeout or memory
 past -rss_limit_mb is reported the same way. The "sniffer" family feeds
-`sniff()` and `sniff_zip()` only. test_fuzz.py runs every family, bounded.
+`sniff()` and `refine()` only. test_fuzz.py runs every family, bounded.
 """
 
 from __future__ import annotations
@@ -248,9 +248,9 @@ def check_cleaned_or_refused(data: bytes, file_names: tuple[str, ...]) -> None:
 
 def check_sniffed_from_bytes(data: bytes) -> None:
     """sniff() names a kind the registry knows, from the bytes: the name only tells text
-    from markdown. A zip container is refined by sniff_zip() or refused."""
+    from markdown. A zip or MP4-family container is refined by refine() or refused."""
     from portal.sanitize import CleaningRefused
-    from portal.sanitize.sniff import CLEANABLE, HEAD_BYTES, PASS_THROUGH, REFUSED_KINDS, sniff, sniff_zip
+    from portal.sanitize.sniff import CLEANABLE, HEAD_BYTES, PASS_THROUGH, REFUSED_KINDS, refine, sniff
 
     known = CLEANABLE | PASS_THROUGH | REFUSED_KINDS.keys()
     try:
@@ -265,15 +265,15 @@ def check_sniffed_from_bytes(data: bytes) -> None:
         named = sniff(data[:HEAD_BYTES], name)
         if named != kind and {named, kind} != {"text", "markdown"}:
             raise AssertionError(f"the name {name} turned {kind!r} into {named!r}")
-    if kind == "zip":
+    if kind in ("zip", "isobmff"):
         try:
-            refined = sniff_zip(data)
+            refined = refine(kind, data)
         except CleaningRefused as refused:
             if refused.code != "malformed":
                 raise
             return
         if refined not in known:
-            raise AssertionError(f"sniff_zip() answered {refined!r}")
+            raise AssertionError(f"refine() answered {refined!r}")
 
 
 # -- the fuzzing process -------------------------------------------------------------

@@ -246,6 +246,7 @@ def _udta(name: bytes) -> bytes:
 
 
 def _two_ogg_streams() -> bytes:
+    """Two logical streams multiplexed in one recording (a chain of them is allowed)."""
     first = samples.ogg_opus_bytes()
     second = bytearray(samples.ogg_opus_bytes())
     position = 0
@@ -259,7 +260,14 @@ def _two_ogg_streams() -> bytes:
 
         second[position + 22 : position + 26] = struct.pack("<I", _ogg_crc(bytes(page)))
         position = end
-    return first + bytes(second)
+    first_head, second_head = _first_page_end(first), _first_page_end(bytes(second))
+    return (first[:first_head] + bytes(second[:second_head]) + first[first_head:]
+            + bytes(second[second_head:]))
+
+
+def _first_page_end(data: bytes) -> int:
+    segments = data[26]
+    return 27 + segments + sum(data[27 : 27 + segments])
 
 
 AUDIO_DENIED: dict[str, tuple[str, Callable[[], bytes], str]] = {
