@@ -25,7 +25,11 @@ import pytest
 from tests.httpauthor import HttpAuthor
 from tests.leaks import encodings, found_in_files
 from tests.liveserver import live_server
-from tests.sanitize import dirty_audio, dirty_media, dirty_odf, dirty_office, dirty_pptx
+from tests.sanitize import dirty_audio, dirty_media, dirty_odf, dirty_office, dirty_pptx, dirty_workbook
+from tests.sanitize import test_jpeg_multi_picture as multi_picture
+from tests.sanitize import test_odf_fields as odf_fields
+from tests.sanitize import test_ogg_chained as ogg_chained
+from tests.sanitize import test_pdf_colour_and_comments as pdf_colour
 from tests.sanitize.scan import find_tokens, pieces
 from tests.storage import blob_files
 from tests.test_editor_client_live import login, run_editor
@@ -46,6 +50,11 @@ def heic() -> tuple[bytes, dict[str, str]]:
     return out.getvalue(), tokens
 
 
+def with_tokens(build: Callable[[], bytes], tokens: dict[str, str]
+                ) -> Callable[[], tuple[bytes, dict[str, str]]]:
+    return lambda: (build(), tokens)
+
+
 BUILDERS: dict[str, Callable[[], tuple[bytes, dict[str, str]]]] = {
     "docx": dirty_office.dirty_docx, "xlsx": dirty_office.dirty_xlsx,
     "pptx": dirty_pptx.dirty_pptx,
@@ -55,6 +64,13 @@ BUILDERS: dict[str, Callable[[], tuple[bytes, dict[str, str]]]] = {
     "webp": dirty_media.dirty_webp, "tif": dirty_media.dirty_tiff, "gif": dirty_media.dirty_gif,
     "heic": heic, "mp3": dirty_audio.dirty_mp3, "flac": dirty_audio.dirty_flac,
     "opus": dirty_audio.dirty_opus, "m4a": dirty_audio.dirty_m4a, "wav": dirty_audio.dirty_wav,
+    # The cleaner's later families: shared workbooks, stored field values, colour
+    # profiles and drawing comments, multi-picture photos, chained recordings.
+    "shared.xlsx": dirty_workbook.shared_workbook,
+    "fields.odt": with_tokens(odf_fields.odt_with_fields, odf_fields.T),
+    "colour.pdf": with_tokens(pdf_colour.colour_pdf, pdf_colour.T),
+    "hdr.jpg": lambda: (multi_picture.ultra_hdr(multi_picture.TOKENS), multi_picture.TOKENS),
+    "chain.ogg": with_tokens(ogg_chained.chained, ogg_chained.T),
 }
 
 
@@ -63,6 +79,7 @@ def documents() -> Iterator[tuple[str, bytes, dict[str, str]]]:
     for number, (extension, build) in enumerate(BUILDERS.items()):
         data, tokens = build()
         name_token = f"NAMETOKEN{number:02d}x"
+        extension = extension.rsplit(".", 1)[-1]
         name = (f"IMG_20250214_1822{number:02d}-{name_token}.{extension}" if extension == "jpg"
                 else f"{name_token}-初稿-{SURNAME}-2025-02-14.{extension}")
         yield name, data, {**tokens, "file name": name_token}
