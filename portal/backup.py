@@ -183,7 +183,7 @@ def write_archive(snapshot: Snapshot, pepper: bytes, store: Store, sink: BinaryI
         _add_bytes(tar, DATABASE, snapshot.database)
         for name in snapshot.blobs:
             try:
-                handle = open(store.path(name), "rb")
+                handle = store.open(name)
             except FileNotFoundError:
                 raise _BlobVanished(name) from None
             with handle:

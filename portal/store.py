@@ -90,6 +90,25 @@ class Store:
         waiting = self.batch / self._check(name)
         return waiting if waiting.exists() else self.root / name
 
+    def open(self, name: str) -> BinaryIO:
+        """Open `name` for reading wherever it is, even while a batch publishes it.
+
+        Publishing puts the new copy in place before it deletes the waiting one,
+        so trying the waiting copy first and the published one second never misses.
+        """
+        self._check(name)
+        for folder in (self.batch, self.root):
+            try:
+                return open(folder / name, "rb")
+            except FileNotFoundError:
+                continue
+        raise FileNotFoundError(f"no stored file {name}")
+
+    def size(self, name: str) -> int:
+        """The size of `name` in bytes, wherever it is (FileNotFoundError if nowhere)."""
+        with self.open(name) as handle:
+            return os.fstat(handle.fileno()).st_size
+
     def final_path(self, name: str) -> Path:
         """Where `name` lives once published (restore puts files straight there)."""
         return self.root / self._check(name)

@@ -151,3 +151,28 @@ def test_an_authors_own_key_never_enters_the_servers_keyring(client, desk, data_
     assert keyring().key_info(author_own_keypair.fingerprint).reason == \
         "the key is not in the keyring"
     assert author_own_keypair.decrypt(blob_path(data_dir, Message.objects.get().blob)) == b"to you"
+
+
+def test_readers_find_the_newest_copy_while_files_wait_and_after_they_are_published(tmp_path):
+    """A replacement waits beside the published copy; readers get the newer one, always."""
+    import io as _io
+
+    from portal.store import Store
+
+    store = Store(tmp_path / "store")
+    accept = lambda path: True  # noqa: E731 - the content check is not the subject here
+    name = store.receive(_io.BytesIO(b"first"), 100, accept)
+    assert store.publish(before=time.time() + 1) == 1
+    with store.open(name) as handle:
+        assert handle.read() == b"first"
+    store.receive(_io.BytesIO(b"second, longer"), 100, accept, replace=name)
+    with store.open(name) as handle:  # the waiting replacement, not the published original
+        assert handle.read() == b"second, longer"
+    assert store.size(name) == len(b"second, longer")
+    assert list(store.names()) == [name]
+    assert store.publish(before=time.time() + 1) == 1
+    assert store.path(name).parent == store.root and store.size(name) == 14
+    store.delete([name])
+    assert list(store.names()) == []
+    with pytest.raises(FileNotFoundError):
+        store.open(name)

@@ -121,7 +121,7 @@ def _sizes(names: list[str]) -> dict[str, int]:
     sizes = {}
     for name in names:
         try:
-            sizes[name] = target.path(name).stat().st_size
+            sizes[name] = target.size(name)
         except (OSError, ValueError):
             sizes[name] = 0
     return sizes
@@ -159,10 +159,9 @@ def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
 
 
 def _download(request: HttpRequest, submission: Submission, name: str) -> HttpResponseBase:
-    path = store().path(name)
     try:
-        size = path.stat().st_size
-        handle = open(path, "rb")
+        handle = store().open(name)
+        size = os.fstat(handle.fileno()).st_size
     except OSError:
         return _error("ciphertext missing on the server", 410)
     match = RANGE_RE.match(request.META.get("HTTP_RANGE", ""))
@@ -199,7 +198,7 @@ def _replace(request: HttpRequest, submission: Submission, name: str) -> HttpRes
         return _error(f"not stored: {refused}", 400)
     row = submission.files.filter(blob=name).first()
     if row is not None:
-        row.ciphertext_bytes = store().path(name).stat().st_size
+        row.ciphertext_bytes = store().size(name)
         row.save(update_fields=["ciphertext_bytes"])
     if name == submission.manifest_blob:
         # The client re-encrypts the files first and the manifest last.
@@ -224,7 +223,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponse:
         return _error(f"not stored: {refused}", 400)
     note = Note.objects.create(
         submission=found, written_by=editor_user(request), blob=name,
-        ciphertext_bytes=os.path.getsize(store().path(name)),
+        ciphertext_bytes=store().size(name),
         recipients=keys.recipients(ring), encrypted_by_server=False,
     )
     audit.record(request.user, "note", found.short_id, via="api")

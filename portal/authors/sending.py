@@ -126,7 +126,7 @@ def send(
             SubmissionFile.objects.bulk_create([
                 SubmissionFile(
                     submission=submission, position=position, blob=blob,
-                    ciphertext_bytes=target.path(blob).stat().st_size,
+                    ciphertext_bytes=target.size(blob),
                     kind=pending_file.kind[:16],
                     cleaned=pending_file.status == "cleaned",
                 )

@@ -106,7 +106,7 @@ def _record(submission: Submission, blob: str, *, sender: str, user: Any, decisi
         with transaction.atomic():
             return Message.objects.create(
                 submission=submission, sender=sender, written_by=user, blob=blob,
-                ciphertext_bytes=store().path(blob).stat().st_size, recipients=recipients,
+                ciphertext_bytes=store().size(blob), recipients=recipients,
                 reply_key=reply_key, encrypted_by_server=by_server, decision=decision,
             )
     except (DatabaseError, OSError) as exc:
@@ -150,7 +150,8 @@ def _decrypt_group(key: ReplyKey, secret: bytes, group: list[Message]) -> dict[i
     ciphertexts = []
     for message in group:
         try:
-            ciphertexts.append(store().path(message.blob).read_bytes())
+            with store().open(message.blob) as handle:
+                ciphertexts.append(handle.read())
         except (OSError, ValueError):
             ciphertexts.append(b"")
     try:

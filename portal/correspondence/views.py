@@ -82,7 +82,8 @@ def download_message(request: HttpRequest, author: Author, public_id: str, numbe
     if not 1 <= number <= len(messages):
         raise Http404("no such message")
     try:
-        data = store().path(messages[number - 1].blob).read_bytes()
+        with store().open(messages[number - 1].blob) as handle:
+            data = handle.read()
     except (OSError, ValueError):
         raise Http404("message missing") from None
     # A name that says neither the portal nor an id the server could match.

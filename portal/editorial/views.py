@@ -213,7 +213,7 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
         return render_submission(request, submission, _("The note could not be encrypted and "
                                                          "was not saved."), status=503)
     Note.objects.create(submission=submission, written_by=editor_user(request), blob=blob,
-                        ciphertext_bytes=store().path(blob).stat().st_size, recipients=recipients)
+                        ciphertext_bytes=store().size(blob), recipients=recipients)
     audit.record(request.user, "note", submission.short_id)
     return redirect("editorial:submission", public_id=submission.public_id)
 
@@ -232,7 +232,7 @@ def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBas
     if name not in labels:
         raise Http404("no such file in this submission")
     try:
-        handle = open(store().path(name), "rb")
+        handle = store().open(name)
     except (OSError, ValueError):
         raise Http404("ciphertext missing") from None
     audit.record(request.user, "download", submission.short_id, file=labels[name])
