@@ -25,20 +25,13 @@ from portal.authors.models import Submission, SubmissionFile
 from portal.correspondence import replykeys, thread, unlock
 from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import codenames, replykey
-from portal.editorial.models import Editor
 from tests.authoring import confirm, new_author, review_of, upload
-from tests.editorial.editors import make_editor, verified_client
 from tests.leaks import database_dump, found_in, found_in_files
 
 pytestmark = pytest.mark.django_db
 CANARY = "REPLY-CANARY-5b2c-工人-e8"
 
 
-@pytest.fixture
-def desk(db, data_dir, editor_keypair):  # type: ignore[no-untyped-def]
-    """A managing editor with a verified session and a registered key."""
-    user = make_editor("managing", Editor.Role.MANAGING, key=editor_keypair.public)
-    return verified_client(user)
 
 
 def send_draft(client: Client, name: str = "draft.md", body: bytes = b"# Draft\n\nWords.\n",

@@ -28,10 +28,8 @@ from portal.authors.models import Submission
 from portal.authors.sending import publish_batch
 from portal.correspondence.models import Message
 from portal.editorial.keys import keyring
-from portal.editorial.models import Editor
 from portal.store import NAME_RE, batch_boundary, start_of_day
 from tests.authoring import confirm, new_author, review_of, upload
-from tests.editorial.editors import make_editor, verified_client
 from tests.storage import blob_files, blob_path
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +47,6 @@ def is_midnight_utc(moment: float) -> bool:
     return (when.hour, when.minute, when.second, when.microsecond) == (0, 0, 0, 0)
 
 
-@pytest.fixture
-def desk(data_dir, editor_keypair):  # type: ignore[no-untyped-def]
-    return verified_client(make_editor("managing", Editor.Role.MANAGING,
-                                       key=editor_keypair.public))
 
 
 def submit_and_talk(client, desk) -> Submission:  # type: ignore[no-untyped-def]

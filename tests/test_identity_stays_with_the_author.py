@@ -40,16 +40,6 @@ SURNAME = "陈晓梅"  # what the file names give away, if they were kept
 KEPT_NAME = "流水线上的她们-我选择保留.md"
 
 
-def heic() -> tuple[bytes, dict[str, str]]:
-    pillow_heif = pytest.importorskip("pillow_heif")
-    pillow_heif.register_heif_opener()
-    tokens = dirty_media.tokens_for("HEIC", "artist", "make", "model", "software", "gps")
-    out = io.BytesIO()
-    dirty_media.gradient().save(out, "HEIF", exif=dirty_media.dirty_exif(tokens).tobytes(),
-                                quality=90)
-    return out.getvalue(), tokens
-
-
 def with_tokens(build: Callable[[], bytes], tokens: dict[str, str]
                 ) -> Callable[[], tuple[bytes, dict[str, str]]]:
     return lambda: (build(), tokens)
@@ -62,7 +52,7 @@ BUILDERS: dict[str, Callable[[], tuple[bytes, dict[str, str]]]] = {
     "odp": lambda: dirty_odf.dirty_odf("odp"), "odg": lambda: dirty_odf.dirty_odf("odg"),
     "pdf": dirty_media.dirty_pdf, "jpg": dirty_media.dirty_jpeg, "png": dirty_media.dirty_png,
     "webp": dirty_media.dirty_webp, "tif": dirty_media.dirty_tiff, "gif": dirty_media.dirty_gif,
-    "heic": heic, "mp3": dirty_audio.dirty_mp3, "flac": dirty_audio.dirty_flac,
+    "heic": dirty_media.dirty_heic, "mp3": dirty_audio.dirty_mp3, "flac": dirty_audio.dirty_flac,
     "opus": dirty_audio.dirty_opus, "m4a": dirty_audio.dirty_m4a, "wav": dirty_audio.dirty_wav,
     # The cleaner's later families: shared workbooks, stored field values, colour
     # profiles and drawing comments, multi-picture photos, chained recordings.

@@ -23,9 +23,7 @@ from portal.correspondence import replykeys
 from portal.correspondence.models import ReplyKey
 from portal.crypto import replykey
 from portal.editorial.keys import keyring
-from portal.editorial.models import Editor
 from tests.authoring import confirm, new_author, review_of, upload
-from tests.editorial.editors import make_editor, verified_client
 from tests.gpgkeys import EditorKeypair, make_keypair
 from tests.leaks import database_dump, found_in, found_in_files
 
@@ -33,10 +31,6 @@ pytestmark = pytest.mark.django_db
 REFUSED = "This key says who owns it"
 
 
-@pytest.fixture
-def desk(db, data_dir, editor_keypair):  # type: ignore[no-untyped-def]
-    user = make_editor("managing", Editor.Role.MANAGING, key=editor_keypair.public)
-    return verified_client(user)
 
 
 def gpg(home: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

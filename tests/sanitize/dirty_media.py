@@ -297,6 +297,17 @@ def dirty_gif() -> tuple[bytes, dict[str, str]]:
     return out.getvalue(), t
 
 
+def dirty_heic() -> tuple[bytes, dict[str, str]]:
+    """A HEIC picture with camera data (needs pillow-heif, a core dependency)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    tokens = tokens_for("HEIC", "artist", "make", "model", "software", "gps")
+    out = io.BytesIO()
+    gradient().save(out, "HEIF", exif=dirty_exif(tokens).tobytes(), quality=90)
+    return out.getvalue(), tokens
+
+
 def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
     """A tiny PNG whose header claims ten gigapixels."""
     def chunk(kind: bytes, body: bytes) -> bytes:
