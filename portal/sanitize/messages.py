@@ -140,6 +140,14 @@ REFUSED: dict[str, str] = {
     "timeout": gettext_noop("Cleaning took too long, so the file was not accepted."),
     "crashed": gettext_noop("The cleaner failed on this file, so it was not accepted."),
     "empty": gettext_noop("The file is empty."),
+    "busy": gettext_noop(
+        "The server is cleaning many files right now, so this one was not cleaned. "
+        "Please try again in a few minutes."
+    ),
+    "unavailable": gettext_noop(
+        "The server cannot clean files safely right now, so this one was not cleaned. "
+        "Please try again later."
+    ),
     "not-utf8": gettext_noop(
         "This text file is not in UTF-8. Please save it as UTF-8 (or as .docx or .odt) "
         "and send it again."
