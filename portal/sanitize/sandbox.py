@@ -95,7 +95,7 @@ def readable_paths() -> list[str]:
 def _bwrap_arguments(seccomp_fd: int) -> list[str]:
     arguments = [
         "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-        "--unshare-cgroup-try", "--uid", SANDBOX_ID, "--gid", SANDBOX_ID,
+        "--uid", SANDBOX_ID, "--gid", SANDBOX_ID,
         "--die-with-parent", "--new-session", "--cap-drop", "ALL",
     ]
     for path in readable_paths():
