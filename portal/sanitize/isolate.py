@@ -229,6 +229,7 @@ class _Zygote:
         with cls._lock:
             zygote = cls._shared.pop(command, None)
             if zygote is not None:
+                zygote.socket.close()  # the zygote ends when its socket closes
                 zygote.process.kill()
                 zygote.process.wait()
 
@@ -236,7 +237,10 @@ class _Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {**_CHILD_ENV, "PORTAL_ZYGOTE_FD": str(theirs.fileno())}
         try:
-            self.process = sandbox.launch(command, env=env, pass_fds=(theirs.fileno(),))
+            # Not tied to the thread that happens to start it (a request's): the
+            # zygote ends when this process closes its socket, or dies.
+            self.process = sandbox.launch(command, env=env, pass_fds=(theirs.fileno(),),
+                                          die_with_parent=False)
         finally:
             theirs.close()
         self.socket = ours
@@ -244,6 +248,7 @@ class _Zygote:
         try:
             ready, _ = self._answer()
         except OSError:
+            self.socket.close()
             self.process.kill()
             self.process.wait()
             raise

@@ -92,12 +92,13 @@ def readable_paths() -> list[str]:
     return kept
 
 
-def _bwrap_arguments(seccomp_fd: int) -> list[str]:
+def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool) -> list[str]:
     arguments = [
         "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-        "--uid", SANDBOX_ID, "--gid", SANDBOX_ID,
-        "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        "--uid", SANDBOX_ID, "--gid", SANDBOX_ID, "--new-session", "--cap-drop", "ALL",
     ]
+    if die_with_parent:
+        arguments.append("--die-with-parent")
     for path in readable_paths():
         arguments += ["--ro-bind", path, path]
     # Debian's merged /usr: /lib, /bin ... are links into it.
@@ -117,8 +118,14 @@ def _bwrap_arguments(seccomp_fd: int) -> list[str]:
 
 def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] = (),
            stdin: Any = subprocess.DEVNULL, stdout: Any = subprocess.DEVNULL,
-           stderr: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
-    """Start `argv` (an interpreter command) inside the sandbox; raise SandboxUnavailable."""
+           stderr: Any = subprocess.DEVNULL,
+           die_with_parent: bool = True) -> subprocess.Popen[bytes]:
+    """Start `argv` (an interpreter command) inside the sandbox; raise SandboxUnavailable.
+
+    With `die_with_parent` the sandbox is killed when the thread that started it
+    ends; a process that outlives the call (the zygote) ends instead when the
+    socket it serves is closed.
+    """
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
@@ -135,7 +142,7 @@ def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] 
         os.write(seccomp_fd, base)
         os.lseek(seccomp_fd, 0, os.SEEK_SET)
         return subprocess.Popen(
-            [bwrap, *_bwrap_arguments(seccomp_fd), "--", *argv],
+            [bwrap, *_bwrap_arguments(seccomp_fd, die_with_parent), "--", *argv],
             stdin=stdin, stdout=stdout, stderr=stderr, env={**env, **layers},
             pass_fds=(*pass_fds, seccomp_fd), close_fds=True,
         )
