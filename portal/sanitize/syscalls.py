@@ -15,7 +15,8 @@ Three programs, each a strict subset of the one before, stacked by the kernel
 - `zygote`, which the zygote adds once its parsers are imported: no more exec;
 - `cleaner`, which every cleaning process adds before it reads a byte of
   input: no fork (threads only), no exec, no sockets of any kind, no signals
-  to other processes, no waiting for children, limits can be read, not set.
+  (to the zygote, to other uploads' cleaners or to itself), no waiting for
+  children, limits can be read, not set.
 
 The programs are built here, in the server (libseccomp through pyseccomp),
 and handed to the sandbox as bytes, so nothing inside it needs libseccomp.
@@ -33,7 +34,9 @@ from typing import Any
 
 # Everything a confined Python process and the parsers' C libraries use:
 # reading, mapping and closing what is already open or readable, memory,
-# threads' futexes, signals to itself, clocks, randomness.
+# threads' futexes, clocks, randomness. No signal to any process, not even
+# itself: the zygote and other uploads' cleaners share the PID namespace, and
+# a cleaner that calls abort() dies all the same.
 COMMON = frozenset({
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "preadv2",
     "pwritev", "pwritev2", "lseek", "close", "close_range", "dup", "dup2", "dup3", "fcntl",
@@ -50,7 +53,7 @@ COMMON = frozenset({
     "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min",
     "getpriority", "getcpu", "exit", "exit_group", "poll", "ppoll", "select", "pselect6",
     "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
-    "epoll_pwait2", "eventfd2", "membarrier", "fadvise64", "umask", "tgkill", "tkill",
+    "epoll_pwait2", "eventfd2", "membarrier", "fadvise64", "umask",
 })
 
 # The zygote forks one child per file, receives the child's pipes over its
@@ -58,8 +61,8 @@ COMMON = frozenset({
 # caller a pidfd of each; it sets the limits and filters it passes on.
 ZYGOTE = COMMON | frozenset({
     "clone", "wait4", "waitid", "recvmsg", "sendmsg", "recvfrom", "sendto",
-    "getsockopt", "getsockname", "getpeername", "pidfd_open", "kill", "pipe", "pipe2",
-    "setrlimit", "seccomp",
+    "getsockopt", "getsockname", "getpeername", "pidfd_open", "pipe", "pipe2",
+    "setrlimit", "seccomp", "tgkill", "tkill",
 })
 
 # bubblewrap loads `base` right before it executes the interpreter.

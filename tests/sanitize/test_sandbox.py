@@ -145,8 +145,8 @@ def test_an_exploited_parser_reaches_nothing_that_works_without_the_sandbox(targ
                  if reachable(socket.AF_UNIX, path)}
     must_fail = (
         [f"read {name}" for name in targets["read"] if Path(targets["read"][name]).exists()]
-        + ["read server environ", "read server memory", "signal the server", "ptrace",
-           "run a program"]
+        + ["read server environ", "read server memory", "signal the server",
+           "signal a neighbour", "ptrace", "run a program"]
         + [f"connect {name}" for name in sorted(services)]
         + [f"write {name}" for name in targets["write"]]
     )
