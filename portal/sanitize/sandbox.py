@@ -268,21 +268,27 @@ def _probe(must_not_see: list[str]) -> str | None:
 
 
 def _inspect(bwrap_pid: int) -> str | None:
-    """Look at the confined process from outside: its filter, its privileges, its network."""
-    confined = [pid for pid in descendants(bwrap_pid) if _status(pid).get("Name") != "bwrap"]
-    if not confined:
+    """Look at the sandbox from outside: every process in it (bubblewrap's reaper and the
+    probe) filtered, without privileges, in namespaces of its own; the probe with its own
+    filter stacked on bubblewrap's."""
+    inside = descendants(bwrap_pid)
+    probes = [pid for pid in inside if _status(pid).get("Name") != "bwrap"]
+    if not probes:
         return "the probe's process is gone"
-    for pid in confined:
+    for pid in inside:
         status = _status(pid)
         if status.get("Seccomp") != "2":
-            return "no seccomp filter on the confined process"
+            return "no seccomp filter on a sandboxed process"
         if status.get("NoNewPrivs") != "1":
-            return "the confined process may gain privileges"
+            return "a sandboxed process may gain privileges"
         if status.get("CapEff", "").strip("0"):
-            return "the confined process holds capabilities"
+            return "a sandboxed process holds capabilities"
         for kind in ("net", "pid", "mnt", "user"):
             if os.readlink(f"/proc/{pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}"):
-                return f"the confined process shares the server's {kind} namespace"
+                return f"a sandboxed process shares the server's {kind} namespace"
+    for pid in probes:
+        if int(_status(pid).get("Seccomp_filters", "2")) < 2:
+            return "the cleaner's own filter is missing"
     return None
 
 

@@ -175,7 +175,8 @@ def test_an_exploited_parser_reaches_nothing_that_works_without_the_sandbox(targ
 
 def test_cleaning_processes_are_filtered_unprivileged_and_off_the_network() -> None:
     """While a real cleaning runs (a slowly arriving draft), every process of its sandbox
-    shows Seccomp: 2 and NoNewPrivs: 1 and lives in network and PID namespaces of its own."""
+    (bubblewrap's reaper included) shows Seccomp: 2 and NoNewPrivs: 1, holds no capability
+    and lives in network and PID namespaces of its own."""
     from tests.sanitize.test_hostile import TrickleReader
 
     for use_zygote in (True, False):
@@ -194,14 +195,15 @@ def test_cleaning_processes_are_filtered_unprivileged_and_off_the_network() -> N
         time.sleep(1.5)
         for pid in sandbox.descendants(os.getpid()):
             status = sandbox._status(pid)
-            if status.get("Name") in (None, "bwrap") or not _in_sandbox(pid):
+            if not status or not _in_sandbox(pid):  # bubblewrap's monitor stays outside
                 continue
             seen.append({**status, "net": os.readlink(f"/proc/{pid}/ns/net"),
                          "pidns": os.readlink(f"/proc/{pid}/ns/pid")})
         cleaner.join()
         assert done.is_set()
-        # The zygote and its child, or the one fresh worker.
-        assert len(seen) >= (2 if use_zygote else 1), seen
+        # bubblewrap's reaper and the zygote and its child, or the one fresh worker.
+        assert len([s for s in seen if s["Name"] != "bwrap"]) >= (2 if use_zygote else 1), seen
+        assert any(s["Name"] == "bwrap" for s in seen)
         for status in seen:
             assert status["Seccomp"] == "2" and status["NoNewPrivs"] == "1", status
             assert status["CapEff"].strip("0") == ""
@@ -249,6 +251,26 @@ def test_a_forged_answer_from_the_child_is_a_refusal(name):
 
 def test_the_start_up_check_finds_the_sandbox_holding(data_dir):
     assert sandbox.problem([str(data_dir)]) is None
+
+
+@pytest.mark.parametrize("dropped, finding", [
+    ("--unshare-net", "shares the server's net namespace"),
+    ("--unshare-pid", "shares the server's pid namespace"),
+    ("--seccomp", "no seccomp filter on a sandboxed process"),
+])
+def test_the_start_up_check_notices_a_sandbox_with_a_layer_missing(monkeypatch, dropped,
+                                                                     finding):
+    """The probe can fail: take one layer out of bubblewrap's command and it says which."""
+    build = sandbox._bwrap_arguments
+
+    def without(seccomp_fd: int, die_with_parent: bool) -> list[str]:
+        arguments = build(seccomp_fd, die_with_parent)
+        at = arguments.index(dropped)
+        return arguments[:at] + arguments[at + (2 if dropped == "--seccomp" else 1):]
+
+    monkeypatch.setattr(sandbox, "_bwrap_arguments", without)
+    monkeypatch.setattr(sandbox, "_verdicts", {})
+    assert finding in (sandbox.problem() or "")
 
 
 def test_without_bubblewrap_nothing_is_cleaned(monkeypatch):
