@@ -14,6 +14,8 @@ serves every application server:
 - PORTAL_THREADS (default 8): threads per worker, i.e. uploads in flight per
   worker. A Tor upload of a large recording can take an hour on a slow bridge,
   so threads, not processes, absorb the waiting.
+
+Workers are made undumpable as soon as they are forked (post_fork).
 """
 
 from __future__ import annotations
@@ -77,6 +79,16 @@ forwarded_allow_ips = ""
 # The runtime control socket is not needed: systemd restarts and reloads.
 control_socket_disable = True
 proc_name = "penname"
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """PR_SET_DUMPABLE=0 in every worker before it serves anything: no core dump of a
+    worker holding a draft, and no other process of this user (a cleaner that escaped
+    its sandbox) may ptrace it or read its /proc/PID/mem or environ. portal.wsgi does
+    the same for any other WSGI server."""
+    from portal.sanitize.sandbox import undumpable
+
+    undumpable()
 
 
 def on_starting(server: Any) -> None:

@@ -2,7 +2,8 @@
 
 Promise: the answer is one word. It says whether this application server can
 do its job right now (the database answers a query; the ciphertext store is a
-writable directory with room left) without naming the part that failed, a
+writable directory with room left; the cleaners' sandbox holds, proved by a
+confined process that fails at what it must not do) without naming the part that failed, a
 version, a count or a time, since anyone who knows the onion address can ask.
 The reason for "down" goes to the server's own log.
 """
@@ -20,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from portal.access import public
+from portal.sanitize import sandbox
 from portal.store import LOW_SPACE_BYTES, Store, StoreError
 
 log = logging.getLogger("portal.health")
@@ -49,10 +51,16 @@ def store_problem() -> str | None:
     return None
 
 
+def sandbox_problem() -> str | None:
+    """Uploads are refused while this says something (portal.sanitize.sandbox)."""
+    problem = sandbox.problem([str(settings.DATA_DIR)])
+    return f"sandbox: {problem}" if problem else None
+
+
 @public
 @require_safe
 def health(request: HttpRequest) -> HttpResponse:
-    problem = database_problem() or store_problem()
+    problem = database_problem() or store_problem() or sandbox_problem()
     if problem:
         log.warning("health check: %s", problem)
         return HttpResponse("down\n", status=503, content_type="text/plain; charset=utf-8")

@@ -7,6 +7,10 @@ import sys
 
 
 def main() -> None:
+    # Like the web workers: no core dumps, no ptrace or /proc/PID/mem of this process.
+    from portal.sanitize.sandbox import undumpable
+
+    undumpable()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     from django.core.management import execute_from_command_line
 

@@ -285,6 +285,12 @@ PORTAL_KDF_CONCURRENCY = env_int("PORTAL_KDF_CONCURRENCY", 2, minimum=1, maximum
 PORTAL_CODENAME_FAILURES_PER_MINUTE = env_int("PORTAL_CODENAME_FAILURES_PER_MINUTE", 30,
                                               minimum=1, maximum=100_000)
 
+# Cleaning processes running at once on this server, across every worker: each
+# may take the cleaner's whole memory and CPU allowance (portal.sanitize.limits).
+# One more waits this long for a turn, then the file is refused as "busy".
+PORTAL_CLEANERS = env_int("PORTAL_CLEANERS", 2, minimum=1, maximum=64)
+PORTAL_CLEANER_WAIT_SECONDS = env_int("PORTAL_CLEANER_WAIT_SECONDS", 30, minimum=0, maximum=600)
+
 PORTAL_GNUPG_HOME = Path(env_str("PORTAL_GNUPG_HOME", str(DATA_DIR / "gnupg")))
 PORTAL_GPG_BINARY = env_str("PORTAL_GPG_BINARY", "gpg")
 PORTAL_STORE_DIR = DATA_DIR / "store"

@@ -380,8 +380,15 @@ def test_systemd_accepts_the_units(tmp_path):
     assert {Path(c).suffix for c in copies} == {".service", ".socket", ".timer"}
 
 
+# penname.service alone may create the namespaces and mounts bubblewrap needs to build
+# the cleaners' sandbox (systemd-analyze counts 0.9 for them); PrivateMounts= and a
+# list of three mount calls instead of @mount win back 0.4.
+EXPOSURE_CEILING = {"penname.service": 2.1}
+
+
 def test_systemd_rates_every_service_well_sandboxed(tmp_path):
-    """`systemd-analyze security` scores each service's sandbox: at most 2.0 ("OK"), out of 10."""
+    """`systemd-analyze security` scores each service's sandbox: at most 2.0 ("OK"), out of 10,
+    and 2.1 for the one that builds the cleaners' sandbox."""
     analyze = require("systemd-analyze", "systemd")
     bin_dir = str(Path(sys.executable).parent) + "/"
     for unit in SERVICES:
@@ -390,7 +397,8 @@ def test_systemd_rates_every_service_well_sandboxed(tmp_path):
                                 cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
         score = re.search(rf"Overall exposure level for {re.escape(unit)}: (\d+\.\d+)", result.stdout)
         assert score, result.stdout + result.stderr
-        assert float(score[1]) <= 2.0, result.stdout
+        print(unit, score[1])
+        assert float(score[1]) <= EXPOSURE_CEILING.get(unit, 2.0), result.stdout
 
 
 def sandbox(unit: str) -> list[str]:
@@ -447,3 +455,45 @@ def test_gunicorn_refuses_several_workers_without_a_shared_cache(tmp_path):
                             env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "REDIS_URL" in result.stderr
+
+
+DUMPABLE = "import ctypes; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"  # PR_GET_DUMPABLE
+
+
+def test_gunicorn_workers_and_portal_commands_are_undumpable(tmp_path):
+    """No other process of the service user (a cleaner that got out) may ptrace a worker
+    or read its /proc/PID/mem and environ, and no worker leaves a core dump."""
+    hook = (f"import runpy; runpy.run_path({str(DEPLOY / 'gunicorn.conf.py')!r})"
+            f"['post_fork'](None, None); {DUMPABLE}")
+    before = subprocess.run([sys.executable, "-c", DUMPABLE], capture_output=True, text=True,
+                            timeout=60, check=True)
+    after = subprocess.run([sys.executable, "-c", hook], capture_output=True, text=True,
+                           timeout=60, check=True, cwd=ROOT)
+    assert (before.stdout, after.stdout) == ("1\n", "0\n")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORTAL_DATA_DIR": str(tmp_path),
+           "PORTAL_DEBUG": "True"}
+    shell = subprocess.run([str(Path(sys.executable).parent / "portal"), "shell", "-c", DUMPABLE],
+                           env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert shell.stdout.splitlines()[-1] == "0"
+
+
+def test_the_service_lets_bubblewrap_build_the_cleaners_sandbox_and_caps_memory():
+    """penname.service alone may create the namespaces and mounts bwrap needs; every unit
+    still shares the same sandbox block (checked above), and the service has a memory cap."""
+    text = (UNITS / "penname.service").read_text()
+    extra = text[text.index("# --- end of sandbox ---"):]
+    assert re.search(r"^RestrictNamespaces=user pid net mnt ipc uts$", extra, re.M)
+    assert re.search(r"^SystemCallFilter=mount umount2 pivot_root$", extra, re.M)
+    assert re.search(r"^MemoryMax=\d+[MG]$", extra, re.M)
+    assert re.search(r"^OOMPolicy=continue$", extra, re.M)
+    for unit in SERVICES[1:]:
+        assert "RestrictNamespaces=user" not in (UNITS / unit).read_text()
+
+
+def test_redis_is_reached_only_through_a_private_socket():
+    """A cleaner that escaped, or any other local process, finds no Redis on loopback."""
+    env = (DEPLOY / "penname.env.example").read_text()
+    assert re.search(r"^REDIS_URL=unix:///run/redis/redis-server\.sock\?db=0$", env, re.M)
+    guide = (DEPLOY / "README.md").read_text()
+    for line in ("port 0", "unixsocket /run/redis/redis-server.sock", "unixsocketperm 770"):
+        assert line in guide, line

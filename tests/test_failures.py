@@ -179,3 +179,14 @@ def test_spool_disk_failure_during_upload_keeps_nothing(client, editor, data_dir
     settings.PORTAL_SPOOL_DIR = blocker / "spool"
     with pytest.raises(OSError):
         upload(client, [("a.txt", b"words")])
+
+
+def test_without_the_sandbox_uploads_are_refused_with_a_clear_sentence(
+    client, editor, data_dir, monkeypatch
+):
+    """Never cleaned unconfined: every file is refused and the author reads why."""
+    monkeypatch.setenv("PORTAL_BWRAP", "/nonexistent/bwrap")
+    new_author(client)
+    review = review_of(upload(client, [("a.txt", b"words"), ("b.txt", b"more words")]))
+    assert review.html.count("The server cannot clean files safely right now") == 2, review.html
+    assert_nothing_stored(data_dir)

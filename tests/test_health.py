@@ -42,3 +42,17 @@ def test_health_is_down_when_the_database_fails_and_names_nothing(client, data_d
 
 def test_health_accepts_only_reading(client, data_dir):
     assert client.post("/health/").status_code == 405
+
+
+def test_health_is_down_when_the_cleaners_sandbox_cannot_be_established(
+    client, data_dir, monkeypatch
+):
+    monkeypatch.setenv("PORTAL_BWRAP", "/nonexistent/bwrap")
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.content == b"down\n"
+    monkeypatch.delenv("PORTAL_BWRAP")
+    monkeypatch.setenv("PATH", "/nonexistent")  # no bwrap to be found either
+    assert client.get("/health/").status_code == 503
+    monkeypatch.undo()
+    assert client.get("/health/").content == b"ok\n"

@@ -42,6 +42,7 @@ from portal.crypto.spool import (
 )
 from portal.sanitize import DEFAULT_LIMITS, CleaningRefused, Limits, clean_isolated
 from portal.sanitize.filenames import neutral_name
+from portal.sanitize.slots import CleanerSlots
 
 from .upload import SpooledUpload
 
@@ -176,6 +177,16 @@ def cleaning_limits() -> Limits:
     )
 
 
+def cleaner_slots() -> CleanerSlots:
+    """At most PORTAL_CLEANERS cleaning processes at once on this server (every worker).
+
+    The slots are empty lock files beside the spool, not in it: the spool
+    holds only uploads on their way.
+    """
+    return CleanerSlots(Path(settings.DATA_DIR) / "cleaner-slots", settings.PORTAL_CLEANERS,
+                        settings.PORTAL_CLEANER_WAIT_SECONDS)
+
+
 def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload) -> PendingFile:
     path = directory / f"file-{index}"
     key = derive_key(master, f"file-{index}")
@@ -184,7 +195,8 @@ def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload
     try:
         with upload.open() as source:
             report = clean_isolated(source, sink, name_hint=upload.name,  # type: ignore[arg-type]
-                                    type_hint=upload.content_type, limits=cleaning_limits())
+                                    type_hint=upload.content_type, limits=cleaning_limits(),
+                                    slots=cleaner_slots(), must_not_see=[str(settings.DATA_DIR)])
         writer.close()
         status = "encrypted" if report.kind == "openpgp" else "cleaned"
         return PendingFile(index, upload.name, sink.size, sink.sha256.hexdigest(), report.kind,

@@ -1,15 +1,21 @@
-"""Run the cleaner in a confined child process, streaming bytes in and out.
+"""Run the cleaner in a sandboxed child process, streaming bytes in and out.
 
 The server never parses an uploaded document in its own process: a parser bug
 or a bomb costs one child, which is killed at its time limit, and the portal
-keeps serving. Plaintext crosses only pipes, never a file. Callers get either a
-Report (and the cleaned bytes written to their sink) or CleaningRefused; on
-refusal whatever reached the sink must be discarded.
+keeps serving. Every child runs in the sandbox of `sandbox.py` (no network, no
+view of the data, seccomp, no ptrace, its own limits); when the sandbox cannot
+be established the file is refused ("unavailable"), never cleaned unconfined.
+Plaintext crosses only pipes, never a file. Callers get either a Report (and
+the cleaned bytes written to their sink) or CleaningRefused; on refusal
+whatever reached the sink must be discarded. The child's answer is checked
+(`result.py`) before it becomes a Report.
 
-Children come from a pre-loaded zygote process (see zygote.py) when it can be
-started, which saves ~90 ms of interpreter start-up per file; otherwise (or
-with PORTAL_CLEAN_ZYGOTE=0) each child is a fresh `python -m
-portal.sanitize.worker`. Either way every file gets its own confined process.
+Children come from a pre-loaded zygote process (see zygote.py), itself inside
+the sandbox, when it can be started, which saves ~90 ms of interpreter
+start-up per file; otherwise (or with PORTAL_CLEAN_ZYGOTE=0) each child is a
+fresh `python -m portal.sanitize.worker` in a sandbox of its own. Either way
+every file gets its own confined process. With `slots`, at most that many
+children run at once across the server (`slots.py`).
 """
 
 from __future__ import annotations
@@ -22,13 +28,20 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any, BinaryIO
 
+from . import result, sandbox
 from .errors import CleaningRefused, LimitExceeded
 from .limits import DEFAULT_LIMITS, Limits
 from .report import Report
+from .slots import CleanerSlots
 
 CHUNK = 64 * 1024
+# What the sandbox starts: the zygote, or a one-file worker.
+ZYGOTE_COMMAND = (sys.executable, "-I", "-B", "-m", "portal.sanitize.zygote")
+WORKER_COMMAND = (sys.executable, "-I", "-B", "-m", "portal.sanitize.worker")
 
 
 def clean_isolated(
@@ -38,13 +51,44 @@ def clean_isolated(
     name_hint: str = "",
     type_hint: str = "",
     limits: Limits = DEFAULT_LIMITS,
+    slots: CleanerSlots | None = None,
+    must_not_see: Sequence[str] = (),
 ) -> Report:
-    """Clean `src` into `dst` in a child process; raise CleaningRefused on any failure."""
+    """Clean `src` into `dst` in a sandboxed child; raise CleaningRefused on any failure.
+
+    `must_not_see`: paths (the data directory) the start-up check of the
+    sandbox proves invisible to a child.
+    """
+    sandbox.require(must_not_see)
+    with slots.hold() if slots is not None else nullcontext():
+        return run_in_sandbox(src, dst, name_hint=name_hint, type_hint=type_hint,
+                              limits=limits)
+
+
+def run_in_sandbox(
+    src: BinaryIO,
+    dst: BinaryIO,
+    *,
+    name_hint: str = "",
+    type_hint: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+    zygote_command: Sequence[str] = ZYGOTE_COMMAND,
+    worker_command: Sequence[str] = WORKER_COMMAND,
+    use_zygote: bool | None = None,
+) -> Report:
+    """One child, from the zygote or fresh, fed `src`, its output copied to `dst`.
+
+    The commands are the interpreter commands the sandbox starts; tests start
+    one that behaves like an exploited parser, inside the very same sandbox.
+    """
     args = json.dumps({
         "limits": limits.to_json(), "name": _extension_only(name_hint),
         "type": _printable(type_hint),
     })
-    child, result_read = _start(args)
+    if use_zygote is None:
+        use_zygote = os.environ.get("PORTAL_CLEAN_ZYGOTE", "1") != "0"
+    child, result_read = _start(args, tuple(zygote_command) if use_zygote else None,
+                                tuple(worker_command))
     feeder_error: list[BaseException] = []
     feeder = threading.Thread(target=_feed, args=(src, child.stdin, feeder_error), daemon=True)
     feeder.start()
@@ -82,7 +126,7 @@ def clean_isolated(
         raise feeder_error[0]
     if timed_out.is_set():
         raise CleaningRefused("timeout")
-    return _outcome(returncode, b"".join(result_chunks))
+    return result.outcome(returncode, b"".join(result_chunks))
 
 
 # Arguments travel in the environment (or over the zygote's socket), which only
@@ -91,35 +135,43 @@ def clean_isolated(
 #
 # One malloc arena: glibc otherwise reserves 64 MiB of address space for each
 # thread a parser starts (libheif, x265), which the memory limit counts.
-_CHILD_ENV = {"LANG": "C.UTF-8", "TMPDIR": "/nonexistent", "MALLOC_ARENA_MAX": "1"}
+_CHILD_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": "/nonexistent",
+              "MALLOC_ARENA_MAX": "1"}
 
 
-def _start(args: str) -> tuple[Any, int]:
+def _start(args: str, zygote_command: tuple[str, ...] | None,
+           worker_command: tuple[str, ...]) -> tuple[Any, int]:
     """Start a cleaning child; return it (Popen-like) and the result pipe's read end."""
-    if os.environ.get("PORTAL_CLEAN_ZYGOTE", "1") != "0":
+    if zygote_command is not None:
         try:
-            return _Zygote.shared().spawn(args)
+            return _Zygote.shared(zygote_command).spawn(args)
         except OSError:
-            _Zygote.forget()
+            _Zygote.forget(zygote_command)
     result_read, result_write = os.pipe()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **_CHILD_ENV,
+    env = {**_CHILD_ENV,
            "PORTAL_CLEAN_ARGS": json.dumps({**json.loads(args), "result_fd": result_write})}
     try:
-        child = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-m", "portal.sanitize.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            pass_fds=(result_write,), env=env, close_fds=True,
-        )
+        child = sandbox.launch(worker_command, env=env, pass_fds=(result_write,),
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    except BaseException:
+        os.close(result_read)
+        raise
     finally:
         os.close(result_write)
     return child, result_read
 
 
 class _ForkedChild:
-    """A child forked by the zygote, with the subset of Popen the caller uses."""
+    """A child forked by the zygote, with the subset of Popen the caller uses.
 
-    def __init__(self, pid: int, stdin_fd: int, stdout_fd: int, status_fd: int) -> None:
-        self.pid = pid
+    `pid` is its pid as this process sees it (the zygote lives in a PID
+    namespace of its own); it is killed through its pidfd, which can never
+    name another process.
+    """
+
+    def __init__(self, pidfd: int, stdin_fd: int, stdout_fd: int, status_fd: int) -> None:
+        self.pidfd = pidfd
+        self.pid = _pid_of(pidfd)
         self.stdin = os.fdopen(stdin_fd, "wb")
         self.stdout = os.fdopen(stdout_fd, "rb")
         self._status = os.fdopen(status_fd, "rb")
@@ -139,62 +191,76 @@ class _ForkedChild:
         line = self._status.readline()
         self._status.close()
         self.returncode = int(line) if line.strip() else -signal.SIGKILL
+        os.close(self.pidfd)
+        self.pidfd = -1
 
     def kill(self) -> None:
         if self.poll() is None:
             try:
-                os.kill(self.pid, signal.SIGKILL)
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
 
+def _pid_of(pidfd: int) -> int:
+    with open(f"/proc/self/fdinfo/{pidfd}", encoding="ascii") as info:
+        for line in info:
+            if line.startswith("Pid:"):
+                return int(line.split()[1])
+    return -1
+
+
 class _Zygote:
-    """The per-process zygote: started on first use, restarted if it died."""
+    """The per-process zygote (one per command): started on first use, restarted if it died."""
 
     _lock = threading.Lock()
-    _shared: _Zygote | None = None
+    _shared: dict[tuple[str, ...], _Zygote] = {}
 
     @classmethod
-    def shared(cls) -> _Zygote:
+    def shared(cls, command: tuple[str, ...] = ZYGOTE_COMMAND) -> _Zygote:
         with cls._lock:
-            if cls._shared is None or cls._shared.process.poll() is not None:
-                cls._shared = cls()
-            return cls._shared
+            zygote = cls._shared.get(command)
+            if zygote is None or zygote.process.poll() is not None:
+                zygote = cls._shared[command] = cls(command)
+            return zygote
 
     @classmethod
-    def forget(cls) -> None:
+    def forget(cls, command: tuple[str, ...] = ZYGOTE_COMMAND) -> None:
         with cls._lock:
-            if cls._shared is not None:
-                cls._shared.process.kill()
-            cls._shared = None
+            zygote = cls._shared.pop(command, None)
+            if zygote is not None:
+                zygote.socket.close()  # the zygote ends when its socket closes
+                zygote.process.kill()
+                zygote.process.wait()
 
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **_CHILD_ENV,
-               "PORTAL_ZYGOTE_FD": str(theirs.fileno())}
+    def __init__(self, command: tuple[str, ...]) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**_CHILD_ENV, "PORTAL_ZYGOTE_FD": str(theirs.fileno())}
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-m", "portal.sanitize.zygote"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),), env=env, close_fds=True,
-            )
+            # Not tied to the thread that happens to start it (a request's): the
+            # zygote ends when this process closes its socket, or dies.
+            self.process = sandbox.launch(command, env=env, pass_fds=(theirs.fileno(),),
+                                          die_with_parent=False)
         finally:
             theirs.close()
         self.socket = ours
         self.socket.settimeout(60)
-        self._pending = b""
-        if self._line() != "ready":
+        try:
+            ready, _ = self._answer()
+        except OSError:
+            self.socket.close()
+            self.process.kill()
+            self.process.wait()
+            raise
+        if ready != "ready":
             raise OSError("the cleaning zygote did not start")
         self._spawn_lock = threading.Lock()
 
-    def _line(self) -> str:
-        while b"\n" not in self._pending:
-            chunk = self.socket.recv(256)
-            if not chunk:
-                raise OSError("the cleaning zygote went away")
-            self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
-        return line.decode("ascii")
+    def _answer(self) -> tuple[str, list[int]]:
+        message, fds, _, _ = socket.recv_fds(self.socket, 256, 1)
+        if not message:
+            raise OSError("the cleaning zygote went away")
+        return message.decode("ascii").strip(), fds
 
     def spawn(self, args: str) -> tuple[_ForkedChild, int]:
         stdin_r, stdin_w = os.pipe()
@@ -205,7 +271,9 @@ class _Zygote:
         try:
             with self._spawn_lock:
                 socket.send_fds(self.socket, [args.encode("utf-8")], theirs)
-                pid = int(self._line())
+                _, pidfds = self._answer()
+            if len(pidfds) != 1:
+                raise ValueError("no pidfd")
         except (OSError, ValueError):
             for fd in (stdin_w, stdout_r, result_r, status_r):
                 os.close(fd)
@@ -213,21 +281,7 @@ class _Zygote:
         finally:
             for fd in theirs:
                 os.close(fd)
-        return _ForkedChild(pid, stdin_w, stdout_r, status_r), result_r
-
-
-def _outcome(returncode: int, raw_result: bytes) -> Report:
-    try:
-        outcome = json.loads(raw_result.decode("utf-8")) if raw_result else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        outcome = None
-    if returncode != 0 or not isinstance(outcome, dict):
-        if returncode in (-9, -24, 152, 137):  # SIGKILL / SIGXCPU: a resource limit
-            raise CleaningRefused("limit", "CPU time")
-        raise CleaningRefused("crashed")
-    if not outcome.get("ok"):
-        raise CleaningRefused(str(outcome.get("code", "crashed")), str(outcome.get("detail", "")))
-    return Report.from_dict(outcome["report"])
+        return _ForkedChild(pidfds[0], stdin_w, stdout_r, status_r), result_r
 
 
 def _feed(src: BinaryIO, sink: BinaryIO, errors: list[BaseException]) -> None:
@@ -244,8 +298,8 @@ def _feed(src: BinaryIO, sink: BinaryIO, errors: list[BaseException]) -> None:
 
 
 def _collect(fd: int, chunks: list[bytes]) -> None:
-    with os.fdopen(fd, "rb") as result:
-        chunks.append(result.read(1024 * 1024))
+    with os.fdopen(fd, "rb") as answer:
+        chunks.append(answer.read(result.MAX_ANSWER_BYTES + 1))
 
 
 def _extension_only(name: str) -> str:

@@ -320,6 +320,14 @@ REFUSED: dict[str, Wording] = {
     "crashed": Wording(gettext_noop("The cleaner failed on this file, so it was not accepted."),
                        gettext_noop("the cleaner failed on this file")),
     "empty": Wording(gettext_noop("The file is empty."), gettext_noop("the file is empty")),
+    "busy": Wording(
+        gettext_noop("The server is cleaning many files right now, so this one was not cleaned. "
+                     "Please try again in a few minutes."),
+        gettext_noop("the server was cleaning too many files at that moment")),
+    "unavailable": Wording(
+        gettext_noop("The server cannot clean files safely right now, so this one was not "
+                     "cleaned. Please try again later."),
+        gettext_noop("the cleaner's sandbox could not be established")),
     "not-utf8": Wording(
         gettext_noop("This text file is not in UTF-8. Please save it as UTF-8 (or as .docx or "
                      ".odt) and send it again."),

@@ -1,48 +1,45 @@
 """The child process that cleans one file: stdin in, stdout out, result on a pipe.
 
-Run as `python -I -B -m portal.sanitize.worker` by `isolate.py` only, with its
+Started inside the sandbox (`sandbox.py`) by `isolate.py` only, either as
+`python -I -B -m portal.sanitize.worker` or forked by the zygote, with its
 arguments (limits, name hint, type hint, result pipe) in PORTAL_CLEAN_ARGS.
-Before it reads a byte of the (possibly hostile) input it caps its own address
-space, CPU time and open files, forbids itself from writing any file (so no
-plaintext can reach a disk from here) and from dumping core. The outcome is one
-JSON object written to the result pipe: the report, or the refusal code. Any
-crash leaves the parent with no result, which is a refusal.
+Before it reads a byte of the (possibly hostile) input it confines itself for
+good (`sandbox.confine_cleaner`: address space, CPU time, open files, no file
+writes, no core dumps, not dumpable, the cleaner's seccomp filter); if that
+fails it cleans nothing. The outcome is one JSON object written to the result
+pipe: the report, or the refusal code. Any crash leaves the parent with no
+result, which is a refusal; and the parent trusts nothing in the result it
+has not checked (`result.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
-import signal
 import sys
 
 from .errors import CleaningRefused, import_refusal
 from .limits import Limits
-
-
-def confine(limits: Limits) -> None:
-    """Apply the resource limits to this process; called before any input is read."""
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    # Writing a file then fails with an error instead of killing us silently.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from .sandbox import SandboxUnavailable, confine_cleaner
 
 
 def main() -> int:
     args = json.loads(os.environ["PORTAL_CLEAN_ARGS"])
     limits = Limits.from_json(args["limits"])
     name_hint, type_hint, result_fd = args["name"], args["type"], args["result_fd"]
-    confine(limits)
-    from .core import clean  # imported after confinement: parsers load under the limits
-
     result = os.fdopen(int(result_fd), "w", encoding="utf-8")
+    try:
+        confine_cleaner(limits)
+    except (SandboxUnavailable, OSError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, SandboxUnavailable) else type(exc).__name__
+        json.dump({"ok": False, "code": "unavailable", "detail": detail}, result)
+        result.close()
+        return 0
+    from . import core  # imported after confinement: parsers load under the limits
+
     out = sys.stdout.buffer
     try:
-        report = clean(
+        report = core.clean(
             sys.stdin.buffer, out, name_hint=name_hint, type_hint=type_hint, limits=limits
         )
         out.flush()

@@ -5,14 +5,20 @@ file, which dominates cleaning small files (an editor syncing a hundred
 drafts). The zygote imports the cleaners once, never reads any document
 itself, and forks one child per file on request. Each child closes every
 descriptor but its own three pipes, confines itself exactly as
-`worker.py` does (address space, CPU, no file writes, no core dumps), and
-cleans one file; so each file still has a process of its own, as with a fresh
-interpreter.
+`worker.py` does (it runs worker.main), and cleans one file; so each file
+still has a process of its own, as with a fresh interpreter.
 
-Protocol on the Unix socket given in PORTAL_ZYGOTE_FD: the caller sends the
-cleaning arguments (JSON) with four descriptors (input, output, result,
-status); the zygote answers with the child's pid and, once the child has been
-reaped, writes its wait status to the status pipe and closes it.
+The zygote itself runs inside the sandbox (`sandbox.launch`: its namespaces,
+read-only file system and base seccomp filter), and before importing anything
+it makes itself undumpable and drops exec (`sandbox.confine_zygote`), so its
+children start confined and only add the cleaner's own filter and limits.
+
+Protocol on the Unix socket (SOCK_SEQPACKET) given in PORTAL_ZYGOTE_FD: the
+caller sends the cleaning arguments (JSON) with four descriptors (input,
+output, result, status); the zygote answers with the child's pid in its own
+PID namespace and a pidfd of the child (by which the caller can kill it and
+learn its pid as the server sees it) and, once the child has been reaped,
+writes its wait status to the status pipe and closes it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import select
 import signal
 import socket
 import sys
+
+from .sandbox import confine_zygote
 
 
 def preload() -> None:
@@ -120,7 +128,11 @@ def serve(control: socket.socket) -> None:
         for fd in fds[:3]:
             os.close(fd)
         running[pid] = fds[3]
-        control.sendall(f"{pid}\n".encode())
+        pidfd = os.pidfd_open(pid)
+        try:
+            socket.send_fds(control, [f"{pid}\n".encode()], [pidfd])
+        finally:
+            os.close(pidfd)
 
 
 def _reap(running: dict[int, int]) -> None:
@@ -141,6 +153,7 @@ def _reap(running: dict[int, int]) -> None:
 
 def main() -> int:
     control = socket.socket(fileno=int(os.environ["PORTAL_ZYGOTE_FD"]))
+    confine_zygote()
     preload()
     control.sendall(b"ready\n")
     serve(control)
