@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from . import messages
@@ -81,7 +82,7 @@ def _report(data: Any) -> Report:
     )
 
 
-def _findings(entries: Any, known: dict[str, str]) -> list[Finding]:
+def _findings(entries: Any, known: Mapping[str, object]) -> list[Finding]:
     if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
         raise ValueError
     findings = []
@@ -96,7 +97,7 @@ def _findings(entries: Any, known: dict[str, str]) -> list[Finding]:
     return findings
 
 
-def _code(code: Any, known: dict[str, str]) -> str:
+def _code(code: Any, known: Mapping[str, object]) -> str:
     if not isinstance(code, str) or code not in known:
         raise ValueError
     return code
