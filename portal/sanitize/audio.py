@@ -45,7 +45,7 @@ def clean_audio(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
         cleaned = rebuild[ctx.kind](data, report)
     except CleaningRefused:
         raise
-    except (mutagen.MutagenError, EOFError, ValueError, IndexError, KeyError,
+    except (mutagen.MutagenError, EOFError, ValueError, IndexError, KeyError, OverflowError,
             struct.error) as exc:
         raise CleaningRefused("malformed", f"{ctx.kind}: {type(exc).__name__}") from exc
     dst.write(cleaned)

@@ -3,8 +3,10 @@ byte for byte; a long WAV streams through in constant memory."""
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
+import zlib
 
 import mutagen
 import pytest
@@ -302,3 +304,20 @@ def test_mp3_through_the_isolated_cleaner() -> None:
     dirty, tokens = dirty_audio.dirty_mp3()
     cleaned, _ = dirty_media.clean_isolated_or_skip(dirty, "song.mp3")
     assert find_tokens(cleaned, list(tokens.values())) == []
+
+
+# Found by the coverage-guided fuzzer (tests/sanitize/test_fuzz.py): an M4A whose media
+# header claims a duration so large that mutagen's seek overflows. It was refused only
+# because the child died; in the process it raised OverflowError.
+OVERFLOWING_M4A = zlib.decompress(base64.b64decode(
+    "eNpjYGCQSSupLPA1cVRgYGBiANGZxfm5QGwE5Avk5ueXMTAw5OSWZaQwoADmFwwMjDoMJINoQgoY55QUNQ8ESMwG"
+    "2h5Tkg32KTuyixioAhgtclMyE4EMhdwUWGj++Q8Ba1wYGIzXhR4BC+pmpOQUwXQV55fmIZsSDOSneCTmpeSkgtU8"
+    "zs3MSwPSAsW56FHEwKCSApGUSSlKTUPyDU9pUY4ClL28uCQpBxQxxSXFKUhqvHMLLBIxQoCRQQBEgdwLBOqpxSnF"
+    "4NQgCSRYBB1EkSxnZRLiYGNkArutpKQYSQbIL05G4osA+VVoTgeqSc5H4mvkpiSWEApiAPDrf4E="
+))
+
+
+def test_an_m4a_whose_sizes_overflow_is_refused_as_damaged() -> None:
+    with pytest.raises(CleaningRefused) as refused:
+        clean_bytes(OVERFLOWING_M4A, name_hint="x.m4a")
+    assert refused.value.code == "malformed"
