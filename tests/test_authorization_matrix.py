@@ -56,11 +56,10 @@ from portal.access import SESSION_AUTHOR, SESSION_EPOCH
 from portal.api.models import ApiToken
 from portal.api.openapi import SPEC
 from portal.authors.models import Author, Submission
-from portal.editorial.keys import add_key
 from portal.editorial.models import Editor
 from portal.editorial.webauthn_views import REGISTRATION_GRANT
 from tests.authoring import confirm, new_author, review_of, upload
-from tests.editorial.editors import make_editor
+from tests.editorial.editors import approved_key, make_editor
 from tests.routes import Route, all_routes
 
 IDENTITIES = ("anonymous", "author_a", "author_b", "unverified", "newcomer", "editor", "managing")
@@ -158,9 +157,11 @@ ROUTES: dict[str, Entry] = {
     "editorial:add_note": r("editor", "POST"),
     "editorial:reply": r("editor", "POST"),
     "editorial:download": r("editor"),
-    "editorial:keys": r("editor", "GET POST"),
-    "editorial:deactivate_key": r("editor", "POST", at={"pk": "spare_key"},
-                                  editor=403),  # another editor's key
+    "editorial:keys": r("editor"),  # every editor sees the keys; managing editors act
+    "editorial:add_key": r("managing", "POST"),
+    "editorial:approve_key": r("managing", "POST", at={"pk": "spare_key"}),
+    "editorial:deactivate_key": r("managing", "POST", at={"pk": "spare_key"}),
+    "editorial:changes_seen": r("editor", "POST"),
     "editorial:editors": r("managing", "GET POST"),
     "editorial:deactivate_editor": r("managing", "POST", at={"pk": "victim"}),
     "editorial:audit": r("managing"),
@@ -197,7 +198,7 @@ class World:
 @pytest.fixture
 def world(db, data_dir, editor_keypair, second_editor_keypair) -> World:  # type: ignore[no-untyped-def]
     managing = make_editor("managing", Editor.Role.MANAGING, key=editor_keypair.public)
-    spare_key = add_key(managing, second_editor_keypair.public)
+    spare_key = approved_key(managing, second_editor_keypair.public)
     users = {
         "managing": managing,
         "editor": make_editor("editor"),

@@ -139,6 +139,8 @@ def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
     key_file.write_text(second_editor_keypair.public)
     added = live.portal("add_editor", "second", "--key", str(key_file), "--password-stdin",
                         stdin=EDITOR_PASSWORD + "\n")
+    assert "waiting for approval" in added
+    live.portal("approve_key", second_editor_keypair.fingerprint)  # the admin as second person
     second_secret = totp_secret(added)
     config = tmp_path / "editor.json"
     assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0

@@ -3,6 +3,10 @@
 A key row records the full fingerprint and the armored public key as the admin
 added it; the server's GnuPG home is rebuilt from these rows when needed, so
 the database is the registry and the keyring a working copy.
+
+A key receives nothing until it is approved (`approved_on`): by a second
+managing editor, or by the admin on the server's shell (`portal approve_key`),
+see `portal.editorial.keys`.
 """
 
 from __future__ import annotations
@@ -28,12 +32,29 @@ class EditorKey(models.Model):
     expires_on = models.DateField(null=True, blank=True)
     added_on = models.DateField(default=today)
     active = models.BooleanField(default=True)
+    # Who proposed it (None: the admin on the server's shell) and who approved it
+    # (None with a day: the server's shell, the first key at install time, or the
+    # migration that found it in use). Days only, like every date here.
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    approved_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["user__username", "-added_on"]
 
     def __str__(self) -> str:
         return f"{self.user} {self.fingerprint}"
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_on is not None
+
+    @property
+    def pending(self) -> bool:
+        """Active but not approved yet: waiting for a second person."""
+        return self.active and self.approved_on is None
 
     @property
     def spaced_fingerprint(self) -> str:
@@ -55,6 +76,8 @@ class Editor(models.Model):
     session_epoch = models.PositiveIntegerField(default=0)
     # Opt-in: where to say "something new" (nothing more). Empty: no notification.
     notify_address = models.EmailField(blank=True)
+    # The newest key or account change (AuditEvent id) this editor has marked as seen.
+    changes_seen = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
@@ -152,3 +175,4 @@ class NotificationMark(models.Model):
 
     def __str__(self) -> str:
         return f"notified through submission {self.last_submission}, message {self.last_message}"
+
