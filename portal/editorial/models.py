@@ -6,7 +6,9 @@ the database is the registry and the keyring a working copy.
 
 A key receives nothing until it is approved (`approved_on`): by a second
 managing editor, or by the admin on the server's shell (`portal approve_key`),
-see `portal.editorial.keys`.
+see `portal.editorial.keys`. Re-encrypted ciphertext waits beside the old as a
+`Replacement` until every editor's client has confirmed it, see
+`portal.editorial.replacement`.
 """
 
 from __future__ import annotations
@@ -176,3 +178,69 @@ class NotificationMark(models.Model):
     def __str__(self) -> str:
         return f"notified through submission {self.last_submission}, message {self.last_message}"
 
+
+class Replacement(models.Model):
+    """A re-encrypted ciphertext waiting beside the one it would replace.
+
+    The server cannot see whom an OpenPGP message reaches (recipients are
+    hidden, and a session-key packet naming a key proves nothing), so the
+    candidate is kept under a name of its own until the client of every key in
+    `required` has decrypted it to the plaintext whose SHA-256 the proposer
+    declared. Only then does it take the old name (see `portal.editorial.replacement`).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for confirmations")
+        COMPLETED = "completed", _("completed")
+        DISCARDED = "discarded", _("discarded")
+
+    submission = models.ForeignKey(
+        "authors.Submission", on_delete=models.CASCADE, related_name="replacements"
+    )
+    blob = models.CharField(max_length=40)
+    candidate = models.CharField(max_length=40, unique=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, related_name="+")
+    plaintext_sha256 = models.CharField(max_length=64)
+    # Full fingerprints whose owners must confirm; after completion, whom the blob reaches.
+    required = models.JSONField(default=list)
+    # The keys the old ciphertext was encrypted to: their confirmations must have
+    # compared the old plaintext with the new.
+    old_recipients = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    reason = models.CharField(max_length=80, blank=True)
+    proposed_on = models.DateField(default=today)
+    closed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["blob"], condition=models.Q(state="pending"),
+                                    name="one_pending_replacement_per_blob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"replacement of {self.blob} ({self.state})"
+
+
+class ReplacementConfirmation(models.Model):
+    """One key's answer: the candidate decrypted to this plaintext hash, or a refusal."""
+
+    replacement = models.ForeignKey(Replacement, on_delete=models.CASCADE,
+                                    related_name="confirmations")
+    fingerprint = models.CharField(max_length=64)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, related_name="+")
+    plaintext_sha256 = models.CharField(max_length=64)
+    # The client also decrypted the old ciphertext and found the same plaintext.
+    compared = models.BooleanField(default=False)
+    on = models.DateField(default=today)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["replacement", "fingerprint"],
+                                    name="one_confirmation_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint} on {self.replacement}"
