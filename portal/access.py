@@ -11,6 +11,9 @@
   reachable only after the password, by an account that has no device yet.
 - Editor sessions carry an epoch; "log out everywhere" bumps it, which ends
   every other session of that editor at its next request.
+- API tokens carry scopes (read, note, reply, reencrypt); each API view asks
+  for its scope with `api_scope_refusal`. Re-encryption is for managing
+  editors, whatever the token says.
 
 A test walks the URLconf and checks every view against these decorators.
 """
@@ -179,6 +182,22 @@ def log_out_everywhere(user: Any) -> None:
     ApiToken.objects.filter(user=user).update(revoked=True)
 
 
+def api_tokens_of(user: Any) -> list[Any]:
+    """The editor's portal-editor tokens that still work (for their account page)."""
+    from django.utils import timezone
+
+    from portal.api.models import ApiToken
+
+    return list(ApiToken.objects.filter(user=user, revoked=False, expires__gt=timezone.now()))
+
+
+def revoke_api_token(user: Any, pk: int) -> bool:
+    """Revoke one of `user`'s own tokens (again, if it was); False if they have no such token."""
+    from portal.api.models import ApiToken
+
+    return bool(ApiToken.objects.filter(user=user, pk=pk).update(revoked=True))
+
+
 def can_read_submission(user: Any, submission: Submission) -> bool:
     """Every editor sees every submission's metadata; decrypting needs their own key."""
     return editor_of(user) is not None
@@ -212,10 +231,29 @@ def api_editor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., 
             return JsonResponse({"error": "a valid, unexpired API token is required"}, status=401)
         request.user = row.user
         request.api_token = row  # type: ignore[attr-defined]
+        row.note_use()
         return view(request, *args, **kwargs)
 
     wrapper.access = "api-editor"  # type: ignore[attr-defined]
     return csrf_exempt(wrapper)
+
+
+def api_scope_refusal(request: HttpRequest, scope: str) -> HttpResponseBase | None:
+    """None if the request's token carries `scope` (and, for reencrypt, the editor is managing).
+
+    For views behind `api_editor_required`; the refusal is a JSON 403 that names the scope.
+    """
+    from django.http import JsonResponse
+
+    from portal.api.models import REENCRYPT
+
+    row = request.api_token  # type: ignore[attr-defined]
+    if not row.allows(scope):
+        return JsonResponse({"error": f"this token does not carry the '{scope}' scope; "
+                                      f"log in again asking for it"}, status=403)
+    if scope == REENCRYPT and not editor_of(request.user).is_managing:
+        return JsonResponse({"error": "re-encryption is for managing editors"}, status=403)
+    return None
 
 
 def api_public(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

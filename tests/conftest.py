@@ -94,13 +94,13 @@ def data_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def editor(db, data_dir: Path, editor_keypair: EditorKeypair):  # type: ignore[no-untyped-def]
-    """An active editor whose public key is registered on the server."""
+    """An active editor whose public key is registered and approved on the server."""
     from django.contrib.auth import get_user_model
 
-    from portal.editorial.keys import add_key
+    from tests.editorial.editors import approved_key
 
     user = get_user_model().objects.create_user("editor", password="correct horse battery")
-    add_key(user, editor_keypair.public)
+    approved_key(user, editor_keypair.public)
     return user
 
 

@@ -43,6 +43,7 @@ one exception: it takes bearer tokens, never cookies.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -53,14 +54,14 @@ from django.http.response import HttpResponseBase
 from django.test import Client
 
 from portal.access import SESSION_AUTHOR, SESSION_EPOCH
-from portal.api.models import ApiToken
+from portal.api.models import SCOPES, ApiToken
 from portal.api.openapi import SPEC
 from portal.authors.models import Author, Submission
-from portal.editorial.keys import add_key
+from portal.editorial import keys, replacement
 from portal.editorial.models import Editor
 from portal.editorial.webauthn_views import REGISTRATION_GRANT
 from tests.authoring import confirm, new_author, review_of, upload
-from tests.editorial.editors import make_editor
+from tests.editorial.editors import approved_key, make_editor
 from tests.routes import Route, all_routes
 
 IDENTITIES = ("anonymous", "author_a", "author_b", "unverified", "newcomer", "editor", "managing")
@@ -81,12 +82,14 @@ ACCESS: dict[str, tuple[Outcome, ...]] = {
     # here has (the staff side is in tests/editorial/test_auth_access.py).
     "staff":     (LOGIN, LOGIN, LOGIN, LOGIN, ENROL, ADMIN_LOGIN, ADMIN_LOGIN),
     "api":       (401,   401,   401,   401,   401,   OK,          OK),
+    # Managing editors with a token carrying the scope (re-encryption).
+    "api-managing": (401, 401,   401,   401,   401,   403,         OK),
     "api-public": (OK,   OK,    OK,    OK,    OK,    OK,          OK),
 }
 # The access mark (portal.access) each class must carry on its view.
 MARK = {"public": "public", "author": "author", "editor": "editor", "managing": "managing",
         "enrolment": "enrolment", "staff": "editor", "api": "api-editor",
-        "api-public": "api-public"}
+        "api-managing": "api-editor", "api-public": "api-public"}
 
 
 @dataclass(frozen=True)
@@ -158,9 +161,13 @@ ROUTES: dict[str, Entry] = {
     "editorial:add_note": r("editor", "POST"),
     "editorial:reply": r("editor", "POST"),
     "editorial:download": r("editor"),
-    "editorial:keys": r("editor", "GET POST"),
-    "editorial:deactivate_key": r("editor", "POST", at={"pk": "spare_key"},
-                                  editor=403),  # another editor's key
+    "editorial:keys": r("editor"),  # every editor sees the keys; managing editors act
+    "editorial:add_key": r("managing", "POST"),
+    "editorial:approve_key": r("managing", "POST", at={"pk": "spare_key"}),
+    "editorial:deactivate_key": r("managing", "POST", at={"pk": "spare_key"}),
+    "editorial:changes_seen": r("editor", "POST"),
+    "editorial:revoke_token": r("editor", "POST", at={"pk": "token"},
+                                editor=404),  # the managing editor's token
     "editorial:editors": r("managing", "GET POST"),
     "editorial:deactivate_editor": r("managing", "POST", at={"pk": "victim"}),
     "editorial:audit": r("managing"),
@@ -173,11 +180,15 @@ ROUTES: dict[str, Entry] = {
     "api:token": r("api-public", None, POST=400, DELETE="api"),
     "api:openapi": r("api-public", None),
     "api:keys": r("api", None),
+    "api:key_changes": r("api", None),
+    "api:replacements": r("api", None),
+    "api:replacement_candidate": r("api", None, at={"pk": "replacement"}),
+    "api:replacement_confirmations": r("api", None, at={"pk": "replacement"}),
     "api:submissions": r("api", None),
     "api:submission": r("api", None),
     "api:notes": r("api", None),
     "api:replies": r("api", None),
-    "api:blob": r("api", None),
+    "api:blob": r("api", None, PUT="api-managing"),  # re-encryption
     "health": r("public"),
 }
 
@@ -197,7 +208,7 @@ class World:
 @pytest.fixture
 def world(db, data_dir, editor_keypair, second_editor_keypair) -> World:  # type: ignore[no-untyped-def]
     managing = make_editor("managing", Editor.Role.MANAGING, key=editor_keypair.public)
-    spare_key = add_key(managing, second_editor_keypair.public)
+    spare_key = approved_key(managing, second_editor_keypair.public)
     users = {
         "managing": managing,
         "editor": make_editor("editor"),
@@ -211,6 +222,11 @@ def world(db, data_dir, editor_keypair, second_editor_keypair) -> World:  # type
     new_author(b, pen_name="B")
     confirm(a, review_of(upload(a, [("a.txt", b"author A's draft")], title="A's")))
     submission = Submission.objects.get()
+    candidate = data_dir / "candidate.gpg"
+    keys.keyring().encrypt_bytes(b"author A's draft", candidate, keys.recipients())
+    with open(candidate, "rb") as source:
+        pending = replacement.propose(submission, submission.files.get().blob, source, managing,
+                                      hashlib.sha256(b"author A's draft").hexdigest())
     written = a.post(f"/author/submission/{submission.public_id}/message/", {"text": "Hello"})
     assert written.status_code == 302, written.content[:300]
     objects: dict[str, object] = {
@@ -218,6 +234,8 @@ def world(db, data_dir, editor_keypair, second_editor_keypair) -> World:  # type
         "name": submission.files.get().blob,
         "number": 1,  # the first message of A's thread
         "spare_key": spare_key.pk,
+        "token": ApiToken.issue(managing, label="revoked by the walk")[0].pk,
+        "replacement": pending.pk,
         "victim": users["victim"].editor.pk,
         # Admin paths: no visitor here passes the admin's staff check, so these only
         # have to make a path that resolves.
@@ -242,7 +260,8 @@ def visitor(world: World, identity: str, api: bool, **client_options: Any) -> Cl
     elif identity != "anonymous":
         user = world.users[identity]
         if api and identity in ("editor", "managing"):
-            _, token = ApiToken.issue(user, label="matrix")
+            scopes = SCOPES if identity == "managing" else ("read", "note", "reply")
+            _, token = ApiToken.issue(user, label="matrix", scopes=scopes)
             return Client(HTTP_AUTHORIZATION=f"Bearer {token}", **client_options)
         client.force_login(user)
         session = client.session

@@ -130,7 +130,7 @@ def test_revoked_token_gets_401(live, tmp_path: Path, editor_keypair):
     assert result.returncode == 1 and "401" in result.stderr
 
 
-def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
+def test_reencrypt_lets_a_new_editor_read_once_every_editor_confirmed_and_leaves_no_old_copy(
     live, tmp_path: Path, editor_keypair, second_editor_keypair
 ):
     submit(live, [("a.txt", b"for the newcomer")])
@@ -139,20 +139,36 @@ def test_reencrypt_lets_a_new_editor_read_and_leaves_no_old_copy(
     key_file.write_text(second_editor_keypair.public)
     added = live.portal("add_editor", "second", "--key", str(key_file), "--password-stdin",
                         stdin=EDITOR_PASSWORD + "\n")
+    assert "waiting for approval" in added
+    live.portal("approve_key", second_editor_keypair.fingerprint)  # the admin as second person
     second_secret = totp_secret(added)
     config = tmp_path / "editor.json"
     assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    refused = run_editor(config, editor_keypair.home, "reencrypt")
+    assert refused.returncode == 2 and "--scope reencrypt" in refused.stderr
+    scoped = run_editor(config, editor_keypair.home, "login", "--server", live.url, "--username",
+                        "editor", "--password-stdin", "--otp",
+                        totp_now(live.editor_totp_secret, 1), "--scope", "reencrypt",
+                        stdin=EDITOR_PASSWORD + "\n")
+    assert scoped.returncode == 0 and "reencrypt" in scoped.stdout, scoped.stderr
     result = run_editor(config, editor_keypair.home, "reencrypt")
     assert result.returncode == 0, result.stderr
-    assert "1 submission(s) re-encrypted to 2 key(s)" in result.stdout
-    after = {p.name: p.read_bytes() for p in blob_files(tmp_path / "data")}
-    assert set(after) == set(before)
+    assert "2 re-encrypted copies proposed to 2 key(s); 0 already confirmed" in result.stdout
+    # Proposed and confirmed by this editor's key: the old ciphertext is still what is stored.
+    stored = {p.name: p.read_bytes() for p in blob_files(tmp_path / "data")}
     for name, old in before.items():
-        assert after[name] != old
-        assert all(old not in blob for blob in after.values())
+        assert stored[name] == old
     second_config = tmp_path / "second.json"
     assert login(live, second_config, second_editor_keypair.home, second_secret,
                  username="second").returncode == 0
+    confirmed = run_editor(second_config, second_editor_keypair.home, "confirm")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert confirmed.stdout.count("→ completed") == 2
+    after = {p.name: p.read_bytes() for p in blob_files(tmp_path / "data")}
+    assert set(after) == set(before)  # the candidates are gone once they took the old names
+    for name, old in before.items():
+        assert after[name] != old
+        assert all(old not in blob for blob in after.values())
     out = tmp_path / "second-drafts"
     synced = run_editor(second_config, second_editor_keypair.home, "sync", str(out))
     assert synced.returncode == 0, synced.stderr

@@ -7,6 +7,7 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -83,17 +84,18 @@ def test_gpg_missing_closes_submissions(client, editor, data_dir, settings):
 def test_expired_editor_key_closes_submissions(
     client, data_dir, editor_keypair, expired_keypair, django_user_model
 ):
-    from portal.editorial.keys import add_key
     from portal.editorial.models import EditorKey
+    from tests.editorial.editors import approved_key
 
     user = django_user_model.objects.create_user("editor")
-    add_key(user, editor_keypair.public)
+    approved_key(user, editor_keypair.public)
     new_author(client)
     review = review_of(upload(client, [("a.txt", b"words")]))
     # The only key is replaced by one that has expired since it was added.
     EditorKey.objects.all().delete()
     EditorKey.objects.create(user=user, fingerprint=expired_keypair.fingerprint,
-                             armored=expired_keypair.public, algorithm="ECDH cv25519")
+                             armored=expired_keypair.public, algorithm="ECDH cv25519",
+                             approved_on=date.today())
     response = confirm(client, review)
     assert response.status_code == 503
     assert "Submissions are closed" in response.content.decode()

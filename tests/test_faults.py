@@ -162,10 +162,10 @@ def small_data_dir(data_dir: Path, settings: Any, tmp_path: Path) -> Iterator[Pa
 @pytest.mark.django_db
 def test_full_data_directory_during_an_upload_keeps_nothing_and_says_so(
         client, small_data_dir, editor_keypair, django_user_model, caplog, capfd):
-    from portal.editorial.keys import add_key
+    from tests.editorial.editors import approved_key
 
     caplog.set_level(logging.DEBUG)
-    add_key(django_user_model.objects.create_user("editor"), editor_keypair.public)
+    approved_key(django_user_model.objects.create_user("editor"), editor_keypair.public)
     new_author(client)
     free = shutil.disk_usage(small_data_dir).free
     response = upload(client, [(f"{CANARY}.txt", canary_document(free + 1024 * 1024))],

@@ -89,10 +89,10 @@ def test_every_active_editor_key_is_a_recipient(
 ):
     from django.contrib.auth import get_user_model
 
-    from portal.editorial.keys import add_key
+    from tests.editorial.editors import approved_key
 
     other = get_user_model().objects.create_user("editor2")
-    add_key(other, second_editor_keypair.public)
+    approved_key(other, second_editor_keypair.public)
     new_author(client)
     confirm(client, review_of(upload(client, [("a.txt", b"for both")])))
     blob = blob_path(data_dir, SubmissionFile.objects.get().blob)
@@ -108,10 +108,10 @@ def test_removed_editor_receives_nothing_new(
 ):
     from django.contrib.auth import get_user_model
 
-    from portal.editorial.keys import add_key
+    from tests.editorial.editors import approved_key
 
     other = get_user_model().objects.create_user("editor2")
-    add_key(other, second_editor_keypair.public)
+    approved_key(other, second_editor_keypair.public)
     other.is_active = False
     other.save()
     new_author(client)

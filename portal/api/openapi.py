@@ -11,6 +11,10 @@ _ID = {"name": "public_id", "in": "path", "required": True,
        "schema": {"type": "string", "format": "uuid"}}
 _NAME = {"name": "name", "in": "path", "required": True,
          "schema": {"type": "string", "pattern": "^[0-9a-f]{32}\\.gpg$"}}
+_PK = {"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}
+_SCOPES = ("Each token carries scopes: read (listing, downloads, confirming re-encrypted "
+           "copies for your own keys), note, reply, reencrypt (managing editors only; a "
+           "token that lives a day). A call without its scope gets 403.")
 _OPENPGP = {"content": {"application/octet-stream": {"schema": {
     "type": "string", "format": "binary",
     "description": "an OpenPGP message encrypted to public keys (binary or armored)"}}}}
@@ -23,7 +27,7 @@ SPEC: dict[str, Any] = {
     "servers": [{"url": "/api/v1"}],
     "components": {"securitySchemes": {"token": {
         "type": "http", "scheme": "bearer",
-        "description": "issued by POST /token/ after password and a TOTP code"}}},
+        "description": "issued by POST /token/ after password and a TOTP code. " + _SCOPES}}},
     "paths": {
         "/token/": {
             "post": {"summary": "Issue an API token (password + OTP; throttled per account)",
@@ -34,31 +38,79 @@ SPEC: dict[str, Any] = {
                                     "properties": {"username": {"type": "string"},
                                                    "password": {"type": "string"},
                                                    "otp_token": {"type": "string"},
-                                                   "label": {"type": "string"}}}}}},
-                     "responses": {"201": {"description": "token and expiry"}, "400": _ERROR,
-                                   "401": _ERROR, "429": _ERROR}},
+                                                   "label": {"type": "string"},
+                                                   "scopes": {"type": "array", "items": {
+                                                       "type": "string", "enum": [
+                                                           "read", "note", "reply",
+                                                           "reencrypt"]},
+                                                       "description": "default: read, note, "
+                                                                      "reply"}}}}}},
+                     "responses": {"201": {"description": "token, its scopes and expiry (a "
+                                                          "week; a day with reencrypt)"},
+                                   "400": _ERROR, "401": _ERROR,
+                                   "403": {"description": "reencrypt asked by an editor who "
+                                                          "is not a managing editor"},
+                                   "429": _ERROR}},
             "delete": {"summary": "Revoke the token used for this request", "security": _BEARER,
                        "responses": {"204": {"description": "revoked"}, "401": _ERROR}},
         },
         "/openapi.json": {"get": {"summary": "This description", "security": [],
                                   "responses": {"200": {"description": "OpenAPI document"}}}},
-        "/keys/": {"get": {"summary": "Editor public keys new ciphertext must be encrypted to",
+        "/keys/": {"get": {"summary": "Editor public keys new ciphertext must be encrypted to "
+                                      "(approved keys only)",
                            "security": _BEARER,
-                           "responses": {"200": {"description": "keys"}, "401": _ERROR}}},
+                           "responses": {"200": {"description": "keys"}, "401": _ERROR,
+                                         "403": _ERROR}}},
+        "/keys/changes/": {"get": {
+            "summary": "Keys waiting for a second managing editor's approval, and key, editor, "
+                       "admin and re-encryption changes of the last 30 days (days only)",
+            "security": _BEARER,
+            "responses": {"200": {"description": "pending keys and changes"}, "401": _ERROR,
+                          "403": _ERROR}}},
+        "/replacements/": {"get": {
+            "summary": "Re-encrypted copies waiting for confirmations; `mine` lists the "
+                       "caller's keys that must still answer",
+            "security": _BEARER,
+            "responses": {"200": {"description": "pending replacements"}, "401": _ERROR,
+                          "403": _ERROR}}},
+        "/replacements/{pk}/candidate": {"get": {
+            "summary": "Download a waiting re-encrypted copy, to decrypt and check locally",
+            "security": _BEARER, "parameters": [_PK],
+            "responses": {"200": {"description": "ciphertext"}, "401": _ERROR, "403": _ERROR,
+                          "404": _ERROR}}},
+        "/replacements/{pk}/confirmations/": {"post": {
+            "summary": "Confirm (the SHA-256 of the plaintext your key decrypted, and whether "
+                       "you compared it with the old ciphertext's) or refuse, for one of your "
+                       "own keys",
+            "security": _BEARER, "parameters": [_PK],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["fingerprint"],
+                "properties": {"fingerprint": {"type": "string"},
+                               "plaintext_sha256": {"type": "string"},
+                               "compared": {"type": "boolean"},
+                               "refusal": {"type": "string",
+                                           "enum": ["cannot-decrypt", "differs"]}}}}}},
+            "responses": {"200": {"description": "the replacement's state: pending, completed "
+                                                 "or discarded"},
+                          "400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR,
+                          "409": _ERROR}}},
         "/submissions/": {"get": {"summary": "All submissions (metadata)", "security": _BEARER,
                                   "parameters": [{"name": "detail", "in": "query",
                                                   "schema": {"type": "string", "enum": ["1"]},
                                                   "description": "include files, notes and messages"}],
-                                  "responses": {"200": {"description": "list"}, "401": _ERROR}}},
+                                  "responses": {"200": {"description": "list"}, "401": _ERROR,
+                                                "403": _ERROR}}},
         "/submissions/{public_id}/": {"get": {
             "summary": "One submission: files, manifest, notes and messages (names and sizes), "
                        "its version and the author's reply key",
             "security": _BEARER, "parameters": [_ID],
-            "responses": {"200": {"description": "detail"}, "401": _ERROR, "404": _ERROR}}},
+            "responses": {"200": {"description": "detail"}, "401": _ERROR, "403": _ERROR,
+                          "404": _ERROR}}},
         "/submissions/{public_id}/notes/": {"post": {
             "summary": "Add an internal note encrypted on the editor's machine",
             "security": _BEARER, "parameters": [_ID], "requestBody": _OPENPGP,
-            "responses": {"201": {"description": "stored"}, "400": _ERROR, "401": _ERROR}}},
+            "responses": {"201": {"description": "stored"}, "400": _ERROR, "401": _ERROR,
+                          "403": _ERROR}}},
         "/submissions/{public_id}/replies/": {"post": {
             "summary": "Reply to the author, encrypted on the editor's machine to the editor "
                        "keys and the author's reply key (see reply_key in the detail)",
@@ -68,21 +120,27 @@ SPEC: dict[str, Any] = {
                 "description": "fingerprint of the author's current reply key"}],
             "requestBody": _OPENPGP,
             "responses": {"201": {"description": "stored"}, "400": _ERROR, "401": _ERROR,
-                          "404": _ERROR, "409": _ERROR}}},
+                          "403": _ERROR, "404": _ERROR, "409": _ERROR}}},
         "/submissions/{public_id}/blobs/{name}": {
             "get": {"summary": "Download a ciphertext (Range: bytes=N- resumes)",
                     "security": _BEARER, "parameters": [_ID, _NAME],
                     "responses": {"200": {"description": "ciphertext"},
                                   "206": {"description": "the rest of it"},
-                                  "401": _ERROR, "404": _ERROR}},
-            "put": {"summary": "Replace a ciphertext with a re-encrypted one (atomic; no old copy)",
+                                  "401": _ERROR, "403": _ERROR, "404": _ERROR}},
+            "put": {"summary": "Propose a re-encrypted copy of a manifest or file (managing "
+                               "editors, reencrypt scope). It is kept beside the old one and "
+                               "replaces it only when the client of every editor key has "
+                               "confirmed it decrypts to the declared plaintext; notes and "
+                               "thread messages are never replaced (403)",
                     "security": _BEARER, "parameters": [_ID, _NAME, {
-                        "name": "X-Penname-Recipients", "in": "header", "required": True,
-                        "schema": {"type": "string"},
-                        "description": "comma-separated fingerprints it is encrypted to"}],
+                        "name": "X-Penname-Plaintext-SHA256", "in": "header", "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "description": "SHA-256 of the plaintext the copy holds"}],
                     "requestBody": _OPENPGP,
-                    "responses": {"200": {"description": "replaced"}, "400": _ERROR,
-                                  "401": _ERROR, "404": _ERROR}},
+                    "responses": {"202": {"description": "stored as a candidate; waiting for "
+                                                         "confirmations"},
+                                  "400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR,
+                                  "409": _ERROR}},
         },
     },
 }

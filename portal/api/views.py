@@ -3,9 +3,13 @@
 Who may call what: `token` (issue a token after password + OTP, throttled per
 account) and `openapi` are public; everything else needs a valid API token of
 an active editor (`portal.access.api_editor_required`), the same permission
-module as the web pages. The server only ever sends and receives ciphertext:
-uploads to `notes` and `blob` (PUT) must be OpenPGP messages encrypted to
-public keys, and anything else is answered with 400.
+module as the web pages, and the token's scope for that view
+(`portal.access.api_scope_refusal`): reading and confirming re-encrypted copies
+need `read`, notes `note`, replies `reply`, and proposing a re-encrypted copy
+`reencrypt` (managing editors only). The server only ever sends and receives
+ciphertext: uploads to `notes` and `blob` (PUT) must be OpenPGP messages
+encrypted to public keys, and anything else is answered with 400. A PUT never
+replaces anything by itself: see `portal.editorial.replacement`.
 """
 
 from __future__ import annotations
@@ -15,22 +19,27 @@ import os
 import re
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django_otp import match_token
 
-from portal.access import api_editor_required, api_public, editor_of, editor_user
+from portal.access import (
+    api_editor_required,
+    api_public,
+    api_scope_refusal,
+    editor_of,
+    editor_user,
+)
 from portal.authors.models import Submission
 from portal.authors.sending import store
-from portal.editorial import audit, keys
+from portal.editorial import audit, changes, keys, replacement
 from portal.editorial.login_steps import known_user, record_failure
-from portal.editorial.models import EditorKey, Note
+from portal.editorial.models import EditorKey, Note, Replacement
 from portal.editorial.throttle import Throttle
 from portal.store import StoreError
 
-from .models import ApiToken
+from .models import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 from .openapi import SPEC
 
 MAX_JSON_BYTES = 4 * 1024
@@ -64,6 +73,9 @@ def token(request: HttpRequest) -> HttpResponseBase:
     if data is None:
         return _error("send a JSON object with username, password and otp_token", 400)
     username = str(data.get("username", ""))[:150]
+    scopes = _scopes(data.get("scopes"))
+    if scopes is None:
+        return _error(f"scopes must be some of: {', '.join(SCOPES)}", 400)
     throttle = Throttle(username)
     if throttle.locked():
         return _error("too many failed attempts for this account; try again later", 429)
@@ -75,9 +87,25 @@ def token(request: HttpRequest) -> HttpResponseBase:
         record_failure(throttle, known_user(username), "api-login-failed")
         return _error("username, password or code not accepted", 401)
     throttle.succeed()
-    row, secret = ApiToken.issue(user, label=str(data.get("label", "portal-editor")))
-    audit.record(user, "api-token-issued", username, token=row.pk)
-    return JsonResponse({"token": secret, "expires": row.expires.isoformat()}, status=201)
+    if REENCRYPT in scopes and not editor_of(user).is_managing:
+        return _error("the reencrypt scope is for managing editors", 403)
+    row, secret = ApiToken.issue(user, label=str(data.get("label", "portal-editor")),
+                                 scopes=scopes)
+    audit.record(user, "api-token-issued", username, token=row.pk, scopes=row.scopes)
+    return JsonResponse({"token": secret, "expires": row.expires.isoformat(),
+                         "scopes": row.scopes}, status=201)
+
+
+def _scopes(value: Any) -> list[str] | None:
+    """The scopes asked for (a list or a comma-separated string), or None if any is unknown."""
+    if value is None:
+        return list(DEFAULT_SCOPES)
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or len(value) > len(SCOPES):
+        return None
+    asked = [str(v).strip() for v in value if str(v).strip()]
+    return asked if asked and set(asked) <= set(SCOPES) else None
 
 
 @api_editor_required
@@ -97,9 +125,11 @@ def openapi(request: HttpRequest) -> HttpResponse:
 
 
 @api_editor_required
-def submissions(request: HttpRequest) -> HttpResponse:
+def submissions(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return _error("use GET", 405)
+    if refused := api_scope_refusal(request, READ):
+        return refused
     from .serializers import submission_detail, submission_summary
 
     rows = Submission.objects.select_related("author", "revision_of").order_by("id")
@@ -134,9 +164,11 @@ def _names_of(submission: Submission) -> list[str]:
 
 
 @api_editor_required
-def submission(request: HttpRequest, public_id: Any) -> HttpResponse:
+def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     if request.method != "GET":
         return _error("use GET", 405)
+    if refused := api_scope_refusal(request, READ):
+        return refused
     from .serializers import submission_detail
 
     found = _find(public_id)
@@ -147,18 +179,23 @@ def submission(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @api_editor_required
 def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
-    """GET a ciphertext (resumable with `Range: bytes=N-`); PUT a re-encrypted one."""
+    """GET a ciphertext (resumable with `Range: bytes=N-`); PUT proposes a re-encrypted one."""
+    if request.method not in ("GET", "PUT"):
+        return _error("use GET or PUT", 405)
+    if refused := api_scope_refusal(request, READ if request.method == "GET" else REENCRYPT):
+        return refused
     found = _find(public_id)
     if found is None or name not in _names_of(found):
         return _error("no such file in this submission", 404)
     if request.method == "GET":
-        return _download(request, found, name)
-    if request.method == "PUT":
-        return _replace(request, found, name)
-    return _error("use GET or PUT", 405)
+        return _download(request, name)
+    if name not in replacement.replaceable_names(found):
+        # Notes and thread messages are never replaced: that would forge their author.
+        return _error("notes and messages cannot be replaced", 403)
+    return _propose(request, found, name)
 
 
-def _download(request: HttpRequest, submission: Submission, name: str) -> HttpResponseBase:
+def _download(request: HttpRequest, name: str) -> HttpResponseBase:
     try:
         handle = store().open(name)
         size = os.fstat(handle.fileno()).st_size
@@ -182,37 +219,26 @@ def _download(request: HttpRequest, submission: Submission, name: str) -> HttpRe
     return response
 
 
-def _replace(request: HttpRequest, submission: Submission, name: str) -> HttpResponse:
-    """Swap in a re-encrypted ciphertext (portal-editor reencrypt); no old copy is kept."""
-    declared = [f.strip().upper() for f in request.META.get("HTTP_X_PENNAME_RECIPIENTS", "")
-                .split(",") if f.strip()]
-    registered = set(EditorKey.objects.filter(active=True, user__is_active=True)
-                     .values_list("fingerprint", flat=True))
-    if not declared or not set(declared) <= registered:
-        return _error("X-Penname-Recipients must list active editor key fingerprints", 400)
-    ring = keys.keyring()
-    limit = 2 * settings.PORTAL_MAX_FILE_BYTES + 1024 * 1024
+def _propose(request: HttpRequest, submission: Submission, name: str) -> HttpResponse:
+    """Store a re-encrypted candidate beside `name`; it replaces it only when every key confirms."""
     try:
-        store().receive(request, limit, ring.is_encrypted_message, replace=name)  # type: ignore[arg-type]
-    except StoreError as refused:
-        return _error(f"not stored: {refused}", 400)
-    row = submission.files.filter(blob=name).first()
-    if row is not None:
-        row.ciphertext_bytes = store().size(name)
-        row.save(update_fields=["ciphertext_bytes"])
-    if name == submission.manifest_blob:
-        # The client re-encrypts the files first and the manifest last.
-        submission.recipients = declared
-        submission.save(update_fields=["recipients"])
-    audit.record(request.user, "reencrypt", submission.short_id, file=name)
-    return JsonResponse({"name": name, "recipients": declared})
+        proposed = replacement.propose(submission, name, request,  # type: ignore[arg-type]
+                                       request.user,
+                                       request.META.get("HTTP_X_PENNAME_PLAINTEXT_SHA256", "")[:80])
+    except replacement.ReplacementRefused as refused:
+        return _error(str(refused), refused.status)
+    return JsonResponse({"replacement": proposed.pk, "state": proposed.state,
+                         "candidate": proposed.candidate, "required": proposed.required},
+                        status=202)
 
 
 @api_editor_required
-def notes(request: HttpRequest, public_id: Any) -> HttpResponse:
+def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     """POST an internal note that the editor's machine already encrypted."""
     if request.method != "POST":
         return _error("use POST", 405)
+    if refused := api_scope_refusal(request, NOTE):
+        return refused
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
@@ -231,7 +257,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @api_editor_required
-def replies(request: HttpRequest, public_id: Any) -> HttpResponse:
+def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     """POST a reply to the author that the editor's machine encrypted (portal-editor reply).
 
     The body must be an OpenPGP message to public keys; `X-Penname-Reply-Key` names
@@ -241,6 +267,8 @@ def replies(request: HttpRequest, public_id: Any) -> HttpResponse:
 
     if request.method != "POST":
         return _error("use POST", 405)
+    if scope_refused := api_scope_refusal(request, REPLY):
+        return scope_refused
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
@@ -259,10 +287,15 @@ def replies(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @api_editor_required
-def recipient_keys(request: HttpRequest) -> HttpResponse:
-    """The public keys that new ciphertext must be encrypted to (for reply, note, reencrypt)."""
+def recipient_keys(request: HttpRequest) -> HttpResponseBase:
+    """The public keys that new ciphertext must be encrypted to (for reply, note, reencrypt).
+
+    Approved keys only: a key waiting for a second managing editor is not listed.
+    """
     if request.method != "GET":
         return _error("use GET", 405)
+    if refused := api_scope_refusal(request, READ):
+        return refused
     ring = keys.keyring()
     usable = set(keys.recipients(ring))
     rows = EditorKey.objects.filter(fingerprint__in=usable).select_related("user")
@@ -270,3 +303,64 @@ def recipient_keys(request: HttpRequest) -> HttpResponse:
         {"fingerprint": k.fingerprint, "editor": k.user.get_username(), "armored": k.armored}
         for k in rows
     ]})
+
+
+@api_editor_required
+def key_changes(request: HttpRequest) -> HttpResponseBase:
+    """Keys waiting for approval, and key, account and re-encryption changes of the last 30 days."""
+    if request.method != "GET":
+        return _error("use GET", 405)
+    if refused := api_scope_refusal(request, READ):
+        return refused
+    return JsonResponse({
+        "pending": [{"fingerprint": k.fingerprint, "editor": k.user.get_username(),
+                     "proposed_by": k.proposed_by.get_username() if k.proposed_by else None,
+                     "proposed_on": k.added_on.isoformat()} for k in keys.pending_keys()],
+        "changes": [changes.as_dict(e) for e in changes.recent()],
+    })
+
+
+@api_editor_required
+def replacements(request: HttpRequest) -> HttpResponseBase:
+    """Re-encrypted copies waiting for confirmations; `mine` lists the caller's keys still to answer."""
+    if request.method != "GET":
+        return _error("use GET", 405)
+    if refused := api_scope_refusal(request, READ):
+        return refused
+    return JsonResponse({"replacements": replacement.waiting_for(request.user)})
+
+
+@api_editor_required
+def replacement_candidate(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The candidate ciphertext, for the editor's client to decrypt and check."""
+    if request.method != "GET":
+        return _error("use GET", 405)
+    if refused := api_scope_refusal(request, READ):
+        return refused
+    row = Replacement.objects.filter(pk=pk, state=Replacement.State.PENDING).first()
+    if row is None:
+        return _error("no such replacement waiting", 404)
+    return _download(request, row.candidate)
+
+
+@api_editor_required
+def replacement_confirmations(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """POST {fingerprint, plaintext_sha256, compared} or {fingerprint, refusal} for one own key."""
+    if request.method != "POST":
+        return _error("use POST", 405)
+    if refused := api_scope_refusal(request, READ):
+        return refused
+    data = _json_body(request)
+    if data is None or not isinstance(data.get("fingerprint"), str):
+        return _error("send a JSON object with fingerprint and plaintext_sha256 (and compared), "
+                      "or fingerprint and refusal", 400)
+    try:
+        row = replacement.answer(
+            pk, request.user, data["fingerprint"][:80],
+            plaintext_sha256=str(data.get("plaintext_sha256", ""))[:80],
+            compared=data.get("compared") is True, refusal=str(data.get("refusal", ""))[:40])
+    except replacement.ReplacementRefused as refused_answer:
+        return _error(str(refused_answer), refused_answer.status)
+    return JsonResponse({"replacement": row.pk, "state": row.state, "reason": row.reason,
+                         "outstanding": replacement.outstanding(row)
+                         if row.state == Replacement.State.PENDING else []})

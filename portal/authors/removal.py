@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from portal.correspondence.models import Message
-from portal.editorial.models import Note
+from portal.editorial.models import Note, Replacement
 
 from .models import Submission, SubmissionFile
 from .sending import store
@@ -22,15 +22,20 @@ def blobs_of(submission: Submission) -> list[str]:
         names += [version.manifest_blob, *version.files.values_list("blob", flat=True)]
         names += list(version.notes.values_list("blob", flat=True))  # type: ignore[attr-defined]
         names += list(version.messages.values_list("blob", flat=True))  # type: ignore[attr-defined]
+        names += list(version.replacements.filter(  # type: ignore[attr-defined]
+            state=Replacement.State.PENDING).values_list("candidate", flat=True))
     return names
 
 
 def referenced_blobs() -> set[str]:
-    """Every ciphertext name a row refers to (manifests, files, notes, messages)."""
+    """Every ciphertext name a row refers to (manifests, files, notes, messages, and
+    re-encrypted candidates still waiting for confirmations)."""
     names = set(SubmissionFile.objects.values_list("blob", flat=True))
     names |= set(Submission.objects.values_list("manifest_blob", flat=True))
     names |= set(Note.objects.values_list("blob", flat=True))
     names |= set(Message.objects.values_list("blob", flat=True))
+    names |= set(Replacement.objects.filter(state=Replacement.State.PENDING)
+                 .values_list("candidate", flat=True))
     return names
 
 

@@ -2,14 +2,18 @@
 
     portal-editor [--config PATH] [--language en|zh_Hans|zh_Hant] login --server URL --username U
                   [--password-stdin] [--otp CODE] [--proxy socks5h://127.0.0.1:9050]
+                  [--scope reencrypt]
     portal-editor list
     portal-editor sync DIR
+    portal-editor confirm
     portal-editor reply SUBMISSION [--file F]
     portal-editor note SUBMISSION [--file F]
     portal-editor reencrypt
 
 A reply is encrypted here, to the author's reply key and every editor key: the
-server never sees its text.
+server never sees its text. A re-encrypted copy replaces the old ciphertext
+only when the portal-editor of every editor has checked it (`sync` and
+`confirm` do, for this editor's keys).
 
 GNUPGHOME is respected: decryption uses the editor's own keys (or smartcard).
 """
@@ -23,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from .config import Config, default_path
+from .confirm import answer, binary, confirm_pending
 from .localgpg import DecryptionFailed, LocalGpg
 from .recipients import encrypt_bytes, recipient_keyring, reencrypt_file
 from .sync import Syncer
@@ -44,9 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--password-stdin", action="store_true")
     login.add_argument("--otp", default="")
     login.add_argument("--proxy", default="", help="socks5h://127.0.0.1:9050 for an onion")
-    commands.add_parser("list", help="list submissions")
-    sync = commands.add_parser("sync", help="download, decrypt and clean into DIR")
+    login.add_argument("--scope", default="", choices=["", "reencrypt"],
+                       help="reencrypt: a token for `reencrypt` (managing editors; lives a day), "
+                            "kept beside the usual one")
+    commands.add_parser("list", help="list submissions, keys waiting for approval, key changes")
+    sync = commands.add_parser("sync", help="download, decrypt and clean into DIR; check "
+                                            "re-encrypted copies for your keys")
     sync.add_argument("dir", type=Path)
+    commands.add_parser("confirm", help="check re-encrypted copies waiting for your keys")
     reply = commands.add_parser("reply", help="reply to the author (encrypted here)")
     reply.add_argument("submission")
     reply.add_argument("--file", type=Path)
@@ -67,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "login":
             return login(args, config, path)
+        if args.command == "reencrypt":
+            if not config.reencrypt_token:
+                print("portal-editor: reencrypt needs its own token: run portal-editor login "
+                      "--scope reencrypt first (managing editors)", file=sys.stderr)
+                return 2
+            return reencrypt(Api(config.server, config.reencrypt_token, config.proxy))
         if not config.token:
             print("portal-editor: not logged in; run portal-editor login first", file=sys.stderr)
             return 2
@@ -76,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sync":
             problems = Syncer(api, LocalGpg(), args.dir,
                               language=editor_language(config.language)).run()
+            problems += confirm_pending(api, print)
+            for problem in problems:
+                print(f"problem: {problem}", file=sys.stderr)
+            return 1 if problems else 0
+        if args.command == "confirm":
+            problems = confirm_pending(api, print)
             for problem in problems:
                 print(f"problem: {problem}", file=sys.stderr)
             return 1 if problems else 0
@@ -83,8 +105,6 @@ def main(argv: list[str] | None = None) -> int:
             return add_note(api, args)
         if args.command == "reply":
             return send_reply(api, args)
-        if args.command == "reencrypt":
-            return reencrypt(api)
     except ApiError as error:
         print(f"portal-editor: {error}", file=sys.stderr)
         return 1
@@ -99,12 +119,26 @@ def login(args: argparse.Namespace, config: Config, path: Path) -> int:
                 else getpass.getpass("Password: "))
     code = args.otp or input("Code from your authenticator: ").strip()
     api = Api(args.server, proxy=args.proxy)
-    answer = api.post_json("/token/", {"username": args.username, "password": password,
-                                       "otp_token": code, "label": "portal-editor"})
+    request = {"username": args.username, "password": password, "otp_token": code,
+               "label": "portal-editor"}
+    if args.scope == "reencrypt":
+        request.update(label="portal-editor reencrypt", scopes=["read", "reencrypt"])
+    issued = api.post_json("/token/", request)  # type: ignore[arg-type]
+    # The token this one replaces stops working now, not at its expiry.
+    previous = config.reencrypt_token if args.scope == "reencrypt" else config.token
+    if previous and config.server == args.server:
+        try:
+            Api(config.server, previous, config.proxy).delete("/token/")
+        except ApiError:
+            pass
     config.server, config.username, config.proxy = args.server, args.username, args.proxy
-    config.token = answer["token"]
+    if args.scope == "reencrypt":
+        config.reencrypt_token = issued["token"]
+    else:
+        config.token = issued["token"]
     config.save(path)
-    print(f"logged in; the token expires {answer['expires'][:10]}")
+    print(f"logged in ({', '.join(issued.get('scopes', []))}); the token expires "
+          f"{issued['expires'][:10]}")
     return 0
 
 
@@ -116,9 +150,28 @@ def list_submissions(api: Api, config: Config, path: Path) -> int:
         print(f"{new} {row['short_id']}  {row['submitted_on']}  {row['state']:20} "
               f"{row['file_count']} file(s)  {row['pen_name'] or '—'}")
         config.seen[row["id"]] = signature
-    config.save(path)
     print(f"{len(rows)} submission(s); * = new or changed since the last list")
+    list_key_changes(api, config)
+    config.save(path)
     return 0
+
+
+def list_key_changes(api: Api, config: Config) -> None:
+    """Keys waiting for approval, and the key, editor and re-encryption changes of 30 days."""
+    answer_ = api.get_json("/keys/changes/")
+    if answer_["pending"]:
+        print("\nkeys waiting for a second managing editor's approval (they receive nothing yet):")
+        for key in answer_["pending"]:
+            print(f"  {key['editor']:20} {key['fingerprint']}  proposed by "
+                  f"{key['proposed_by'] or 'the server shell'} on {key['proposed_on']}")
+    if answer_["changes"]:
+        print("\nkey, editor and re-encryption changes of the last 30 days "
+              "(* = new since the last list):")
+        for change in answer_["changes"]:
+            new = "*" if change["id"] > config.changes_seen else " "
+            print(f"{new} {change['on']}  {change['text']}")
+        config.changes_seen = max(config.changes_seen,
+                                  max(change["id"] for change in answer_["changes"]))
 
 
 def _resolve(api: Api, reference: str) -> dict[str, object]:
@@ -177,25 +230,41 @@ def add_note(api: Api, args: argparse.Namespace) -> int:
 
 
 def reencrypt(api: Api) -> int:
-    changed = 0
+    """Propose copies encrypted to the current editor keys; confirm them for this editor's keys.
+
+    Each copy waits on the server beside the old ciphertext until every editor's
+    portal-editor (sync or confirm) has checked it with their own key.
+    """
+    proposed = completed = 0
+    waiting = {r["blob"] for r in api.get_json("/replacements/")["replacements"]}
     with recipient_keyring(api) as (home, fingerprints), \
-            tempfile.TemporaryDirectory(prefix="penname-reencrypt-") as work:
+            tempfile.TemporaryDirectory(prefix="penname-reencrypt-") as work_dir:
+        work = Path(work_dir)
         for row in api.get_json("/submissions/")["submissions"]:
             detail = api.get_json(f"/submissions/{row['id']}/")
             if sorted(detail["recipients"]) == sorted(fingerprints):
                 continue
-            header = {"X-Penname-Recipients": ",".join(fingerprints)}
-            # Files first, the manifest last: the server records the new recipients then.
             for entry in [*detail["files"], detail["manifest"]]:
-                old = Path(work) / "old.gpg"
-                new = Path(work) / "new.gpg"
+                if entry["name"] in waiting:
+                    print(f"{detail['short_id']}: a copy of {entry['name'][:8]}… is already "
+                          f"waiting for confirmations")
+                    continue
+                old, new = work / "old.gpg", work / "new.gpg"
                 old.unlink(missing_ok=True)
                 api.download(f"/submissions/{row['id']}/blobs/{entry['name']}", old, entry["size"])
-                reencrypt_file(old, home, fingerprints, new)
-                api.send_file("PUT", f"/submissions/{row['id']}/blobs/{entry['name']}", new, header)
-            changed += 1
-            print(f"re-encrypted {detail['short_id']}")
-    print(f"{changed} submission(s) re-encrypted to {len(fingerprints)} key(s)")
+                sha256 = reencrypt_file(old, home, fingerprints, new)
+                stored = api.send_file("PUT", f"/submissions/{row['id']}/blobs/{entry['name']}",
+                                       new, {"X-Penname-Plaintext-SHA256": sha256})
+                proposed += 1
+                mine = [r for r in api.get_json("/replacements/")["replacements"]
+                        if r["id"] == stored["replacement"]]
+                if mine and mine[0]["mine"]:
+                    state, _ = answer(api, mine[0], new, binary(old, work))
+                    completed += state == "completed"
+            print(f"proposed re-encrypted copies for {detail['short_id']}")
+    print(f"{proposed} re-encrypted cop{'y' if proposed == 1 else 'ies'} proposed to "
+          f"{len(fingerprints)} key(s); {completed} already confirmed by every key. The others "
+          f"replace the old ciphertext once every editor's portal-editor sync has checked them.")
     return 0
 
 

@@ -18,11 +18,15 @@ class Config:
     server: str = ""
     username: str = ""
     token: str = ""
+    # A short-lived token with the reencrypt scope (managing editors), kept apart.
+    reencrypt_token: str = ""
     proxy: str = ""
     # The language of the reports sync writes ("" = the locale's).
     language: str = ""
     # Submission id -> the state and file names seen at the last sync ("new since last sync").
     seen: dict[str, str] = field(default_factory=dict)
+    # The newest key or account change `list` has shown.
+    changes_seen: int = 0
 
     @classmethod
     def load(cls, path: Path) -> Config:

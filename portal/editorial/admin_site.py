@@ -14,7 +14,12 @@ be no easier to reach than the editor pages. It is django-otp's `OTPAdminSite`
   needs a fresh code;
 - only accounts and second factors are registered. Authors, submissions and
   correspondence are not in the admin at all, and TOTP secrets and backup codes
-  are hidden (OTP_ADMIN_HIDE_SENSITIVE_DATA).
+  are hidden (OTP_ADMIN_HIDE_SENSITIVE_DATA);
+- what the editor pages guard with two people stays out of it: keys are not
+  registered at all, and an editor's role (which decides who may approve keys)
+  and the account a profile belongs to are read-only here;
+- every addition, change and deletion made here is written to the audit log
+  (`AuditedAdmin`), and so shown to every editor (`portal.editorial.changes`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from portal.access import editor_of, editor_required, public
 
+from . import audit
 from .models import AuditEvent, Editor
 
 
@@ -83,11 +89,55 @@ class EditorAdminSite(OTPAdminSite):
         return redirect("editorial:account")
 
 
-class EditorProfileAdmin(admin.ModelAdmin):
+def _label(obj: Any) -> str:
+    return f"{obj._meta.model_name} {obj}"[:120]
+
+
+def _changed_fields(message: Any) -> list[str]:
+    """The field names in Django's structured change message."""
+    fields: list[str] = []
+    for part in message if isinstance(message, list) else []:
+        if isinstance(part, dict):
+            for change in part.values():
+                if isinstance(change, dict):
+                    fields += [str(f) for f in change.get("fields", [])]
+    return fields
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every admin addition, change and deletion also goes to the audit log."""
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        audit.record(request.user, "admin-added", _label(obj))
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        audit.record(request.user, "admin-changed", _label(obj), fields=_changed_fields(message))
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        for obj in queryset:
+            audit.record(request.user, "admin-deleted", _label(obj))
+        return super().log_deletions(request, queryset)
+
+
+def audited(model_admin: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
+    """`model_admin` with AuditedAdmin's logging in front of its own."""
+    return type(f"Audited{model_admin.__name__}", (AuditedAdmin, model_admin), {})
+
+
+class EditorProfileAdmin(AuditedAdmin):
     list_display = ["user", "role", "session_epoch"]
     list_filter = ["role"]
     raw_id_fields = ["user"]
-    readonly_fields = ["session_epoch"]
+    # The role decides who may approve keys: it changes only on the server's shell
+    # (portal add_editor --managing), never with one admin session.
+    readonly_fields = ["role", "session_epoch", "changes_seen"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        # A profile never moves to another account (that would move its role).
+        return [*fields, "user"] if obj is not None else fields
 
 
 class AuditEventAdmin(admin.ModelAdmin):
@@ -107,9 +157,9 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 site = EditorAdminSite(name="admin")
-site.register(get_user_model(), UserAdmin)
+site.register(get_user_model(), audited(UserAdmin))
 site.register(Editor, EditorProfileAdmin)
-site.register(TOTPDevice, TOTPDeviceAdmin)
-site.register(StaticDevice, StaticDeviceAdmin)
-site.register(WebAuthnCredential, WebAuthnCredentialAdmin)
+site.register(TOTPDevice, audited(TOTPDeviceAdmin))
+site.register(StaticDevice, audited(StaticDeviceAdmin))
+site.register(WebAuthnCredential, audited(WebAuthnCredentialAdmin))
 site.register(AuditEvent, AuditEventAdmin)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("account/", auth_views.account, name="account"),
     path("account/password/", auth_views.password_change, name="password_change"),
     path("account/notifications/", auth_views.notifications, name="notifications"),
+    path("account/tokens/<int:pk>/revoke/", auth_views.revoke_token, name="revoke_token"),
     path("account/backup-codes/", auth_views.backup_codes, name="backup_codes"),
     path("account/security-key/add/", webauthn_views.security_key_add, name="security_key_add"),
     path("account/security-key/remove/", webauthn_views.security_key_remove,

@@ -16,8 +16,10 @@ Who may call what (decided in `portal.access`):
 
 - `login`, `logout`: public (they are how one gets in and out);
 - `enrol`: `enrolment_required`: password accepted, no confirmed device yet;
-- `account`, `password_change`, `backup_codes`, `logout_everywhere`:
-  `editor_required` (password, verified device, current session epoch).
+- `account`, `password_change`, `backup_codes`, `logout_everywhere`,
+  `revoke_token`: `editor_required` (password, verified device, current
+  session epoch). Revoking one's own API token needs no fresh code: it only
+  takes power away.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from typing import Any
 from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -39,12 +42,14 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from portal.access import (
+    api_tokens_of,
     editor_of,
     editor_required,
     enrolment_required,
     has_confirmed_device,
     log_out_everywhere,
     public,
+    revoke_api_token,
     start_editor_session,
 )
 
@@ -223,10 +228,21 @@ def account_page(request: HttpRequest, status: int = 200, **bound: Any) -> HttpR
         "backup_form": FreshOtpForm(auto_id="backup_%s"),
         "key_form": FreshOtpForm(auto_id="key_%s"),
         "remove_form": RemoveKeyForm(auto_id="remove_%s"),
+        "tokens": [{"token": t, "scopes": "、".join(scope_label(x) for x in t.scopes)
+                    if translation.get_language().startswith("zh")
+                    else ", ".join(scope_label(x) for x in t.scopes)}
+                   for t in api_tokens_of(user)],
         **bound,
         "done": request.GET.get("done", "")[:20],
         "webauthn": webauthn_available(request),
     }, status=status)
+
+
+def scope_label(scope: str) -> str:
+    """A token scope in the reader's language."""
+    labels = {"read": _("read"), "note": _("note"), "reply": _("reply"),
+              "reencrypt": _("re-encrypt")}
+    return labels.get(scope, scope)
 
 
 def check_fresh_code(request: HttpRequest, form: Any, name: str,
@@ -313,3 +329,14 @@ def notifications(request: HttpRequest) -> HttpResponse:
     audit.record(request.user, "notifications", request.user.get_username(),
                  on=bool(editor.notify_address))
     return redirect(reverse("editorial:account") + "?done=notify")
+
+
+@require_POST
+@editor_required
+def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of this editor's portal-editor tokens (another editor's: 404)."""
+    if not revoke_api_token(request.user, pk):
+        raise Http404("no such token")
+    audit.record(request.user, "api-token-revoked", request.user.get_username(), token=pk,
+                 via="web")
+    return redirect(reverse("editorial:account") + "?done=token")

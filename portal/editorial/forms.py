@@ -44,8 +44,25 @@ class FreshOtpForm(forms.Form):
 
 
 class KeyForm(FreshOtpForm):
+    owner = forms.TypedChoiceField(label=_("Whose key"), coerce=int, choices=[])
     armored = forms.CharField(label=_("OpenPGP public key (armored)"), max_length=MAX_KEY_BYTES,
                               widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        editors = Editor.objects.filter(user__is_active=True).select_related("user") \
+            .order_by("user__username")
+        self.fields["owner"].choices = [(e.user.pk, e.user.get_username())  # type: ignore[attr-defined]
+                                        for e in editors]
+
+
+class ApproveKeyForm(FreshOtpForm):
+    pass
+
+
+class SeenForm(forms.Form):
+    through = forms.IntegerField(min_value=0)
+    next = forms.CharField(max_length=200, required=False)
 
 
 class NewEditorForm(FreshOtpForm):

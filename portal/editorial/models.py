@@ -3,6 +3,12 @@
 A key row records the full fingerprint and the armored public key as the admin
 added it; the server's GnuPG home is rebuilt from these rows when needed, so
 the database is the registry and the keyring a working copy.
+
+A key receives nothing until it is approved (`approved_on`): by a second
+managing editor, or by the admin on the server's shell (`portal approve_key`),
+see `portal.editorial.keys`. Re-encrypted ciphertext waits beside the old as a
+`Replacement` until every editor's client has confirmed it, see
+`portal.editorial.replacement`.
 """
 
 from __future__ import annotations
@@ -28,12 +34,29 @@ class EditorKey(models.Model):
     expires_on = models.DateField(null=True, blank=True)
     added_on = models.DateField(default=today)
     active = models.BooleanField(default=True)
+    # Who proposed it (None: the admin on the server's shell) and who approved it
+    # (None with a day: the server's shell, the first key at install time, or the
+    # migration that found it in use). Days only, like every date here.
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    approved_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["user__username", "-added_on"]
 
     def __str__(self) -> str:
         return f"{self.user} {self.fingerprint}"
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_on is not None
+
+    @property
+    def pending(self) -> bool:
+        """Active but not approved yet: waiting for a second person."""
+        return self.active and self.approved_on is None
 
     @property
     def spaced_fingerprint(self) -> str:
@@ -55,6 +78,8 @@ class Editor(models.Model):
     session_epoch = models.PositiveIntegerField(default=0)
     # Opt-in: where to say "something new" (nothing more). Empty: no notification.
     notify_address = models.EmailField(blank=True)
+    # The newest key or account change (AuditEvent id) this editor has marked as seen.
+    changes_seen = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
@@ -152,3 +177,70 @@ class NotificationMark(models.Model):
 
     def __str__(self) -> str:
         return f"notified through submission {self.last_submission}, message {self.last_message}"
+
+
+class Replacement(models.Model):
+    """A re-encrypted ciphertext waiting beside the one it would replace.
+
+    The server cannot see whom an OpenPGP message reaches (recipients are
+    hidden, and a session-key packet naming a key proves nothing), so the
+    candidate is kept under a name of its own until the client of every key in
+    `required` has decrypted it to the plaintext whose SHA-256 the proposer
+    declared. Only then does it take the old name (see `portal.editorial.replacement`).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for confirmations")
+        COMPLETED = "completed", _("completed")
+        DISCARDED = "discarded", _("discarded")
+
+    submission = models.ForeignKey(
+        "authors.Submission", on_delete=models.CASCADE, related_name="replacements"
+    )
+    blob = models.CharField(max_length=40)
+    candidate = models.CharField(max_length=40, unique=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, related_name="+")
+    plaintext_sha256 = models.CharField(max_length=64)
+    # Full fingerprints whose owners must confirm; after completion, whom the blob reaches.
+    required = models.JSONField(default=list)
+    # The keys the old ciphertext was encrypted to: their confirmations must have
+    # compared the old plaintext with the new.
+    old_recipients = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    reason = models.CharField(max_length=80, blank=True)
+    proposed_on = models.DateField(default=today)
+    closed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["blob"], condition=models.Q(state="pending"),
+                                    name="one_pending_replacement_per_blob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"replacement of {self.blob} ({self.state})"
+
+
+class ReplacementConfirmation(models.Model):
+    """One key's answer: the candidate decrypted to this plaintext hash, or a refusal."""
+
+    replacement = models.ForeignKey(Replacement, on_delete=models.CASCADE,
+                                    related_name="confirmations")
+    fingerprint = models.CharField(max_length=64)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, related_name="+")
+    plaintext_sha256 = models.CharField(max_length=64)
+    # The client also decrypted the old ciphertext and found the same plaintext.
+    compared = models.BooleanField(default=False)
+    on = models.DateField(default=today)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["replacement", "fingerprint"],
+                                    name="one_confirmation_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint} on {self.replacement}"

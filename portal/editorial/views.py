@@ -2,7 +2,8 @@
 
 Who may call what (decided in `portal.access`): every view here needs an
 active editor with a verified OTP device; assigning, decisions, managing
-editors and the audit log need a managing editor. No view decrypts anything:
+editors, adding, approving and deactivating keys and the audit log need a
+managing editor. Every editor sees the key list, read-only. No view decrypts anything:
 drafts are read on the editor's own machine. Ciphertext downloads are always
 attachments with `nosniff`, never rendered inline.
 """
@@ -19,6 +20,8 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -37,8 +40,17 @@ from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
 from portal.store import StoreError
 
-from . import audit, keys, workflow
-from .forms import AssignForm, FilterForm, KeyForm, NewEditorForm, NoteForm, StateForm
+from . import audit, changes, keys, workflow
+from .forms import (
+    ApproveKeyForm,
+    AssignForm,
+    FilterForm,
+    KeyForm,
+    NewEditorForm,
+    NoteForm,
+    SeenForm,
+    StateForm,
+)
 from .models import Assignment, AuditEvent, Editor, EditorKey, Note
 
 PAGE_SIZE = 100
@@ -249,43 +261,119 @@ def _fresh_otp(request: HttpRequest, form: Any) -> bool:
     return match_token(request.user, form.cleaned_data["otp_token"]) is not None
 
 
+@require_GET
 @editor_required
 def keys_page(request: HttpRequest) -> HttpResponse:
+    return render_keys(request)
+
+
+def render_keys(request: HttpRequest, form: KeyForm | None = None, error: str = "",
+                approve_error: tuple[int, str] | None = None, status: int = 200) -> HttpResponse:
+    """Every editor sees every key and who proposed and approved it; managing editors act."""
     editor = editor_of(request.user)
-    form = KeyForm(request.POST or None)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        if not _fresh_otp(request, form):
-            error = _("The code from your authenticator was not accepted.")
-        else:
-            try:
-                key = keys.add_key(request.user, form.cleaned_data["armored"])  # type: ignore[arg-type]
-            except KeyUnusable as refused:
-                error = _("This key cannot be used: %(reason)s.") % {"reason": refused}
-            else:
-                audit.record(request.user, "key-added", key.fingerprint)
-                return redirect("editorial:keys")
-    elif request.method not in ("GET", "POST"):
-        return HttpResponse(status=405)
-    listed = EditorKey.objects.select_related("user")
-    if not editor.is_managing:
-        listed = listed.filter(user=editor_user(request))
     ring = keys.keyring()
-    rows = [{"key": k, "info": ring.key_info(k.fingerprint)} for k in listed]
-    return render(request, "editorial/keys.html", {"rows": rows, "form": form, "error": error},
-                  status=400 if error else 200)
+    rows = []
+    for key in EditorKey.objects.select_related("user", "proposed_by", "approved_by"):
+        refusal = keys.approval_refusal(key, request.user) if key.pending else ""
+        rows.append({"key": key, "info": ring.key_info(key.fingerprint),
+                     "may_approve": key.pending and editor.is_managing and not refusal,
+                     "why_not": refusal,
+                     "error": approve_error[1] if approve_error and approve_error[0] == key.pk
+                     else ""})
+    if form is None and editor.is_managing:
+        form = KeyForm(initial={"owner": request.user.pk})
+    return render(request, "editorial/keys.html", {
+        "rows": rows, "form": form, "error": error, "approve_form": ApproveKeyForm(),
+        "managing": editor.is_managing,
+    }, status=status)
+
+
+@require_POST
+@managing_editor_required
+def add_key(request: HttpRequest) -> HttpResponse:
+    """Propose a key (managing editors, fresh code); it waits for a second managing editor."""
+    form = KeyForm(request.POST)
+    if not form.is_valid():
+        return render_keys(request, form, status=400)
+    if not _fresh_otp(request, form):
+        return render_keys(request, form, _("The code from your authenticator was not accepted."),
+                           status=400)
+    owner = get_user_model().objects.get(pk=form.cleaned_data["owner"])
+    try:
+        keys.add_key(owner, form.cleaned_data["armored"], proposed_by=editor_user(request))
+    except keys.KeyAlreadyRegistered as refused:
+        return render_keys(request, form, _("This key was not added: %(reason)s.") % {
+            "reason": key_refusal_text(str(refused))}, status=400)
+    except KeyUnusable as refused:
+        return render_keys(request, form, _("This key cannot be used: %(reason)s.") % {
+            "reason": refused}, status=400)
+    return redirect("editorial:keys")
+
+
+def key_refusal_text(reason: str) -> str:
+    """The translated sentence for a refusal of `portal.editorial.keys`."""
+    texts = {
+        "this key is already registered to another editor":
+            _("this key is already registered to another editor"),
+        "this key is already registered": _("this key is already registered"),
+        "this key is not waiting for approval": _("this key is not waiting for approval"),
+        "only a managing editor can approve a key": _("only a managing editor can approve a key"),
+        "you proposed this key: a second managing editor must approve it":
+            _("you proposed this key: a second managing editor must approve it"),
+        "this is your own key: another managing editor must approve it":
+            _("this is your own key: another managing editor must approve it"),
+    }
+    return texts.get(reason, reason)
+
+
+@require_POST
+@managing_editor_required
+def approve_key(request: HttpRequest, pk: int) -> HttpResponse:
+    """The second person: a managing editor who neither proposed nor owns the key, fresh code."""
+    key = get_object_or_404(EditorKey, pk=pk)
+    form = ApproveKeyForm(request.POST)
+    if not form.is_valid():
+        return render_keys(request, approve_error=(key.pk, _(
+            "The code from your authenticator was not accepted.")), status=400)
+    # Who may not approve is told so before a code is spent on it.
+    refusal = keys.approval_refusal(key, editor_user(request))
+    if refusal:
+        return render_keys(request, approve_error=(key.pk, key_refusal_text(refusal)),
+                           status=403)
+    if not _fresh_otp(request, form):
+        return render_keys(request, approve_error=(key.pk, _(
+            "The code from your authenticator was not accepted.")), status=400)
+    try:
+        keys.approve_key(key, editor_user(request))
+    except keys.ApprovalRefused as refused:
+        return render_keys(request, approve_error=(key.pk, key_refusal_text(str(refused))),
+                           status=403)
+    return redirect("editorial:keys")
+
+
+@require_POST
+@managing_editor_required
+def deactivate_key(request: HttpRequest, pk: int) -> HttpResponse:
+    """One managing editor may stop a key at once (a lost laptop); every editor is told."""
+    key = get_object_or_404(EditorKey.objects.select_related("user"), pk=pk)
+    if key.active:
+        keys.deactivate_key(key, editor_user(request))
+    return redirect("editorial:keys")
 
 
 @require_POST
 @editor_required
-def deactivate_key(request: HttpRequest, pk: int) -> HttpResponse:
-    key = get_object_or_404(EditorKey, pk=pk)
-    if key.user != request.user and not editor_of(request.user).is_managing:
-        raise PermissionDenied("not your key")
-    key.active = False
-    key.save(update_fields=["active"])
-    audit.record(request.user, "key-deactivated", key.fingerprint)
-    return redirect("editorial:keys")
+def changes_seen(request: HttpRequest) -> HttpResponse:
+    """Mark the listed key and account changes as seen (they leave this editor's pages)."""
+    form = SeenForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    changes.acknowledge(editor_of(request.user), form.cleaned_data["through"])
+    target = form.cleaned_data["next"]
+    if not (target.startswith("/editor/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts=None)):
+        target = reverse("editorial:dashboard")
+    return redirect(target)
 
 
 @managing_editor_required
@@ -304,13 +392,19 @@ def editors_page(request: HttpRequest) -> HttpResponse:
                 with transaction.atomic():
                     user = get_user_model().objects.create_user(
                         form.cleaned_data["username"], password=password)
-                    Editor.objects.create(user=user, role=form.cleaned_data["role"])
-                    keys.add_key(user, form.cleaned_data["armored"])
+                    Editor.objects.create(user=user, role=form.cleaned_data["role"],
+                                          changes_seen=changes.newest_event_id())
+                    audit.record(request.user, "editor-added", user.get_username(),
+                                 role=form.cleaned_data["role"])
+                    # Proposed only: a second managing editor approves it on the keys page.
+                    keys.add_key(user, form.cleaned_data["armored"],
+                                 proposed_by=editor_user(request))
+            except keys.KeyAlreadyRegistered as refused:
+                error = _("This key was not added: %(reason)s.") % {
+                    "reason": key_refusal_text(str(refused))}
             except KeyUnusable as refused:
                 error = _("This key cannot be used: %(reason)s.") % {"reason": refused}
             else:
-                audit.record(request.user, "editor-added", user.get_username(),
-                             role=form.cleaned_data["role"])
                 created = {"username": user.get_username(), "password": password}
                 form = NewEditorForm()
     editors = Editor.objects.select_related("user").annotate(
@@ -329,9 +423,9 @@ def deactivate_editor(request: HttpRequest, pk: int) -> HttpResponse:
     with transaction.atomic():
         editor.user.is_active = False
         editor.user.save(update_fields=["is_active"])
-        EditorKey.objects.filter(user=editor.user).update(active=False)
+        stopped = EditorKey.objects.filter(user=editor.user, active=True).update(active=False)
     log_out_everywhere(editor.user)
-    audit.record(request.user, "editor-removed", editor.user.get_username())
+    audit.record(request.user, "editor-removed", editor.user.get_username(), keys=stopped)
     return redirect("editorial:editors")
 
 

@@ -13,14 +13,21 @@ from portal.editorial.models import Editor
 
 
 def make_editor(username: str, role: str = Editor.Role.EDITOR, key: str | None = None) -> Any:
+    """An editor with a confirmed device; `key` is registered and approved (as by the shell)."""
     user = get_user_model().objects.create_user(username, password="correct horse battery 9")
     Editor.objects.create(user=user, role=role)
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     if key:
-        from portal.editorial.keys import add_key
-
-        add_key(user, key)
+        approved_key(user, key)
     return user
+
+
+def approved_key(user: Any, armored: str) -> Any:
+    """Register `armored` for `user` and approve it, as the admin's shell does
+    (`portal add_editor`, then `portal approve_key`)."""
+    from portal.editorial.keys import add_key, approve_key
+
+    return approve_key(add_key(user, armored, proposed_by=None), None, via="shell")
 
 
 def current_code(user: Any) -> str:

@@ -131,26 +131,29 @@ def test_author_session_cannot_reach_editor_pages(submitted):
         assert response.status_code == 302 and "/editor/login/" in response["Location"], path
 
 
+def propose(client: Client, user, armored: str, owner=None, code: str | None = None):  # type: ignore[no-untyped-def]
+    return client.post("/editor/keys/add/", {
+        "owner": (owner or user).pk, "armored": armored,
+        "otp_token": current_code(user) if code is None else code})
+
+
 @pytest.mark.parametrize("fixture, reason", [
     ("expired_keypair", "expired"),
     ("weak_rsa_keypair", "2048 bits"),
     ("sign_only_keypair", "no subkey that can encrypt"),
 ])
 def test_key_page_refuses_unusable_keys_with_the_reason(data_dir, request, fixture, reason):
-    editor = make_editor("ed")
+    boss = make_editor("boss", Editor.Role.MANAGING)
     pair = request.getfixturevalue(fixture)
-    client = verified_client(editor)
-    response = client.post("/editor/keys/", {"armored": pair.public,
-                                             "otp_token": current_code(editor)})
+    response = propose(verified_client(boss), boss, pair.public)
     assert response.status_code == 400
     assert reason in response.content.decode()
     assert not EditorKey.objects.exists()
 
 
 def test_key_page_refuses_revoked_key(data_dir, revoked_public_key):
-    editor = make_editor("ed")
-    response = verified_client(editor).post(
-        "/editor/keys/", {"armored": revoked_public_key, "otp_token": current_code(editor)})
+    boss = make_editor("boss", Editor.Role.MANAGING)
+    response = propose(verified_client(boss), boss, revoked_public_key)
     assert response.status_code == 400 and "revoked" in response.content.decode()
 
 
@@ -158,17 +161,14 @@ def test_key_page_accepts_curve25519_and_rsa4096_with_a_fresh_code(data_dir, edi
                                                                    keys_root):
     from tests.gpgkeys import make_keypair
 
-    editor = make_editor("ed")
-    client = verified_client(editor)
-    refused = client.post("/editor/keys/", {"armored": editor_keypair.public, "otp_token": "000000"})
+    boss = make_editor("boss", Editor.Role.MANAGING)
+    client = verified_client(boss)
+    refused = propose(client, boss, editor_keypair.public, code="000000")
     assert refused.status_code == 400 and not EditorKey.objects.exists()
-    accepted = client.post("/editor/keys/", {"armored": editor_keypair.public,
-                                             "otp_token": current_code(editor)})
-    assert accepted.status_code == 302
+    assert propose(client, boss, editor_keypair.public).status_code == 302
     rsa = make_keypair(keys_root / "rsa4096", "RSA <rsa@penname.invalid>", primary="rsa4096",
                        sub="rsa4096")
-    accepted = client.post("/editor/keys/", {"armored": rsa.public, "otp_token": current_code(editor)})
-    assert accepted.status_code == 302
+    assert propose(client, boss, rsa.public).status_code == 302
     assert {k.algorithm for k in EditorKey.objects.all()} == {"ECDH cv25519", "RSA 4096"}
     page = client.get("/editor/keys/").content.decode()
     spaced = " ".join(rsa.fingerprint[i : i + 4] for i in range(0, 40, 4))
@@ -178,13 +178,16 @@ def test_key_page_accepts_curve25519_and_rsa4096_with_a_fresh_code(data_dir, edi
 def test_key_rotation_new_submissions_use_the_new_key(data_dir, editor_keypair,
                                                       second_editor_keypair):
     boss = make_editor("boss", Editor.Role.MANAGING, key=editor_keypair.public)
+    deputy = make_editor("deputy", Editor.Role.MANAGING)
     client = verified_client(boss)
     author = Client()
     new_author(author)
     confirm(author, review_of(upload(author, [("a.txt", b"before")])))
     old_key = EditorKey.objects.get()
-    client.post("/editor/keys/", {"armored": second_editor_keypair.public,
-                                  "otp_token": current_code(boss)})
+    assert propose(client, boss, second_editor_keypair.public).status_code == 302
+    new_key = EditorKey.objects.get(fingerprint=second_editor_keypair.fingerprint)
+    assert verified_client(deputy).post(f"/editor/keys/{new_key.pk}/approve/", {
+        "otp_token": current_code(deputy)}).status_code == 302
     client.post(f"/editor/keys/{old_key.pk}/deactivate/")
     confirm(author, review_of(upload(author, [("b.txt", b"after")])))
     first, second = Submission.objects.order_by("id")
@@ -203,7 +206,8 @@ def test_managing_editor_adds_and_removes_an_editor(data_dir, editor_keypair,
         "otp_token": current_code(boss)})
     assert response.status_code == 200 and "temporary password" in response.content.decode()
     newbie = Editor.objects.get(user__username="newbie")
-    assert EditorKey.objects.get(user=newbie.user).active
+    key = EditorKey.objects.get(user=newbie.user)
+    assert key.active and key.pending and key.proposed_by == boss
     assert client.post(f"/editor/editors/{newbie.pk}/deactivate/").status_code == 302
     newbie.user.refresh_from_db()
     assert not newbie.user.is_active

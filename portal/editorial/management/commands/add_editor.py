@@ -1,8 +1,14 @@
 """`portal add_editor USERNAME --key FILE.asc [--password-stdin]`
 
-Creates (or updates) an editor account, registers their OpenPGP public key after
+Creates (or updates) an editor account, proposes their OpenPGP public key after
 checking it, and enrols a TOTP device, printing the `otpauth://` line to scan.
 Without --password-stdin a strong password is generated and printed once.
+
+The key is *proposed* by the admin's shell: it receives nothing until a second
+person approves it (a managing editor on the keys page, or `portal approve_key`).
+The one exception is install time: the first managing editor's key, when no
+approved key and no other managing editor exist, is approved at once, because
+there is nobody else who could approve it.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.crypto.openpgp import MAX_KEY_BYTES, KeyUnusable
-from portal.editorial.keys import add_key
-from portal.editorial.models import Editor
+from portal.editorial import audit, changes
+from portal.editorial.keys import KeyAlreadyRegistered, add_key, approve_key, may_bootstrap
+from portal.editorial.models import Editor, EditorKey
 
 
 class Command(BaseCommand):
@@ -61,16 +68,41 @@ class Command(BaseCommand):
             user.set_password(password)
             user.is_active = True
             user.save()
+            role = Editor.Role.MANAGING if options["managing"] else Editor.Role.EDITOR
+            bootstrap = role == Editor.Role.MANAGING and may_bootstrap(user)
+            editor = Editor.objects.filter(user=user).first()
+            if editor is None:
+                Editor.objects.create(user=user, role=role,
+                                      changes_seen=changes.newest_event_id())
+                audit.record(None, "editor-added", username, role=role, via="shell")
+            elif editor.role != role:
+                editor.role = role
+                editor.save(update_fields=["role"])
+                audit.record(None, "editor-role-changed", username, role=role, via="shell")
             try:
-                key = add_key(user, armored)
+                key = add_key(user, armored, proposed_by=None)
+            except KeyAlreadyRegistered as exc:
+                # Run again for the same editor and key (to reset a password or device).
+                same = EditorKey.objects.filter(fingerprint=exc.fingerprint, user=user).first()
+                if same is None:
+                    raise CommandError(f"key refused: {exc}") from exc
+                key = same
             except KeyUnusable as exc:
                 raise CommandError(f"key refused: {exc}") from exc
-            role = Editor.Role.MANAGING if options["managing"] else Editor.Role.EDITOR
-            Editor.objects.update_or_create(user=user, defaults={"role": role})
+            if bootstrap and key.pending:
+                key = approve_key(key, None, via="install")
             TOTPDevice.objects.filter(user=user).delete()
             device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
         self.stdout.write(f"{'added' if created else 'updated'} editor {username}")
         self.stdout.write(f"key {key.spaced_fingerprint} ({key.algorithm})")
+        if bootstrap and key.approved:
+            self.stdout.write("approved at once: this is the first managing editor's key, and no "
+                              "other managing editor exists who could approve it (the server's "
+                              "shell stands in for the second person)")
+        elif key.pending:
+            self.stdout.write("waiting for approval: it receives nothing until a second managing "
+                              "editor approves it on the keys page, or the admin runs "
+                              f"`portal approve_key {key.fingerprint}`")
         if generated:
             self.stdout.write(f"password: {password}")
         self.stdout.write(device.config_url)

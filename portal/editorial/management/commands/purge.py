@@ -5,7 +5,9 @@ First, ciphertext that waited through a batch boundary reaches its final place
 wrong for authors since the previous run (portal.counters).
 
 Deletes declined and withdrawn submissions (rows and ciphertext) once they have
-been closed for PORTAL_RETENTION_DAYS (default 90), and removes raw upload
+been closed for PORTAL_RETENTION_DAYS (default 90), discards re-encrypted
+copies that not every editor confirmed within 14 days (the old ciphertext
+stays; see portal.editorial.replacement), and removes raw upload
 spools and pending uploads older than an hour (the author never confirmed, or a
 worker died mid-upload), half-written ciphertext, and ciphertext that no
 submission refers to (a confirm that failed between the store and the
@@ -27,6 +29,7 @@ from portal.authors.models import Submission
 from portal.authors.removal import delete_submission, referenced_blobs
 from portal.authors.sending import publish_batch
 from portal.counters import report_and_clear
+from portal.editorial import replacement
 from portal.store import Store
 
 
@@ -39,6 +42,7 @@ class Command(BaseCommand):
         closed = list(Submission.objects.filter(closed_on__isnull=False, closed_on__lt=cutoff))
         for submission in closed:
             delete_submission(submission)
+        expired = replacement.expire()
         spools = pending.sweep()
         blobs = Store(Path(settings.PORTAL_STORE_DIR)).sweep(
             referenced_blobs(), older_than_seconds=settings.PORTAL_PENDING_SECONDS
@@ -50,5 +54,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"published {published} ciphertext file(s); "
             f"removed {len(closed)} closed submission(s), {spools} abandoned upload(s), "
-            f"{blobs} stray ciphertext file(s)"
+            f"{blobs} stray ciphertext file(s); discarded {expired} unconfirmed "
+            f"re-encrypted cop{'y' if expired == 1 else 'ies'}"
         )
