@@ -40,19 +40,11 @@ from tests.sanitize import dirty_media, dirty_office
 # The production zygote and worker, with the sandbox's confinement swapped for
 # what they did before it: the rlimits alone.
 _BEFORE = """
-import resource, signal, sys
+import sys
 import portal.sanitize.sandbox as sandbox
 
-def rlimits_only(limits):
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
 sandbox.confine_zygote = lambda: None
-sandbox.confine_cleaner = rlimits_only
+sandbox.confine_cleaner = sandbox.apply_limits
 if sys.argv[1] == "zygote":
     from portal.sanitize.zygote import main
 else:
@@ -66,7 +58,9 @@ SANDBOXED_LAUNCH = sandbox.launch
 
 def plain_launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] = (),
                  stdin: Any = subprocess.DEVNULL, stdout: Any = subprocess.DEVNULL,
-                 stderr: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+                 stderr: Any = subprocess.DEVNULL,
+                 die_with_parent: bool = True) -> subprocess.Popen[bytes]:
+    """`sandbox.launch` without bubblewrap: the same process, unconfined (the baseline)."""
     return subprocess.Popen(list(argv), env=env, pass_fds=pass_fds, stdin=stdin,
                             stdout=stdout, stderr=stderr, close_fds=True)
 

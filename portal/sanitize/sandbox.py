@@ -193,11 +193,8 @@ def confine_zygote() -> None:
     _add_filter("zygote")
 
 
-def confine_cleaner(limits: Limits) -> None:
-    """Before a cleaning process reads its input: limits, then the cleaner's filter.
-
-    Raises SandboxUnavailable when any step fails; the caller then cleans nothing.
-    """
+def apply_limits(limits: Limits) -> None:
+    """The resource limits of a cleaning process: memory, CPU, no file writes, no core."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
@@ -205,6 +202,14 @@ def confine_cleaner(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     # Writing a file then fails with an error instead of killing us silently.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def confine_cleaner(limits: Limits) -> None:
+    """Before a cleaning process reads its input: limits, then the cleaner's filter.
+
+    Raises SandboxUnavailable when any step fails; the caller then cleans nothing.
+    """
+    apply_limits(limits)
     undumpable()
     _add_filter("cleaner")
 
