@@ -238,6 +238,30 @@ def api_editor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., 
     return csrf_exempt(wrapper)
 
 
+def api_answers(**scopes: str) -> Callable[[Callable[..., HttpResponseBase]],
+                                           Callable[..., HttpResponseBase]]:
+    """The methods an API view answers, each with the token scope it needs.
+
+    `@api_answers(GET=READ, PUT=REENCRYPT)` under `api_editor_required`: any other
+    method is a 405, a token without the scope a 403 (`api_scope_refusal`).
+    """
+    from django.http import JsonResponse
+
+    allowed = " or ".join(scopes)
+
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            scope = scopes.get(request.method or "")
+            if scope is None:
+                return JsonResponse({"error": f"use {allowed}"}, status=405)
+            return api_scope_refusal(request, scope) or view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def api_scope_refusal(request: HttpRequest, scope: str) -> HttpResponseBase | None:
     """None if the request's token carries `scope` (and, for reencrypt, the editor is managing).
 

@@ -4,7 +4,7 @@ Who may call what: `token` (issue a token after password + OTP, throttled per
 account) and `openapi` are public; everything else needs a valid API token of
 an active editor (`portal.access.api_editor_required`), the same permission
 module as the web pages, and the token's scope for that view
-(`portal.access.api_scope_refusal`): reading and confirming re-encrypted copies
+(`portal.access.api_answers`): reading and confirming re-encrypted copies
 need `read`, notes `note`, replies `reply`, and proposing a re-encrypted copy
 `reencrypt` (managing editors only). The server only ever sends and receives
 ciphertext: uploads to `notes` and `blob` (PUT) must be OpenPGP messages
@@ -25,9 +25,9 @@ from django.http.response import HttpResponseBase
 from django_otp import match_token
 
 from portal.access import (
+    api_answers,
     api_editor_required,
     api_public,
-    api_scope_refusal,
     editor_of,
     editor_user,
 )
@@ -125,11 +125,8 @@ def openapi(request: HttpRequest) -> HttpResponse:
 
 
 @api_editor_required
+@api_answers(GET=READ)
 def submissions(request: HttpRequest) -> HttpResponseBase:
-    if request.method != "GET":
-        return _error("use GET", 405)
-    if refused := api_scope_refusal(request, READ):
-        return refused
     from .serializers import submission_detail, submission_summary
 
     rows = Submission.objects.select_related("author", "revision_of").order_by("id")
@@ -164,11 +161,8 @@ def _names_of(submission: Submission) -> list[str]:
 
 
 @api_editor_required
+@api_answers(GET=READ)
 def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
-    if request.method != "GET":
-        return _error("use GET", 405)
-    if refused := api_scope_refusal(request, READ):
-        return refused
     from .serializers import submission_detail
 
     found = _find(public_id)
@@ -178,12 +172,9 @@ def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
 
 
 @api_editor_required
+@api_answers(GET=READ, PUT=REENCRYPT)
 def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
     """GET a ciphertext (resumable with `Range: bytes=N-`); PUT proposes a re-encrypted one."""
-    if request.method not in ("GET", "PUT"):
-        return _error("use GET or PUT", 405)
-    if refused := api_scope_refusal(request, READ if request.method == "GET" else REENCRYPT):
-        return refused
     found = _find(public_id)
     if found is None or name not in _names_of(found):
         return _error("no such file in this submission", 404)
@@ -233,12 +224,9 @@ def _propose(request: HttpRequest, submission: Submission, name: str) -> HttpRes
 
 
 @api_editor_required
+@api_answers(POST=NOTE)
 def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     """POST an internal note that the editor's machine already encrypted."""
-    if request.method != "POST":
-        return _error("use POST", 405)
-    if refused := api_scope_refusal(request, NOTE):
-        return refused
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
@@ -257,6 +245,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
 
 
 @api_editor_required
+@api_answers(POST=REPLY)
 def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     """POST a reply to the author that the editor's machine encrypted (portal-editor reply).
 
@@ -265,10 +254,6 @@ def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     """
     from portal.correspondence import thread
 
-    if request.method != "POST":
-        return _error("use POST", 405)
-    if scope_refused := api_scope_refusal(request, REPLY):
-        return scope_refused
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
@@ -287,15 +272,12 @@ def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
 
 
 @api_editor_required
+@api_answers(GET=READ)
 def recipient_keys(request: HttpRequest) -> HttpResponseBase:
     """The public keys that new ciphertext must be encrypted to (for reply, note, reencrypt).
 
     Approved keys only: a key waiting for a second managing editor is not listed.
     """
-    if request.method != "GET":
-        return _error("use GET", 405)
-    if refused := api_scope_refusal(request, READ):
-        return refused
     ring = keys.keyring()
     usable = set(keys.recipients(ring))
     rows = EditorKey.objects.filter(fingerprint__in=usable).select_related("user")
@@ -306,12 +288,9 @@ def recipient_keys(request: HttpRequest) -> HttpResponseBase:
 
 
 @api_editor_required
+@api_answers(GET=READ)
 def key_changes(request: HttpRequest) -> HttpResponseBase:
     """Keys waiting for approval, and key, account and re-encryption changes of the last 30 days."""
-    if request.method != "GET":
-        return _error("use GET", 405)
-    if refused := api_scope_refusal(request, READ):
-        return refused
     return JsonResponse({
         "pending": [{"fingerprint": k.fingerprint, "editor": k.user.get_username(),
                      "proposed_by": k.proposed_by.get_username() if k.proposed_by else None,
@@ -321,22 +300,16 @@ def key_changes(request: HttpRequest) -> HttpResponseBase:
 
 
 @api_editor_required
+@api_answers(GET=READ)
 def replacements(request: HttpRequest) -> HttpResponseBase:
     """Re-encrypted copies waiting for confirmations; `mine` lists the caller's keys still to answer."""
-    if request.method != "GET":
-        return _error("use GET", 405)
-    if refused := api_scope_refusal(request, READ):
-        return refused
     return JsonResponse({"replacements": replacement.waiting_for(request.user)})
 
 
 @api_editor_required
+@api_answers(GET=READ)
 def replacement_candidate(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The candidate ciphertext, for the editor's client to decrypt and check."""
-    if request.method != "GET":
-        return _error("use GET", 405)
-    if refused := api_scope_refusal(request, READ):
-        return refused
     row = Replacement.objects.filter(pk=pk, state=Replacement.State.PENDING).first()
     if row is None:
         return _error("no such replacement waiting", 404)
@@ -344,12 +317,9 @@ def replacement_candidate(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @api_editor_required
+@api_answers(POST=READ)
 def replacement_confirmations(request: HttpRequest, pk: int) -> HttpResponseBase:
     """POST {fingerprint, plaintext_sha256, compared} or {fingerprint, refusal} for one own key."""
-    if request.method != "POST":
-        return _error("use POST", 405)
-    if refused := api_scope_refusal(request, READ):
-        return refused
     data = _json_body(request)
     if data is None or not isinstance(data.get("fingerprint"), str):
         return _error("send a JSON object with fingerprint and plaintext_sha256 (and compared), "
