@@ -33,7 +33,14 @@ class Wording:
     """One code's sentence for the author (may name the value) and for editors (never)."""
 
     author: str
-    editors: str
+    # Omitted when the author's sentence names no value: the same words serve both.
+    editors: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.editors:
+            if self.names_a_value:
+                raise ValueError(f"{self.author!r} names a value: give editors their own words")
+            object.__setattr__(self, "editors", self.author)
 
     @property
     def names_a_value(self) -> bool:
@@ -74,49 +81,37 @@ REMOVED: dict[str, Wording] = {
     "last-modified-by": Wording(
         gettext_noop("the name of the last person who edited it, “{detail}”"),
         gettext_noop("the name of the last person who edited it")),
-    "document-dates": Wording(gettext_noop("the dates it was created, edited and printed"),
-                              gettext_noop("the dates it was created, edited and printed")),
+    "document-dates": Wording(gettext_noop("the dates it was created, edited and printed")),
     "software": Wording(gettext_noop("the name and version of the software used (“{detail}”)"),
                         gettext_noop("the name and version of the software used")),
     "company": Wording(gettext_noop("a company or organisation name, “{detail}”"),
                        gettext_noop("{count} company or organisation name(s)")),
     "document-properties": Wording(gettext_noop("document properties ({detail})"),
                                    gettext_noop("document properties")),
-    "custom-properties": Wording(gettext_noop("custom document properties"),
-                                 gettext_noop("custom document properties")),
-    "comments": Wording(gettext_noop("{count} comment(s)"), gettext_noop("{count} comment(s)")),
+    "custom-properties": Wording(gettext_noop("custom document properties")),
+    "comments": Wording(gettext_noop("{count} comment(s)")),
     "comment-author": Wording(gettext_noop("the name of a comment’s author, “{detail}”"),
                               gettext_noop("{count} comment author name(s)")),
-    "tracked-insertions-accepted": Wording(
-        gettext_noop("{count} tracked insertion(s) were accepted"),
-        gettext_noop("{count} tracked insertion(s) were accepted")),
+    "tracked-insertions-accepted": Wording(gettext_noop("{count} tracked insertion(s) were accepted")),
     "tracked-deletions-removed": Wording(
-        gettext_noop("{count} tracked deletion(s) were removed; the deleted text is gone"),
         gettext_noop("{count} tracked deletion(s) were removed; the deleted text is gone")),
     "tracked-change-author": Wording(
         gettext_noop("the name of a tracked change’s author, “{detail}”"),
         gettext_noop("{count} tracked-change author name(s)")),
-    "revision-ids": Wording(gettext_noop("{count} editing-session identifier(s)"),
-                            gettext_noop("{count} editing-session identifier(s)")),
-    "document-id": Wording(gettext_noop("a unique document identifier"),
-                           gettext_noop("a unique document identifier")),
-    "hidden-text": Wording(gettext_noop("hidden text"), gettext_noop("hidden text")),
+    "revision-ids": Wording(gettext_noop("{count} editing-session identifier(s)")),
+    "document-id": Wording(gettext_noop("a unique document identifier")),
+    "hidden-text": Wording(gettext_noop("hidden text")),
     "language": Wording(gettext_noop("the document language setting “{detail}”"),
                         gettext_noop("a language setting")),
     "external-link": Wording(gettext_noop("a link to another file or address (“{detail}”)"),
                              gettext_noop("{count} link(s) to other files or addresses")),
     "thumbnail": Wording(gettext_noop("a preview picture, which can show an earlier version"),
                          gettext_noop("a preview picture")),
-    "printer-settings": Wording(gettext_noop("printer settings"),
-                                gettext_noop("printer settings")),
-    "custom-xml": Wording(gettext_noop("custom data attached to the document"),
-                          gettext_noop("custom data attached to the document")),
-    "web-settings": Wording(gettext_noop("web publishing settings"),
-                            gettext_noop("web publishing settings")),
-    "people": Wording(gettext_noop("the list of people who worked on it"),
-                      gettext_noop("the list of people who worked on it")),
-    "settings": Wording(gettext_noop("editor settings, which can name the computer or user"),
-                        gettext_noop("editor settings, which can name the computer or user")),
+    "printer-settings": Wording(gettext_noop("printer settings")),
+    "custom-xml": Wording(gettext_noop("custom data attached to the document")),
+    "web-settings": Wording(gettext_noop("web publishing settings")),
+    "people": Wording(gettext_noop("the list of people who worked on it")),
+    "settings": Wording(gettext_noop("editor settings, which can name the computer or user")),
     "embedded-file": Wording(gettext_noop("an embedded file, “{detail}”, was cleaned as well"),
                              gettext_noop("{count} embedded file(s), cleaned as well")),
     "embedded-file-removed": Wording(
@@ -124,70 +119,49 @@ REMOVED: dict[str, Wording] = {
         gettext_noop("{count} embedded file(s) that could not be cleaned")),
     "unknown-part": Wording(gettext_noop("a part we do not recognise (“{detail}”)"),
                             gettext_noop("{count} part(s) the cleaner does not recognise")),
-    "annotations": Wording(gettext_noop("{count} annotation(s) or note(s)"),
-                           gettext_noop("{count} annotation(s) or note(s)")),
-    "gps": Wording(gettext_noop("a GPS location"), gettext_noop("a GPS location")),
+    "annotations": Wording(gettext_noop("{count} annotation(s) or note(s)")),
+    "gps": Wording(gettext_noop("a GPS location")),
     "camera": Wording(gettext_noop("the camera or phone model, “{detail}”"),
                       gettext_noop("the camera or phone model")),
-    "exif": Wording(gettext_noop("camera data (EXIF)"), gettext_noop("camera data (EXIF)")),
-    "xmp": Wording(gettext_noop("embedded XMP metadata"), gettext_noop("embedded XMP metadata")),
-    "iptc": Wording(gettext_noop("IPTC captions and credits"),
-                    gettext_noop("IPTC captions and credits")),
+    "exif": Wording(gettext_noop("camera data (EXIF)")),
+    "xmp": Wording(gettext_noop("embedded XMP metadata")),
+    "iptc": Wording(gettext_noop("IPTC captions and credits")),
     "icc-profile": Wording(gettext_noop("a colour profile, which can name the device"),
                            gettext_noop("a colour profile")),
-    "image-comment": Wording(gettext_noop("a comment stored in the picture"),
-                             gettext_noop("a comment stored in the picture")),
-    "text-chunks": Wording(gettext_noop("text notes stored in the picture"),
-                           gettext_noop("text notes stored in the picture")),
-    "orientation-applied": Wording(gettext_noop("the rotation was applied to the pixels"),
-                                   gettext_noop("the rotation was applied to the pixels")),
+    "image-comment": Wording(gettext_noop("a comment stored in the picture")),
+    "text-chunks": Wording(gettext_noop("text notes stored in the picture")),
+    "orientation-applied": Wording(gettext_noop("the rotation was applied to the pixels")),
     "audio-tags": Wording(gettext_noop("audio tags ({detail})"), gettext_noop("audio tags")),
-    "cover-art": Wording(gettext_noop("an embedded picture (cover art)"),
-                         gettext_noop("an embedded picture (cover art)")),
-    "pdf-info": Wording(gettext_noop("PDF document information (title, author, software, dates)"),
-                        gettext_noop("PDF document information (title, author, software, dates)")),
-    "pdf-xmp": Wording(gettext_noop("PDF XMP metadata"), gettext_noop("PDF XMP metadata")),
-    "pdf-annotation-authors": Wording(gettext_noop("{count} annotation author name(s)"),
-                                      gettext_noop("{count} annotation author name(s)")),
+    "cover-art": Wording(gettext_noop("an embedded picture (cover art)")),
+    "pdf-info": Wording(gettext_noop("PDF document information (title, author, software, dates)")),
+    "pdf-xmp": Wording(gettext_noop("PDF XMP metadata")),
+    "pdf-annotation-authors": Wording(gettext_noop("{count} annotation author name(s)")),
     "pdf-attachments": Wording(gettext_noop("an attached file, “{detail}”"),
                                gettext_noop("{count} attached file(s)")),
-    "pdf-javascript": Wording(gettext_noop("JavaScript"), gettext_noop("JavaScript")),
-    "pdf-actions": Wording(gettext_noop("{count} automatic action(s)"),
-                           gettext_noop("{count} automatic action(s)")),
-    "pdf-piece-info": Wording(gettext_noop("private data left by the editing software"),
-                              gettext_noop("private data left by the editing software")),
-    "pdf-previous-revisions": Wording(gettext_noop("earlier saved versions of the PDF"),
-                                      gettext_noop("earlier saved versions of the PDF")),
-    "pdf-thumbnails": Wording(gettext_noop("page preview pictures"),
-                              gettext_noop("page preview pictures")),
+    "pdf-javascript": Wording(gettext_noop("JavaScript")),
+    "pdf-actions": Wording(gettext_noop("{count} automatic action(s)")),
+    "pdf-piece-info": Wording(gettext_noop("private data left by the editing software")),
+    "pdf-previous-revisions": Wording(gettext_noop("earlier saved versions of the PDF")),
+    "pdf-thumbnails": Wording(gettext_noop("page preview pictures")),
     "pdf-signatures": Wording(
         gettext_noop("a digital signature, which names the person who signed"),
         gettext_noop("a digital signature")),
-    "byte-order-mark": Wording(gettext_noop("an invisible byte-order mark"),
-                               gettext_noop("an invisible byte-order mark")),
+    "byte-order-mark": Wording(gettext_noop("an invisible byte-order mark")),
     "invisible-characters": Wording(
-        gettext_noop("{count} invisible character(s), which can mark one copy of a text"),
         gettext_noop("{count} invisible character(s), which can mark one copy of a text")),
-    "bidi-controls": Wording(gettext_noop("{count} text-direction control character(s)"),
-                             gettext_noop("{count} text-direction control character(s)")),
+    "bidi-controls": Wording(gettext_noop("{count} text-direction control character(s)")),
     "tracked-formatting-accepted": Wording(
-        gettext_noop("{count} tracked formatting change(s) were accepted"),
         gettext_noop("{count} tracked formatting change(s) were accepted")),
     "name-fields": Wording(
         gettext_noop("{count} field(s) that showed a name, a file name or a date the document "
-                     "recorded"),
-        gettext_noop("{count} field(s) that showed a name, a file name or a date the document "
                      "recorded")),
-    "password-hash": Wording(gettext_noop("a password hash that guarded editing"),
-                             gettext_noop("a password hash that guarded editing")),
+    "password-hash": Wording(gettext_noop("a password hash that guarded editing")),
     "image-file-name": Wording(gettext_noop("the original file name of a picture, “{detail}”"),
                                gettext_noop("{count} original file name(s) of pictures")),
     "file-path": Wording(gettext_noop("a folder or file location on a computer, “{detail}”"),
                          gettext_noop("{count} folder or file location(s) on a computer")),
-    "macros": Wording(gettext_noop("macros (small programs) stored in the document"),
-                      gettext_noop("macros (small programs) stored in the document")),
-    "revision-history": Wording(gettext_noop("the history of earlier versions and who made them"),
-                                gettext_noop("the history of earlier versions and who made them")),
+    "macros": Wording(gettext_noop("macros (small programs) stored in the document")),
+    "revision-history": Wording(gettext_noop("the history of earlier versions and who made them")),
     "signature": Wording(gettext_noop("a digital signature, which names the person who signed"),
                          gettext_noop("a digital signature")),
     "embedded-fonts": Wording(
@@ -195,8 +169,7 @@ REMOVED: dict[str, Wording] = {
         gettext_noop("{count} embedded font(s)")),
     "wav-chunks": Wording(gettext_noop("information chunks in the recording ({detail})"),
                           gettext_noop("information chunks in the recording")),
-    "recording-dates": Wording(gettext_noop("the date and time the recording was made"),
-                               gettext_noop("the date and time the recording was made")),
+    "recording-dates": Wording(gettext_noop("the date and time the recording was made")),
     "custom-views": Wording(
         gettext_noop("a saved view of the workbook, named “{detail}”"),
         gettext_noop("{count} saved view(s) of the workbook, whose names can name a person")),
@@ -214,9 +187,7 @@ REMOVED: dict[str, Wording] = {
         gettext_noop("a value stored in a field or variable of the document (“{detail}”), "
                      "whether shown or not"),
         gettext_noop("{count} value(s) stored in fields or variables of the document")),
-    "frozen-fields": Wording(
-        gettext_noop("{count} field(s) turned into the plain text they showed"),
-        gettext_noop("{count} field(s) turned into the plain text they showed")),
+    "frozen-fields": Wording(gettext_noop("{count} field(s) turned into the plain text they showed")),
     "secondary-pictures": Wording(
         gettext_noop("{count} other picture(s) or clip(s) stored behind the photo (such as an "
                      "HDR gain map, a depth map or a motion clip), each with its own camera data"),
@@ -230,11 +201,8 @@ REMOVED: dict[str, Wording] = {
                      "and date it recorded; its colours were kept"),
         gettext_noop("{count} colour profile description(s)")),
     "pdf-content-comments": Wording(
-        gettext_noop("{count} comment(s) hidden in the instructions that draw the pages"),
         gettext_noop("{count} comment(s) hidden in the instructions that draw the pages")),
-    "window-position": Wording(
-        gettext_noop("the size and place of the program’s window on the screen"),
-        gettext_noop("the size and place of the program’s window on the screen")),
+    "window-position": Wording(gettext_noop("the size and place of the program’s window on the screen")),
 }
 
 NOTES: dict[str, Wording] = {
@@ -253,11 +221,8 @@ NOTES: dict[str, Wording] = {
                      "editor’s computer after decryption."),
         gettext_noop("The author encrypted this file to the editors, so the server could not "
                      "clean it; it is cleaned on the editor’s computer after decryption.")),
-    "images-reencoded": Wording(gettext_noop("Pictures were rebuilt from their pixels."),
-                                gettext_noop("Pictures were rebuilt from their pixels.")),
+    "images-reencoded": Wording(gettext_noop("Pictures were rebuilt from their pixels.")),
     "visible-content": Wording(
-        gettext_noop("Faces, places, voices and names inside the content itself are not "
-                     "removed."),
         gettext_noop("Faces, places, voices and names inside the content itself are not "
                      "removed.")),
 }
@@ -334,8 +299,7 @@ REFUSED: dict[str, Wording] = {
         gettext_noop("a text file that is not in UTF-8")),
 }
 
-GENERIC = Wording(gettext_noop("other identifying data ({code})"),
-                  gettext_noop("other identifying data ({code})"))
+GENERIC = Wording(gettext_noop("other identifying data ({code})"))
 GENERIC_REFUSED = Wording(gettext_noop("The file could not be cleaned ({code})."),
                           gettext_noop("the file could not be cleaned ({code})"))
 
