@@ -75,7 +75,6 @@ _DATETIME = re.compile(
 # Seconds or milliseconds since 1970, as messengers write them (2001 to 2033).
 _EPOCH = re.compile(r"(?<!\d)1[0-9]{9}(?:[0-9]{3})?(?!\d)")
 _WORD = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff\uf900-\ufaff]", re.UNICODE)
-_SEARCHES: list[tuple[str, list[re.Pattern[str]]]] = []  # filled below, once all are defined
 # Words that say nothing about a person: camera prefixes and the like.
 _NEUTRAL_WORDS = frozenset({
     "img", "vid", "pxl", "dsc", "dscn", "dscf", "mvimg", "screenshot", "screen", "shot",
@@ -84,7 +83,8 @@ _NEUTRAL_WORDS = frozenset({
     "recording", "record", "audio", "voice", "note", "notes", "pm", "am", "aud", "ptt", "doc",
     "gopr", "dji", "mvi", "sam", "pict", "cimg",
 })
-_SEARCHES += [
+# In this order; each piece found is blanked before the next search.
+_SEARCHES: list[tuple[str, list[re.Pattern[str]]]] = [
     ("device-pattern", _DEVICE_PATTERNS),
     ("date-time", [_DATETIME]),
     ("date", [_DATE]),
