@@ -290,6 +290,11 @@ PORTAL_CODENAME_FAILURES_PER_MINUTE = env_int("PORTAL_CODENAME_FAILURES_PER_MINU
 # One more waits this long for a turn, then the file is refused as "busy".
 PORTAL_CLEANERS = env_int("PORTAL_CLEANERS", 2, minimum=1, maximum=64)
 PORTAL_CLEANER_WAIT_SECONDS = env_int("PORTAL_CLEANER_WAIT_SECONDS", 30, minimum=0, maximum=600)
+# Safe copies (portal.sanitize.safecopy): every document and picture is also
+# rendered, in a sandbox, to a PDF of page images for editors to open first.
+PORTAL_SAFE_COPIES = env_bool("PORTAL_SAFE_COPIES", True)
+PORTAL_SAFE_COPY_MAX_PAGES = env_int("PORTAL_SAFE_COPY_MAX_PAGES", 200, minimum=1, maximum=2000)
+PORTAL_SAFE_COPY_SECONDS = env_int("PORTAL_SAFE_COPY_SECONDS", 300, minimum=10, maximum=3600)
 
 PORTAL_GNUPG_HOME = Path(env_str("PORTAL_GNUPG_HOME", str(DATA_DIR / "gnupg")))
 PORTAL_GPG_BINARY = env_str("PORTAL_GPG_BINARY", "gpg")

@@ -25,3 +25,7 @@ from portal.settings import *  # noqa: E402, F403
 # The site-wide codename login budget (portal.authors.throttle) would carry failed
 # logins from one test into the next; its own tests set the budget they test.
 PORTAL_CODENAME_FAILURES_PER_MINUTE = 1_000_000
+
+# Safe copies start LibreOffice for every office upload (seconds each); the tests
+# of safe copies turn them on (tests/sanitize/test_safe_copy.py and the flows there).
+PORTAL_SAFE_COPIES = False

@@ -31,7 +31,7 @@ def submission_detail(submission: Submission, sizes: dict[str, int]) -> dict[str
                      "size": sizes.get(submission.manifest_blob, 0)},
         "files": [
             {"position": f.position, "name": f.blob, "size": sizes.get(f.blob, 0),
-             "kind": f.kind, "cleaned": f.cleaned}
+             "kind": f.kind, "cleaned": f.cleaned, "safe_copy_of": f.safe_copy_of}
             for f in submission.files.all()
         ],
         "notes": [

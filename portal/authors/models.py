@@ -98,6 +98,9 @@ class SubmissionFile(models.Model):
     # False when the author chose to send a file the cleaner refused, or the file
     # was already encrypted: editors see it flagged and clean it locally.
     cleaned = models.BooleanField(default=True)
+    # For a safe copy (a PDF of page images the server made from another file of
+    # this submission), the position of that file; None for the files the author sent.
+    safe_copy_of = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]
