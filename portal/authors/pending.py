@@ -42,6 +42,7 @@ from portal.crypto.spool import (
 )
 from portal.sanitize import DEFAULT_LIMITS, CleaningRefused, Limits, clean_isolated
 from portal.sanitize.filenames import neutral_name
+from portal.sanitize.safecopy import SafeCopyFailed, SafeCopyLimits, make_safe_copy, renderable
 from portal.sanitize.slots import CleanerSlots
 
 from .upload import SpooledUpload
@@ -64,10 +65,21 @@ class PendingFile:
     status: str  # "cleaned", "refused" (raw bytes kept, sent only if the author ticks), "encrypted"
     report: dict[str, Any] = field(default_factory=dict)
     refusal: dict[str, str] = field(default_factory=dict)
+    # The page-image copy: {"size", "sha256", "pages", "text"} when made, {"problem": code}
+    # when it could not be, {} when safe copies are off.
+    safe: dict[str, Any] = field(default_factory=dict)
 
     @property
     def spool_name(self) -> str:
         return f"file-{self.index}"
+
+    @property
+    def safe_spool_name(self) -> str:
+        return f"safe-{self.index}"
+
+    @property
+    def has_safe_copy(self) -> bool:
+        return "sha256" in self.safe
 
     @property
     def neutral_name(self) -> str:
@@ -155,8 +167,10 @@ def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload
     files: list[PendingFile] = []
     try:
         for index, upload in enumerate(uploads):
-            files.append(_clean_one(directory, master, index, upload))
+            cleaned = _clean_one(directory, master, index, upload)
             upload.delete()
+            cleaned.safe = _safe_copy(directory, master, cleaned)
+            files.append(cleaned)
         pending = Pending(pending_id, master, author_id, title, message, files, revision_of)
         write_all(directory / MANIFEST, derive_key(master, MANIFEST), pending.to_json())
     except BaseException:
@@ -221,6 +235,50 @@ def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload
                        refusal=refusal)
 
 
+# Refused files a safe copy can still be made of, from their raw bytes, in the
+# renderer's sandbox: the editors then need not open the original at all.
+RENDER_REFUSED = {"legacy-office": "ole", "rtf": "rtf"}
+
+
+def safe_copy_limits() -> SafeCopyLimits:
+    return SafeCopyLimits(max_pages=settings.PORTAL_SAFE_COPY_MAX_PAGES,
+                          seconds=settings.PORTAL_SAFE_COPY_SECONDS,
+                          max_input_bytes=settings.PORTAL_MAX_FILE_BYTES)
+
+
+def _safe_copy(directory: Path, master: bytes, pending_file: PendingFile) -> dict[str, Any]:
+    """Render the file (as cleaned, or raw when refused) to a page-image PDF beside it.
+
+    A copy that cannot be made leaves no file and a problem code: the upload
+    goes on without it.
+    """
+    if not settings.PORTAL_SAFE_COPIES:
+        return {}
+    kind = (RENDER_REFUSED.get(pending_file.refusal.get("code", ""), "")
+            if pending_file.status == "refused" else pending_file.kind)
+    if not renderable(kind):
+        return {"problem": "kind"}
+    path = directory / pending_file.safe_spool_name
+    writer = SpoolWriter(path, derive_key(master, pending_file.safe_spool_name))
+    sink = _Hashing(writer)
+    source = SpoolReader(directory / pending_file.spool_name,
+                         derive_key(master, pending_file.spool_name))
+    try:
+        with source, cleaner_slots().hold():
+            copy = make_safe_copy(source, sink, kind=kind,  # type: ignore[arg-type]
+                                  limits=safe_copy_limits(),
+                                  must_not_see=[str(settings.DATA_DIR)])
+        writer.close()
+    except (SafeCopyFailed, CleaningRefused) as failed:
+        writer.abort()
+        return {"problem": failed.code if isinstance(failed, SafeCopyFailed) else "unavailable"}
+    except BaseException:
+        writer.abort()
+        raise
+    return {"size": sink.size, "sha256": sink.sha256.hexdigest(), "pages": copy.pages,
+            "text": copy.text}
+
+
 def load(pending_id: str, token: str, directory: Path | None = None) -> Pending:
     key = _decode_token(token)
     directory = directory or _dir(pending_id)
@@ -235,9 +293,11 @@ def load(pending_id: str, token: str, directory: Path | None = None) -> Pending:
     )
 
 
-def open_file(directory: Path, pending: Pending, pending_file: PendingFile) -> SpoolReader:
-    return SpoolReader(directory / pending_file.spool_name,
-                       derive_key(pending.key, pending_file.spool_name))
+def open_file(directory: Path, pending: Pending, pending_file: PendingFile,
+              safe_copy: bool = False) -> SpoolReader:
+    """The cleaned (or refused raw) bytes of a file, or with `safe_copy` its page-image copy."""
+    name = pending_file.safe_spool_name if safe_copy else pending_file.spool_name
+    return SpoolReader(directory / name, derive_key(pending.key, name))
 
 
 def claim(pending_id: str) -> Path:

@@ -21,7 +21,7 @@ import io
 import json
 import time
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -111,7 +111,15 @@ def send(
                 blob = target.put_encrypted(ring, source, fingerprints)  # type: ignore[arg-type]
             written.append(blob)
             entries.append((pending_file, blob))
-        manifest = _manifest(public_id, author, pending, entries, first, keep_names)
+        safe_copies = []
+        for position, (pending_file, _) in enumerate(entries):
+            if pending_file.has_safe_copy:
+                with pending_uploads.open_file(directory, pending, pending_file,
+                                               safe_copy=True) as source:
+                    blob = target.put_encrypted(ring, source, fingerprints)  # type: ignore[arg-type]
+                written.append(blob)
+                safe_copies.append((position, pending_file, blob))
+        manifest = _manifest(public_id, author, pending, entries, first, keep_names, safe_copies)
         manifest_blob = target.put_encrypted(ring, io.BytesIO(manifest), fingerprints)
         written.append(manifest_blob)
         with transaction.atomic():
@@ -131,6 +139,14 @@ def send(
                     cleaned=pending_file.status == "cleaned",
                 )
                 for position, (pending_file, blob) in enumerate(entries)
+            ] + [
+                # The page-image copies follow the files they copy.
+                SubmissionFile(
+                    submission=submission, position=len(entries) + number, blob=blob,
+                    ciphertext_bytes=target.size(blob), kind="pdf", cleaned=True,
+                    safe_copy_of=original,
+                )
+                for number, (original, _, blob) in enumerate(safe_copies)
             ])
             if first is not None:
                 _revised(first)
@@ -184,7 +200,9 @@ def _manifest(
     entries: list[tuple[pending_uploads.PendingFile, str]],
     first: Submission | None = None,
     keep_names: frozenset[int] = frozenset(),
+    safe_copies: list[tuple[int, pending_uploads.PendingFile, str]] | None = None,
 ) -> bytes:
+    names = {f.index: f.name if f.index in keep_names else f.neutral_name for f, _ in entries}
     return json.dumps({
         "format": MANIFEST_FORMAT,
         "submission": str(public_id),
@@ -195,13 +213,22 @@ def _manifest(
         "message": pending.message,
         "files": [
             {
-                "blob": blob, "name": f.name if f.index in keep_names else f.neutral_name,
+                "blob": blob, "name": names[f.index],
                 "name_kept": f.index in keep_names, "size": f.size, "sha256": f.sha256,
                 "kind": f.kind, "cleaned": f.status == "cleaned", "status": f.status,
                 "report": kinds_only(Report.from_dict(f.report)).to_dict() if f.report else None,
                 "refusal": {"code": f.refusal.get("code", "")} if f.refusal else None,
+                **({"safe_copy": {"problem": f.safe["problem"]}} if "problem" in f.safe else {}),
             }
             for f, blob in entries
+        ] + [
+            {
+                "blob": blob, "name": PurePosixPath(names[f.index]).stem + ".pdf",
+                "name_kept": False, "size": f.safe["size"], "sha256": f.safe["sha256"],
+                "kind": "pdf", "cleaned": True, "status": "safe-copy",
+                "safe_copy_of": f.index + 1, "pages": f.safe["pages"], "text": f.safe["text"],
+                "report": None, "refusal": None,
+            }
+            for _, f, blob in safe_copies or []
         ],
     }, ensure_ascii=False, indent=2).encode("utf-8")
-

@@ -236,7 +236,9 @@ def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBas
     submission = submission_or_404(public_id)
     labels = {submission.manifest_blob: f"{submission.short_id}-manifest.json.gpg"}
     for row in submission.files.all():
-        labels[row.blob] = f"{submission.short_id}-file{row.position + 1}.gpg"
+        labels[row.blob] = (f"{submission.short_id}-file{row.safe_copy_of + 1}-safe.pdf.gpg"
+                            if row.safe_copy_of is not None
+                            else f"{submission.short_id}-file{row.position + 1}.gpg")
     for note in submission.notes.all():  # type: ignore[attr-defined]
         labels[note.blob] = f"{submission.short_id}-note{note.pk}.txt.gpg"
     for number, message in enumerate(submission.messages.all(), start=1):  # type: ignore[attr-defined]

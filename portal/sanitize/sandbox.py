@@ -61,6 +61,9 @@ BWRAP_VARIABLE = "PORTAL_BWRAP"
 # server's own; it owns nothing there.
 SANDBOX_ID = "65534"
 _LAYER_VARIABLES = {"zygote": "PORTAL_SECCOMP_ZYGOTE", "cleaner": "PORTAL_SECCOMP_CLEANER"}
+# What the renderer of safe copies reads besides the system: font and
+# LibreOffice configuration.
+RENDERER_CONFIG = ("/etc/fonts", "/etc/libreoffice")
 # How long a verdict of problem() is trusted: a healthy sandbox rarely breaks,
 # a broken one should be noticed soon after it is repaired.
 HOLDS_FOR_SECONDS = 600.0
@@ -92,7 +95,7 @@ def readable_paths() -> list[str]:
     return kept
 
 
-def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool) -> list[str]:
+def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = False) -> list[str]:
     arguments = [
         "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--uid", SANDBOX_ID, "--gid", SANDBOX_ID, "--new-session", "--cap-drop", "ALL",
@@ -109,8 +112,16 @@ def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool) -> list[str]:
             arguments += ["--ro-bind", top, top]
     if os.path.exists("/etc/ld.so.cache"):
         arguments += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    if renderer:
+        # LibreOffice, poppler and Tesseract need their configuration and fonts,
+        # a scratch folder (memory only, gone with the sandbox) and a /proc,
+        # which in the sandbox's own PID namespace shows only its own processes.
+        for config in RENDERER_CONFIG:
+            if os.path.exists(config):
+                arguments += ["--ro-bind", config, config]
+        arguments += ["--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108 - inside the sandbox
     # /dev/null, zero, random, urandom and the like on a tmpfs, made read-only
-    # like the root, so no file can be created anywhere.
+    # like the root, so no file can be created anywhere (but the renderer's /tmp).
     arguments += ["--dev", "/dev", "--remount-ro", "/dev", "--remount-ro", "/",
                   "--chdir", "/", "--seccomp", str(seccomp_fd)]
     return arguments
@@ -119,12 +130,15 @@ def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool) -> list[str]:
 def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] = (),
            stdin: Any = subprocess.DEVNULL, stdout: Any = subprocess.DEVNULL,
            stderr: Any = subprocess.DEVNULL,
-           die_with_parent: bool = True) -> subprocess.Popen[bytes]:
+           die_with_parent: bool = True, renderer: bool = False) -> subprocess.Popen[bytes]:
     """Start `argv` (an interpreter command) inside the sandbox; raise SandboxUnavailable.
 
     With `die_with_parent` the sandbox is killed when the thread that started it
     ends; a process that outlives the call (the zygote) ends instead when the
-    socket it serves is closed.
+    socket it serves is closed. With `renderer`, the sandbox of safe copies:
+    the same namespaces and read-only root, plus font configuration, a private
+    /proc and a scratch /tmp in memory, under the renderer's deny-list filter
+    (`syscalls.RENDERER_DENIED`) instead of the cleaner's allow-lists.
     """
     bwrap = bwrap_path()
     if bwrap is None:
@@ -132,7 +146,7 @@ def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] 
     try:
         from . import syscalls
 
-        base = syscalls.program("base")
+        base = syscalls.program("renderer" if renderer else "base")
         layers = {variable: base64.b64encode(syscalls.program(role)).decode("ascii")
                   for role, variable in _LAYER_VARIABLES.items()}
     except (ImportError, OSError, RuntimeError) as exc:
@@ -142,7 +156,7 @@ def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] 
         os.write(seccomp_fd, base)
         os.lseek(seccomp_fd, 0, os.SEEK_SET)
         return subprocess.Popen(
-            [bwrap, *_bwrap_arguments(seccomp_fd, die_with_parent), "--", *argv],
+            [bwrap, *_bwrap_arguments(seccomp_fd, die_with_parent, renderer), "--", *argv],
             stdin=stdin, stdout=stdout, stderr=stderr, env={**env, **layers},
             pass_fds=(*pass_fds, seccomp_fd), close_fds=True,
         )

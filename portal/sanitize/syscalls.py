@@ -70,6 +70,27 @@ BASE = ZYGOTE | frozenset({"execve"})
 
 ROLES = {"base": BASE, "zygote": ZYGOTE, "cleaner": COMMON}
 
+# The renderer of safe copies (`safecopy.py`) runs LibreOffice, poppler and
+# Tesseract: programs that fork, exec, write scratch files and talk to
+# themselves over Unix sockets, with far too many system calls to list. Its
+# filter is therefore a deny-list, and the sandbox's namespaces do the rest
+# (an empty network namespace, an empty read-only root with a scratch tmpfs).
+# Denied: every socket but AF_UNIX, and what reaches past the sandbox or into
+# the kernel's rarer corners.
+RENDERER_DENIED = frozenset({
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    "mount", "umount2", "pivot_root", "chroot", "setns", "unshare", "fsopen", "fsmount",
+    "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr",
+    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "kexec_load", "kexec_file_load",
+    "init_module", "finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at",
+    "swapon", "swapoff", "reboot", "acct", "quotactl", "iopl", "ioperm", "syslog",
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname",
+    "setdomainname", "lookup_dcookie", "fanotify_init", "vhangup", "personality",
+    "uselib", "nfsservctl", "mbind", "migrate_pages", "move_pages", "set_mempolicy",
+})
+AF_UNIX = 1
+
 # prctl options a confined process may use. PR_SET_DUMPABLE only to turn it off.
 PR_SET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 3, 4
 PR_SET_NAME, PR_GET_NAME, PR_GET_SECCOMP, PR_SET_SECCOMP = 15, 16, 21, 22
@@ -85,17 +106,21 @@ CLONE_THREAD = 0x00010000
 
 
 def program(role: str) -> bytes:
-    """The BPF program for `role` ("base", "zygote" or "cleaner"), as the kernel loads it."""
+    """The BPF program for `role` ("base", "zygote", "cleaner" or "renderer"), as the kernel
+    loads it."""
     return _compiled()[role]
 
 
 @cache
 def _compiled() -> dict[str, bytes]:
-    return {role: _build(role) for role in ROLES}
+    return {role: _build(role) for role in (*ROLES, "renderer")}
 
 
 def _build(role: str) -> bytes:
     import pyseccomp as sc  # the server builds; nothing in the sandbox needs libseccomp
+
+    if role == "renderer":
+        return _build_renderer(sc)
 
     policy = sc.SyscallFilter(sc.ERRNO(errno.EPERM))
     # A binary search over system call numbers instead of a list: every call a
@@ -129,6 +154,19 @@ def _build(role: str) -> bytes:
     # glibc tries clone3 first and falls back to clone only on ENOSYS; clone3's
     # flags sit in memory a filter cannot read, so it is refused for everyone.
     policy.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    return _export(policy)
+
+
+def _build_renderer(sc: Any) -> bytes:
+    policy = sc.SyscallFilter(sc.ALLOW)
+    arch = sc.system_arch()
+    for name in sorted(RENDERER_DENIED):
+        if sc.resolve_syscall(arch, name) >= 0:
+            policy.add_rule(sc.ERRNO(errno.EPERM), name)
+    # No network of any kind: a socket is a Unix one or none (the namespace's
+    # loopback is down and empty, this makes it doubly so).
+    policy.add_rule(sc.ERRNO(errno.EPERM), "socket", sc.Arg(0, sc.NE, AF_UNIX))
+    policy.add_rule(sc.ERRNO(errno.EPERM), "socketpair", sc.Arg(0, sc.NE, AF_UNIX))
     return _export(policy)
 
 
