@@ -112,9 +112,13 @@ def make_safe_copy(source: BinaryIO, sink: BinaryIO, *, kind: str,
         copy[0].save(sink)
         return copy[1]
     finally:
-        with suppress(OSError):
-            child.kill()
-        child.wait()
+        # After its last word the renderer ends by itself; otherwise it is stopped.
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with suppress(OSError):
+                child.kill()
+            child.wait()
         feeder.join(timeout=5)
         if child.stdout is not None:
             child.stdout.close()
