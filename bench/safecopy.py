@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.sanitize.safe_copies import BODY, pdftotext, share  # noqa: E402
+from tests.sanitize.safe_copies import BODY, pdftotext, share
 
 PARAGRAPHS_PER_PAGE = 7
 

@@ -4,7 +4,6 @@ the rest; a file that cannot be copied goes on without one, and says why."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 

@@ -69,6 +69,8 @@ def _run(argv: list[str], deadline: float, **kwargs: Any) -> subprocess.Complete
                               check=False, **kwargs)
     except subprocess.TimeoutExpired:
         raise Problem("time") from None
+    except FileNotFoundError:  # poppler-utils or Tesseract not installed on the server
+        raise Problem("unavailable") from None
 
 
 def to_pdf(document: Path, kind: str, deadline: float) -> Path:

@@ -63,7 +63,7 @@ SANDBOX_ID = "65534"
 _LAYER_VARIABLES = {"zygote": "PORTAL_SECCOMP_ZYGOTE", "cleaner": "PORTAL_SECCOMP_CLEANER"}
 # What the renderer of safe copies reads besides the system: font and
 # LibreOffice configuration.
-RENDERER_CONFIG = ("/etc/fonts", "/etc/libreoffice")
+RENDERER_CONFIG = ("/etc/fonts", "/var/cache/fontconfig", "/etc/libreoffice")
 # How long a verdict of problem() is trusted: a healthy sandbox rarely breaks,
 # a broken one should be noticed soon after it is repaired.
 HOLDS_FOR_SECONDS = 600.0
