@@ -156,6 +156,8 @@ def server_env(data_dir: Path, database_url: str,
         "DATABASE_URL": database_url,
         "PORTAL_KDF_TIME_COST": "1",
         "PORTAL_KDF_MEMORY_KIB": "8192",
+        # As in tests/settings.py: the tests of safe copies turn them on.
+        "PORTAL_SAFE_COPIES": "False",
         **(extra_env or {}),
     }
 
