@@ -42,12 +42,15 @@ PROGRAM_EXTENSIONS = frozenset({
     "exe", "dll", "scr", "com", "pif", "cpl", "msi", "msp", "mst", "msix", "msixbundle",
     "appx", "appxbundle", "sys", "drv", "ocx", "efi", "xll", "wll",
     # Windows scripts run by a script host or shell on a double-click.
-    "bat", "cmd", "ps1", "psm1", "psd1", "ps1xml", "vb", "vbs", "vbe", "js", "jse", "wsf",
+    "bat", "cmd", "ps1", "psm1", "psd1", "ps1xml", "vbs", "vbe", "js", "jse", "wsf",
     "wsh", "wsc", "sct", "hta", "reg", "inf", "msc", "scf", "gadget",
     # Shortcuts and launchers that open a program or a remote share.
-    "lnk", "url", "appref-ms", "application", "settingcontent-ms", "desktop", "jnlp",
-    # Help files that run script.
-    "chm", "hlp",
+    "lnk", "url", "appref-ms", "application", "settingcontent-ms", "library-ms",
+    "searchconnector-ms", "desktop", "jnlp",
+    # Files made to carry and start other programs: help files that run script,
+    # OneNote notebooks (a 2023 wave of attacks hid scripts in them), Access
+    # databases (which run their macros on opening).
+    "chm", "hlp", "one", "onepkg", "mdb", "mde", "accdb", "accde",
     # Disk images: opened, they mount a folder of programs (and shed download warnings).
     "iso", "img", "vhd", "vhdx", "dmg", "udf",
     # macOS programs, installers and scripts.
@@ -65,6 +68,7 @@ PROGRAM_EXTENSIONS = frozenset({
 # and become the plain format; refused, they can never be sent.
 MACRO_EXTENSIONS = frozenset({
     "docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppsm", "ppam", "sldm",
+    "xla", "ppa",  # the add-ins of Office 97-2003: macros and nothing else
 })
 
 ARCHIVE_EXTENSIONS = frozenset({
