@@ -190,10 +190,12 @@ class _Scan:
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[:HEAD_BYTES - len(self.head)]
         self.tail = (self.tail + chunk)[-TAIL_BYTES:]
-        if self.container:
+        if self.container:  # markers mean something only inside an OLE file or a ZIP
             window = self._carry + chunk
             self.found.update(marker for marker in _MARKERS if marker in window)
-            self._carry = window[-_OVERLAP:]
+        else:
+            window = self._carry + chunk[-_OVERLAP:]
+        self._carry = window[-_OVERLAP:]  # a marker may be cut between two chunks
 
     @property
     def container(self) -> str:

@@ -190,3 +190,15 @@ def test_the_author_is_told_it_cannot_be_sent_and_what_to_send(code: str) -> Non
     assert "cannot be sent" in wording.author and "send" in wording.author.replace(
         "cannot be sent", "")
     assert wording.editors and "{detail}" not in wording.editors
+
+
+def test_the_screen_finds_a_marker_cut_between_two_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal.sanitize import forbidden
+
+    monkeypatch.setattr(forbidden, "CHUNK", 7)  # every marker is cut somewhere
+    damaged_docm = samples.docm(cleanable=False)
+    assert screened(damaged_docm, "draft").after_refusal(
+        CleaningRefused("malformed")).code == "macros"
+    refused = screened(samples.ole_document(macros=True), "draft").outright()
+    assert refused is not None and refused.code == "macros"
+    assert screened(samples.docm(), "draft").outright() is None  # still a document package
