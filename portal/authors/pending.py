@@ -23,7 +23,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +42,7 @@ from portal.crypto.spool import (
 )
 from portal.sanitize import DEFAULT_LIMITS, CleaningRefused, Limits, clean_isolated
 from portal.sanitize.filenames import neutral_name
+from portal.sanitize.forbidden import Screen, never_sendable
 from portal.sanitize.safecopy import SafeCopyFailed, SafeCopyLimits, make_safe_copy, renderable
 from portal.sanitize.slots import CleanerSlots
 
@@ -62,7 +63,9 @@ class PendingFile:
     size: int
     sha256: str
     kind: str
-    status: str  # "cleaned", "refused" (raw bytes kept, sent only if the author ticks), "encrypted"
+    # "cleaned", "encrypted", or "refused": raw bytes kept, sent only if the author
+    # ticks, unless the refusal is one that is never sent (then nothing is kept).
+    status: str
     report: dict[str, Any] = field(default_factory=dict)
     refusal: dict[str, str] = field(default_factory=dict)
     # The page-image copy: {"size", "sha256", "pages", "text"} when made, {"problem": code}
@@ -80,6 +83,15 @@ class PendingFile:
     @property
     def has_safe_copy(self) -> bool:
         return "sha256" in self.safe
+
+    @property
+    def never_sent(self) -> bool:
+        """A program, a document with macros or an archive: no form can include it."""
+        return self.status == "refused" and never_sendable(self.refusal.get("code", ""))
+
+    @property
+    def may_send_uncleaned(self) -> bool:
+        return self.status == "refused" and not self.never_sent
 
     @property
     def neutral_name(self) -> str:
@@ -131,10 +143,12 @@ def _decode_token(token: str) -> bytes:
 
 
 class _Hashing(io.RawIOBase):
-    """Counts and hashes what the cleaner writes, on its way into the spool."""
+    """Counts and hashes what the cleaner writes, on its way into the spool, and shows
+    it to `observe` (the server's own screen of the cleaned bytes)."""
 
-    def __init__(self, sink: SpoolWriter) -> None:
+    def __init__(self, sink: SpoolWriter, observe: Callable[[bytes], None] | None = None) -> None:
         self._sink = sink
+        self._observe = observe
         self.sha256 = hashlib.sha256()
         self.size = 0
 
@@ -142,6 +156,8 @@ class _Hashing(io.RawIOBase):
         return True
 
     def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self._observe is not None:
+            self._observe(bytes(data))
         self.sha256.update(data)
         self.size += len(data)
         self._sink.write(data)
@@ -159,6 +175,8 @@ def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload
 
     Files the cleaner refuses keep their raw bytes (encrypted) so the author can
     still choose to send them uncleaned; the refusal reason is in the manifest.
+    Programs, documents with macros and archives keep nothing: they are never sent
+    (portal.sanitize.forbidden).
     """
     master = new_key()
     pending_id = secrets.token_hex(16)
@@ -204,23 +222,38 @@ def cleaner_slots() -> CleanerSlots:
 def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload) -> PendingFile:
     path = directory / f"file-{index}"
     key = derive_key(master, f"file-{index}")
-    writer = SpoolWriter(path, key)
-    sink = _Hashing(writer)
-    try:
-        with upload.open() as source:
-            report = clean_isolated(source, sink, name_hint=upload.name,  # type: ignore[arg-type]
-                                    type_hint=upload.content_type, limits=cleaning_limits(),
-                                    slots=cleaner_slots(), must_not_see=[str(settings.DATA_DIR)])
-        writer.close()
-        status = "encrypted" if report.kind == "openpgp" else "cleaned"
-        return PendingFile(index, upload.name, sink.size, sink.sha256.hexdigest(), report.kind,
-                           status, report=report.to_dict())
-    except CleaningRefused as refused:
-        writer.abort()
-        refusal = {"code": refused.code, "detail": refused.detail}
-    except BaseException:
-        writer.abort()
-        raise
+    # The server's own look at the raw bytes, outside the sandbox: the child that
+    # parses the file may lie, so what this screen finds is never overruled.
+    screen = Screen(upload.name)
+    with upload.open() as source:
+        screen.scan(cast(BinaryIO, source))
+    refused = screen.outright()
+    if refused is None:
+        writer = SpoolWriter(path, key)
+        sink = _Hashing(writer, screen.see_output)
+        try:
+            with upload.open() as source:
+                report = clean_isolated(source, sink,  # type: ignore[arg-type]
+                                        name_hint=upload.name, type_hint=upload.content_type,
+                                        limits=cleaning_limits(), slots=cleaner_slots(),
+                                        must_not_see=[str(settings.DATA_DIR)])
+            refused = screen.after_cleaning()
+            if refused is None:
+                writer.close()
+                status = "encrypted" if report.kind == "openpgp" else "cleaned"
+                return PendingFile(index, upload.name, sink.size, sink.sha256.hexdigest(),
+                                   report.kind, status, report=report.to_dict())
+            writer.abort()
+        except CleaningRefused as cleaner_refused:
+            writer.abort()
+            refused = screen.after_refusal(cleaner_refused)
+        except BaseException:
+            writer.abort()
+            raise
+    refusal = {"code": refused.code, "detail": refused.detail}
+    if never_sendable(refused.code):
+        # Never sent, so nothing kept: no form, forged or not, can include it.
+        return PendingFile(index, upload.name, upload.size, "", "", "refused", refusal=refusal)
     # Keep the original bytes, still encrypted, in case the author decides to send it.
     writer = SpoolWriter(path, key)
     sink = _Hashing(writer)
@@ -296,6 +329,8 @@ def load(pending_id: str, token: str, directory: Path | None = None) -> Pending:
 def open_file(directory: Path, pending: Pending, pending_file: PendingFile,
               safe_copy: bool = False) -> SpoolReader:
     """The cleaned (or refused raw) bytes of a file, or with `safe_copy` its page-image copy."""
+    if pending_file.never_sent:
+        raise FileNotFoundError(f"{pending_file.spool_name} is never sent")
     name = pending_file.safe_spool_name if safe_copy else pending_file.spool_name
     return SpoolReader(directory / name, derive_key(pending.key, name))
 

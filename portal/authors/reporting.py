@@ -46,7 +46,7 @@ def describe(file: Any) -> dict[str, Any]:
     }
     if file.status == "refused":
         return {
-            "kind": gettext("Not cleaned"),
+            "kind": gettext("Cannot be sent") if file.never_sent else gettext("Not cleaned"),
             "refusal": refusal_sentence(file.refusal.get("code", ""),
                                         file.refusal.get("detail", ""), gettext),
             "removed": [], "notes": [], **name,

@@ -85,7 +85,9 @@ def send(
     """Encrypt and store a claimed pending upload; return the committed submission.
 
     `include_refused` and `keep_names` are file indices the author ticked:
-    send this file uncleaned, keep this file's original name.
+    send this file uncleaned, keep this file's original name. A file that is
+    never sent (a program, a document with macros, an archive) is left out
+    whatever the ticks say.
     """
     try:
         ring = keyring()
@@ -96,7 +98,8 @@ def send(
     if not fingerprints:
         raise SubmissionsClosed()
     chosen = [
-        f for f in pending.files if f.status != "refused" or f.index in include_refused
+        f for f in pending.files
+        if f.status != "refused" or (f.index in include_refused and f.may_send_uncleaned)
     ]
     if not chosen:
         raise ValueError("nothing to send")

@@ -276,10 +276,18 @@ def _review(request: HttpRequest, author: Author, pending: pending_uploads.Pendi
               "keep_name": ticked.get(f"keep_name_{f.index}") == "yes",
               "send_uncleaned": ticked.get(f"send_uncleaned_{f.index}") == "yes"}
              for f in pending.files]
+    nothing_sendable = all(f.never_sent for f in pending.files)
+    if nothing_sendable and error is None:
+        error = _nothing_sendable()
     return render(request, "authors/review.html", {
         "author": author, "pending": pending, "files": files, "error": error,
-        "any_cleaned": any(f.status != "refused" for f in pending.files),
+        "nothing_sendable": nothing_sendable,
     }, status=status)
+
+
+def _nothing_sendable() -> str:
+    return _("None of these files can be sent, not even without cleaning: the reason is under "
+             "each one. Nothing was sent. Please cancel, and upload other files.")
 
 
 def _owned_pending(request: HttpRequest, author: Author) -> pending_uploads.Pending | None:
@@ -305,10 +313,14 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
     pending = _owned_pending(request, author)
     if pending is None:
         return _gone(request, author)
+    # Only files the author may send uncleaned count, whatever else the form says:
+    # a program, a document with macros or an archive is never sent.
     include = {f.index for f in pending.files
-               if f.status == "refused" and request.POST.get(f"send_uncleaned_{f.index}") == "yes"}
+               if f.may_send_uncleaned and request.POST.get(f"send_uncleaned_{f.index}") == "yes"}
     keep_names = frozenset(f.index for f in pending.files
                            if request.POST.get(f"keep_name_{f.index}") == "yes")
+    if all(f.never_sent for f in pending.files):
+        return _review(request, author, pending, _nothing_sendable(), status=400)
     if not any(f.status != "refused" for f in pending.files) and not include:
         return _review(request, author, pending, _("No file can be sent: every file was refused. "
                                                    "Tick “send without cleaning” for a file, or "

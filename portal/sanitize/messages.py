@@ -242,12 +242,22 @@ REFUSED: dict[str, Wording] = {
         gettext_noop("This document is protected by a password, so we cannot look inside it. "
                      "Remove the password and send it again."),
         gettext_noop("a document protected by a password")),
+    # The three codes of forbidden.NEVER_SENDABLE: the author is told it cannot be
+    # sent at all (there is no "send without cleaning" for these), and what to send.
     "archive": Wording(
-        gettext_noop("Archives such as ZIP or RAR cannot be cleaned. Please send the files "
-                     "inside it."),
+        gettext_noop("Archives such as ZIP or RAR cannot be sent, not even without cleaning. "
+                     "Please take the files out of it and send them, one by one."),
         gettext_noop("an archive (ZIP, RAR and the like)")),
-    "executable": Wording(gettext_noop("Programs and scripts are not accepted."),
-                          gettext_noop("a program or script")),
+    "executable": Wording(
+        gettext_noop("Programs and scripts cannot be sent at all: editors never open programs. "
+                     "If this file holds your text, send the text as a document or a plain "
+                     ".txt file."),
+        gettext_noop("a program or script")),
+    "macros": Wording(
+        gettext_noop("Documents with macros (small programs) cannot be sent: editors never open "
+                     "programs. Please save a copy without macros (for example as .docx) and "
+                     "send that."),
+        gettext_noop("a document with macros (small programs)")),
     "markup": Wording(
         gettext_noop("Web pages and SVG drawings can carry scripts and hidden data we cannot "
                      "remove. Please send the text as .docx, .odt, PDF or plain text."),

@@ -11,6 +11,7 @@ import io
 import zipfile
 
 from .errors import CleaningRefused
+from .forbidden import archive_signature, is_program, ole_verdict
 from .sniff_video import (
     is_video_container,
     isobmff_brand_kind,
@@ -39,12 +40,15 @@ REFUSED_KINDS: dict[str, tuple[str, str]] = {
     "xz": ("archive", "xz"),
     "zstd": ("archive", "zstd"),
     "tar": ("archive", "tar"),
+    "cab": ("archive", "CAB"),
     "epub": ("epub", ""),
     "video": ("video", ""),
     # An MP4-family file whose tracks were not read yet (see sniff_isobmff), or
     # one with neither pictures nor sound.
     "isobmff": ("unknown-type", "MP4"),
     "executable": ("executable", ""),
+    # A legacy Office file that carries a macro project (forbidden.ole_verdict).
+    "ole-macros": ("macros", ""),
     "markup": ("markup", ""),
     "svg": ("svg", ""),
     "utf16": ("not-utf8", ""),
@@ -108,6 +112,9 @@ def sniff(head: bytes, name_hint: str = "") -> str:
     "zip" and "isobmff" until `refine` reads the whole file."""
     if not head:
         raise CleaningRefused("empty")
+    # First: a program that also opens like a document (a polyglot) is a program.
+    if is_program(head):
+        return "executable"
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
@@ -120,12 +127,7 @@ def sniff(head: bytes, name_hint: str = "") -> str:
     signatures = (
         (b"{\\rtf", "rtf"), (b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"),
         (b"GIF87a", "gif"), (b"GIF89a", "gif"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
-        (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"), (b"Rar!", "rar"),
-        (b"7z\xbc\xaf\x27\x1c", "7z"), (b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"),
-        (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\x7fELF", "executable"),
-        (b"MZ", "executable"),
-        (b"\xcf\xfa\xed\xfe", "executable"), (b"\xfe\xed\xfa\xce", "executable"),
-        (b"\xca\xfe\xba\xbe", "executable"), (b"#!", "executable"),
+        (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"),
         (b"-----BEGIN PGP MESSAGE-----", "openpgp"),
         (b"\xff\xfe", "utf16"), (b"\xfe\xff", "utf16"),
     )
@@ -137,6 +139,8 @@ def sniff(head: bytes, name_hint: str = "") -> str:
     for magic, kind in signatures:
         if head.startswith(magic):
             return kind
+    if archive := archive_signature(head):
+        return archive
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
@@ -145,8 +149,6 @@ def sniff(head: bytes, name_hint: str = "") -> str:
         return isobmff_brand_kind(head)
     if head.startswith(b"BM") and len(head) >= 26 and head[6:10] == b"\x00\x00\x00\x00":
         return "bmp"
-    if len(head) > 262 and head[257:262] == b"ustar":
-        return "tar"
     if _looks_like_mp3_frame(head):
         return "mp3"
     if _looks_like_openpgp_binary(head):
@@ -165,11 +167,14 @@ def sniff(head: bytes, name_hint: str = "") -> str:
 
 
 def refine(kind: str, data: bytes) -> str:
-    """A container's kind once the whole file can be read: zip and MP4 families."""
+    """A container's kind once the whole file can be read: zip and MP4 families, and
+    legacy Office files that hold a macro project or are installers."""
     if kind == "zip":
         return sniff_zip(data)
     if kind == "isobmff":
         return isobmff_kind(data)
+    if kind == "ole":
+        return {"executable": "executable", "macros": "ole-macros"}.get(ole_verdict(data), kind)
     return kind
 
 
