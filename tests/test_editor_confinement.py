@@ -1,4 +1,4 @@
-"""What a parser on the editor's laptop must not see.
+"""What a parser on the editor's laptop must not see, and the names sync keeps for itself.
 
 The start-up probe of `portal-editor sync` must find the editor's keys, drafts,
 token and home directory missing. When the interpreter or the code is
@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from portal.editor_client import confinement
+from portal.editor_client.sync import SAFE, UNOPENED, Landing
+from portal.editor_client.wording import ReportWriter
 from portal.sanitize import sandbox
 
 
@@ -42,3 +44,13 @@ def test_the_probe_holds_with_this_machines_keys_drafts_and_home_out_of_sight(
     assert any(p == home or p.startswith(home + "/") for p in places)
     assert confinement.sandbox_problem(places) is None
 
+
+def test_an_authors_kept_name_never_takes_a_name_sync_writes(tmp_path: Path) -> None:
+    landing = Landing(tmp_path, ReportWriter("en"))
+    assert landing.claim("", "open-first.TXT", "1.txt") == "1.txt"
+    assert landing.claim("", SAFE, "2") == "2"
+    assert landing.claim("", f"{UNOPENED}.txt", "3.txt") == "3.txt"
+    assert landing.claim("", "Cleaning-Report.txt", "4.txt") == "4.txt"
+    # Two files kept under one name: the second is named by its place.
+    assert landing.claim("", "稿子.docx", "5.docx") == "稿子.docx"
+    assert landing.claim("", "稿子.docx", "6.docx") == "6.docx"
