@@ -86,3 +86,36 @@ def test_message_text_is_labelled_in_the_editors_language() -> None:
 ])
 def test_older_manifests_never_give_their_original_names(manifest_format, entry, expected) -> None:
     assert file_name(entry, 3, manifest_format) == expected
+
+
+def test_each_reason_for_no_safe_copy_has_its_own_sentence() -> None:
+    from portal.editor_client.wording import NO_SAFE_COPY, NO_SAFE_COPY_GIVEN
+
+    sentences = set()
+    for code in ("pages", "time", "pixels", "unavailable", "failed", "kind"):
+        writer = ReportWriter("en")
+        writer.no_safe_copy({"problem": code})
+        sentences.add(writer.lines[-1].strip())
+        assert writer.lines[-1].strip() == NO_SAFE_COPY[code]
+    assert len(sentences) == 6
+    for odd in (None, {}, {"problem": "<script>"}, "pages"):
+        writer = ReportWriter("en")
+        writer.no_safe_copy(odd)
+        assert writer.lines[-1].strip() == NO_SAFE_COPY_GIVEN and "<script>" not in writer.text()
+
+
+def test_the_report_says_to_open_the_safe_copies_first_when_there_are_some() -> None:
+    writer = ReportWriter("en")
+    writer.file("1.docx", "docx", {})
+    writer.no_safe_copy({"problem": "time"})
+    assert "safe/ first" not in writer.text()
+    writer.file("2.docx", "docx", {})
+    writer.safe_copy("2.pdf", {"pages": 3, "text": "document"}, checked_here=False)
+    text = writer.text()
+    assert text.index("Open the safe copies in safe/ first") < text.index("1.docx")
+    assert "Safe copy: safe/2.pdf (3 page(s) of pictures)" in text
+    assert "the document's own text" in text and "not checked on this computer" in text
+    # A page count that is not a count is not shown as one.
+    odd = ReportWriter("en")
+    odd.safe_copy("1.pdf", {"pages": "陈晓梅", "text": "<b>"}, checked_here=True)
+    assert "陈晓梅" not in odd.text() and "(? page(s)" in odd.text() and "<b>" not in odd.text()

@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return list_submissions(api, config, path)
         if args.command == "sync":
-            problems = Syncer(api, LocalGpg(), args.dir,
-                              language=editor_language(config.language)).run()
+            # The configuration holds the API token: no parser may see it either.
+            problems = Syncer(api, LocalGpg(), args.dir, language=editor_language(config.language),
+                              also_private=[path]).run()
             problems += confirm_pending(api, print)
             for problem in problems:
                 print(f"problem: {problem}", file=sys.stderr)

@@ -10,10 +10,25 @@ with the author is decrypted into thread/ in the first version's folder. A
 damaged, truncated or tampered file is reported and leaves nothing half-written
 in place.
 
+Promise (no file the authors sent is parsed unconfined): every parse here runs
+in the sandbox of portal.sanitize.sandbox, proven at the start of each sync not
+to see the editor's keys, drafts or home directory (confinement.py). Where it
+cannot be established (macOS, Windows, no bubblewrap) nothing is parsed: each
+file, decrypted and checked against the manifest, goes unopened into
+UNOPENED-not-checked-on-this-computer/, with a note beside it, and sync says so
+once. A file the sandboxed cleaner refused goes to NOT-CLEANED/.
+
+Promise (safe copies first): the PDF of page images the server made of a
+document or picture (manifest status "safe-copy") goes to safe/<stem of the
+original's name>.pdf after the same checks, and is checked in the sandbox like
+any PDF; OPEN-FIRST.txt and the report say to read it before the original, and
+the report says, for each file, why it has no safe copy when it has none.
+
 Promise (identity stays with the author): cleaning-report.txt gives kinds and
 counts only, and a file keeps its original name only when the manifest says
 the author chose so; files of older manifests (penname-manifest/1, which may
-hold removed values and original names) get neutral names (`1.docx`).
+hold removed values and original names) get neutral names (`1.docx`). A kept
+name never takes the place of a name sync writes itself (safe/, OPEN-FIRST.txt…).
 """
 
 from __future__ import annotations
@@ -24,20 +39,43 @@ import shutil
 import sys
 import threading
 import unicodedata
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from portal.sanitize import CleaningRefused, clean_isolated
 from portal.sanitize.filenames import EXTENSIONS, neutral_name
 
+from .confinement import private_places, sandbox_problem
 from .localgpg import DecryptionFailed, LocalGpg
 from .progress import Progress
 from .transport import Api, ApiError
-from .wording import ReportWriter, message_text
+from .wording import (
+    ReportWriter,
+    message_text,
+    nothing_opened_notice,
+    open_first_text,
+    unopened_text,
+)
 
 # Submissions handled at once: enough to overlap network, gpg and cleaning.
 PARALLEL = 4
+# The folders of a submission beside the cleaned files: safe copies; files this
+# computer did not open (no sandbox here); files the sandboxed cleaner refused.
+SAFE = "safe"
+UNOPENED = "UNOPENED-not-checked-on-this-computer"
+NOT_CLEANED = "NOT-CLEANED"
+OPEN_FIRST = "OPEN-FIRST.txt"
+# What sync itself writes in a submission's folder: an author's kept name never takes one.
+RESERVED_NAMES = (SAFE, UNOPENED, f"{UNOPENED}.txt", NOT_CLEANED, OPEN_FIRST, "message.txt",
+                  "cleaning-report.txt", "thread")
+# The manifest's status of a safe copy (a PDF of page images the server made of a file).
+SAFE_COPY = "safe-copy"
+# Added to a submission's signature in done.json when nothing of it could be opened
+# here: once the sandbox holds, the next sync brings it again, cleaned.
+UNOPENED_MARK = "\tunopened"
 
 
 class SyncProblem(Exception):
@@ -67,14 +105,40 @@ def folder_name(detail: dict[str, Any]) -> str:
     return f"{detail['submitted_on']}-{detail['short_id']}"
 
 
+class Landing:
+    """One submission's folder while it is written: its names, its report, what went wrong."""
+
+    def __init__(self, staging: Path, report: ReportWriter) -> None:
+        self.staging = staging
+        self.report = report
+        self.problems: list[str] = []
+        self.unopened_because = ""
+        self._taken: dict[str, set[str]] = {"": {n.casefold() for n in RESERVED_NAMES}}
+
+    def claim(self, folder: str, *candidates: str) -> str:
+        """The first candidate name not yet used in `folder` ("" for the submission's own)."""
+        taken = self._taken.setdefault(folder, set())
+        options = [*candidates, *(f"{n}-{candidates[-1]}" for n in range(2, 1000))]
+        name = next(c for c in options if c.casefold() not in taken)
+        taken.add(name.casefold())
+        return name
+
+    def place(self, plain: Path, folder: str, name: str) -> None:
+        """Move a received file, as it is, into one of the submission's folders."""
+        (self.staging / folder).mkdir(exist_ok=True)
+        shutil.move(plain, self.staging / folder / name)
+
+
 class Syncer:
     def __init__(self, api: Api, gpg: LocalGpg, root: Path, out=sys.stdout,  # type: ignore[no-untyped-def]
-                 language: str = "en") -> None:
+                 language: str = "en", also_private: Iterable[Path] = (),
+                 err=sys.stderr) -> None:
         self.api = api
         self.language = language
         self.gpg = gpg
         self.root = root
         self.out = out
+        self.err = err
         self.work = root / ".penname"
         self.ciphertext = self.work / "ciphertext"
         self.partial = self.work / "partial"
@@ -84,6 +148,9 @@ class Syncer:
         self.done: dict[str, str] = (json.loads(self.done_file.read_text())
                                      if self.done_file.exists() else {})
         self.progress = Progress(0)
+        # What a parser must not see here; checked once per sync, passed to every parse.
+        self.must_not_see = private_places(root, also_private)
+        self.sandbox_problem: str | None = None
 
     def run(self) -> list[str]:
         """Sync everything; return the problems (an empty list means all went well).
@@ -91,13 +158,20 @@ class Syncer:
         Submissions are fetched, decrypted and cleaned a few at a time: the
         network, gpg and the cleaning children overlap.
         """
+        self.sandbox_problem = sandbox_problem(self.must_not_see)
+        if self.sandbox_problem is not None:
+            print(nothing_opened_notice(self.language, UNOPENED, self.sandbox_problem,
+                                        str(self.root)), file=self.err)
         todo = []
         for detail in self.api.get_json("/submissions/?detail=1")["submissions"]:
             signature = ",".join([detail["manifest"]["name"]]
                                  + [f"{f['name']}:{f['size']}" for f in detail["files"]]
                                  + [m["name"] for m in detail.get("messages", [])])
-            if self.done.get(detail["id"]) != signature:
-                todo.append((detail, signature))
+            synced = self.done.get(detail["id"])
+            if synced == signature or (synced == signature + UNOPENED_MARK
+                                       and self.sandbox_problem is not None):
+                continue
+            todo.append((detail, signature))
         total = sum(d["manifest"]["size"] + sum(f["size"] for f in d["files"])
                     + sum(m["size"] for m in d.get("messages", [])) for d, _ in todo)
         self.progress = Progress(total, "sync")
@@ -106,14 +180,19 @@ class Syncer:
 
         def one(detail: dict[str, Any], signature: str) -> None:
             try:
-                folder = self.sync_one(detail)
+                folder, landing = self.sync_one(detail)
             except (SyncProblem, DecryptionFailed, ApiError) as problem:
                 with lock:
                     problems.append(f"{detail['short_id']}: {problem}")
                 return
             with lock:
-                self.done[detail["id"]] = signature
-                self.done_file.write_text(json.dumps(self.done))
+                # With a problem (a damaged safe copy) the rest is in place, and the
+                # next sync tries again.
+                problems.extend(f"{detail['short_id']}: {p}" for p in landing.problems)
+                if not landing.problems:
+                    mark = UNOPENED_MARK if landing.unopened_because else ""
+                    self.done[detail["id"]] = signature + mark
+                    self.done_file.write_text(json.dumps(self.done))
                 print(f"{detail['short_id']}  {folder.relative_to(self.root)}", file=self.out)
 
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
@@ -138,7 +217,18 @@ class Syncer:
             raise SyncProblem(f"{label}: {failed}") from None
         return plain
 
-    def sync_one(self, detail: dict[str, Any]) -> Path:
+    def _receive(self, detail: dict[str, Any], remote: dict[str, Any], entry: dict[str, Any],
+                 label: str) -> Path:
+        """Fetch and decrypt one file; the plaintext, checked against the manifest."""
+        ciphertext = self._fetch(detail, remote)
+        plain = self._decrypt(ciphertext, label)
+        if plain.stat().st_size != entry.get("size") or sha256_of(plain) != entry.get("sha256"):
+            plain.unlink(missing_ok=True)
+            ciphertext.unlink(missing_ok=True)  # fetch it afresh next time
+            raise SyncProblem(f"{label}: size or SHA-256 differs from the manifest")
+        return plain
+
+    def sync_one(self, detail: dict[str, Any]) -> tuple[Path, Landing]:
         manifest_path = self._decrypt(self._fetch(detail, detail["manifest"]), "manifest")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -151,22 +241,53 @@ class Syncer:
         staging = self.partial / f"{detail['short_id']}-staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(mode=0o700)
-        entries = {f["blob"]: f for f in manifest.get("files", [])}
-        report = ReportWriter(self.language)
+        landing = Landing(staging, ReportWriter(self.language))
+        listed = [f for f in manifest.get("files", []) if isinstance(f, dict)]
+        entries = {str(f.get("blob")): f for f in listed}
+        # Originals are numbered in upload order; a safe copy names its original's number.
+        numbers = {str(f.get("blob")): n for n, f in
+                   enumerate((f for f in listed if f.get("status") != SAFE_COPY), start=1)}
+        originals: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        safe_copies: dict[int | None, tuple[dict[str, Any], dict[str, Any]]] = {}
         for remote in detail["files"]:
             entry = entries.get(remote["name"])
             if entry is None:
                 raise SyncProblem(f"file {remote['position'] + 1} is not in the manifest")
-            self._one_file(detail, remote, entry, staging, report, manifest.get("format", ""))
+            if entry.get("status") == SAFE_COPY:
+                of = entry.get("safe_copy_of")
+                of = of if isinstance(of, int) and not isinstance(of, bool) else None
+                if of in safe_copies:
+                    raise SyncProblem("two safe copies of one file in the manifest")
+                safe_copies[of] = (remote, entry)
+            else:
+                originals.append((remote, entry))
+        for remote, entry in originals:
+            number = numbers[remote["name"]]
+            name = self._original(detail, remote, entry, number, landing,
+                                  manifest.get("format", ""))
+            if number in safe_copies:
+                self._safe_copy(detail, *safe_copies.pop(number), name, number, landing)
+            else:
+                landing.report.no_safe_copy(entry.get("safe_copy"))
+        if safe_copies:
+            landing.problems.append("a safe copy names no file of this submission; it was "
+                                    "not saved")
         (staging / "message.txt").write_text(message_text(manifest, self.language),
                                              encoding="utf-8")
-        (staging / "cleaning-report.txt").write_text(report.text(), encoding="utf-8")
+        (staging / "cleaning-report.txt").write_text(landing.report.text(), encoding="utf-8")
+        with suppress(OSError):
+            (staging / SAFE).rmdir()  # only if no safe copy passed its check
+        if landing.report.safe_copies:
+            (staging / OPEN_FIRST).write_text(open_first_text(self.language), encoding="utf-8")
+        if landing.unopened_because:
+            (staging / f"{UNOPENED}.txt").write_text(
+                unopened_text(self.language, UNOPENED, landing.unopened_because), encoding="utf-8")
         self._thread(detail, staging)
         if folder.exists():
             shutil.rmtree(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(folder)
-        return folder
+        return folder, landing
 
     def _thread(self, detail: dict[str, Any], staging: Path) -> None:
         """Each message of the conversation as a text file, in order, in thread/."""
@@ -181,16 +302,18 @@ class Syncer:
             decision = f"-{message['decision']}" if message.get("decision") else ""
             plain.replace(folder / f"{message['number']:03d}-{message['sent_on']}-{who}{decision}.txt")
 
-    def _one_file(self, detail: dict[str, Any], remote: dict[str, Any], entry: dict[str, Any],
-                  staging: Path, report: ReportWriter, manifest_format: str) -> None:
-        position = remote["position"] + 1
-        name = safe_name(file_name(entry, position, manifest_format), str(position))
-        plain = self._decrypt(self._fetch(detail, remote), name)
+    def _original(self, detail: dict[str, Any], remote: dict[str, Any], entry: dict[str, Any],
+                  number: int, landing: Landing, manifest_format: str) -> str:
+        """One file the author sent, cleaned in the sandbox (or left unopened); its name."""
+        kind = str(entry.get("kind", ""))
+        name = safe_name(file_name(entry, number, manifest_format), str(number))
+        plain = self._receive(detail, remote, entry, name)
+        report = landing.report
         try:
-            if plain.stat().st_size != entry.get("size") or sha256_of(plain) != entry.get("sha256"):
-                raise SyncProblem(f"{name}: size or SHA-256 differs from the manifest")
-            report.file(name, str(entry.get("kind", "")), entry)
-            if entry.get("kind") == "openpgp":
+            if kind != "openpgp":
+                name = landing.claim("", name, neutral_name(number, kind, name))
+            report.file(name, kind, entry)
+            if kind == "openpgp":
                 # The author encrypted it to the editors themselves: open that layer
                 # too, so the file can be cleaned here like any other.
                 inner = self.partial / (plain.name + ".inner")
@@ -201,19 +324,77 @@ class Syncer:
                 inner.replace(plain)
                 name = name.removesuffix(".gpg").removesuffix(".pgp").removesuffix(".asc") or name
                 report.authors_own_encryption()
-            target = staging / name
-            try:
-                with open(plain, "rb") as source, open(target, "wb") as sink:
-                    local = clean_isolated(source, sink, name_hint=name)
-                report.cleaned_here(local)
-                if "." not in name and local.kind in EXTENSIONS:
-                    target.rename(staging / f"{name}.{EXTENSIONS[local.kind]}")
-            except CleaningRefused as refused:
-                target.unlink(missing_ok=True)
-                uncleaned = staging / "NOT-CLEANED"
-                uncleaned.mkdir(exist_ok=True)
-                shutil.move(plain, uncleaned / name)
-                report.not_cleaned_here(refused.code)
+                name = landing.claim("", name, neutral_name(number, "", name))
+            if self.sandbox_problem is None:
+                target = landing.staging / name
+                try:
+                    with open(plain, "rb") as source, open(target, "wb") as sink:
+                        local = clean_isolated(source, sink, name_hint=name,
+                                               must_not_see=self.must_not_see)
+                except CleaningRefused as refused:
+                    target.unlink(missing_ok=True)
+                    if refused.code != "unavailable":
+                        landing.place(plain, NOT_CLEANED, name)
+                        report.not_cleaned_here(refused.code)
+                        return name
+                    landing.unopened_because = refused.detail or refused.code
+                else:
+                    report.cleaned_here(local)
+                    if "." not in name and local.kind in EXTENSIONS:
+                        extended = landing.claim("", f"{name}.{EXTENSIONS[local.kind]}", name)
+                        target.rename(landing.staging / extended)
+                        name = extended
+                    return name
+            # No sandbox here: not parsed at all, only decrypted and checked.
+            landing.unopened_because = self.sandbox_problem or landing.unopened_because
+            landing.place(plain, UNOPENED, name)
+            report.not_opened_here(UNOPENED)
+            return name
+        finally:
+            plain.unlink(missing_ok=True)
+
+    def _safe_copy(self, detail: dict[str, Any], remote: dict[str, Any], entry: dict[str, Any],
+                   original: str, number: int, landing: Landing) -> None:
+        """The server's page-image PDF of `original`, checked, into safe/<its stem>.pdf."""
+        stem = original.rsplit(".", 1)[0] if "." in original else original
+        name = landing.claim(SAFE, f"{stem}.pdf", f"{number}.pdf")
+        report = landing.report
+        try:
+            plain = self._receive(detail, remote, entry, f"the safe copy of {original}")
+        except SyncProblem as problem:
+            report.safe_copy_damaged()
+            landing.problems.append(str(problem))
+            return
+        refused_as = f"{name.removesuffix('.pdf')}.safe-copy.pdf"
+        try:
+            with open(plain, "rb") as head:
+                looks_like_pdf = head.read(5) == b"%PDF-"
+            if self.sandbox_problem is None:
+                (landing.staging / SAFE).mkdir(exist_ok=True)
+                target = landing.staging / SAFE / name
+                try:
+                    with open(plain, "rb") as source, open(target, "wb") as sink:
+                        local = clean_isolated(source, sink, name_hint="safe-copy.pdf",
+                                               must_not_see=self.must_not_see)
+                except CleaningRefused as refused:
+                    target.unlink(missing_ok=True)
+                    if refused.code != "unavailable":
+                        landing.place(plain, NOT_CLEANED, refused_as)
+                        report.safe_copy_not_cleaned(refused.code)
+                        return
+                else:
+                    if local.kind == "pdf":
+                        report.safe_copy(name, entry, checked_here=True)
+                        return
+                    target.unlink()
+                    looks_like_pdf = False
+            if not looks_like_pdf:
+                landing.place(plain, NOT_CLEANED, refused_as)
+                report.safe_copy_not_cleaned(not_a_pdf=True)
+                return
+            # No sandbox here: made and checked in the server's, placed as it came.
+            landing.place(plain, SAFE, name)
+            report.safe_copy(name, entry, checked_here=False)
         finally:
             plain.unlink(missing_ok=True)
 

@@ -79,9 +79,63 @@ NAME_KEPT = gettext_noop("The author chose to keep this file's original name.")
 TITLE = gettext_noop("Title:")
 PEN_NAME = gettext_noop("Pen name:")
 RECEIVED = gettext_noop("Received:")
+
+# Safe copies (page images made on the server) and files not opened on this computer.
+OPEN_SAFE_COPIES_FIRST = gettext_noop(
+    "Open the safe copies in safe/ first. A document (Word, PDF, a spreadsheet, even a "
+    "picture) can carry an attack hidden in its structure that runs when a program opens it; "
+    "cleaning removes identifying data, not such attacks. A safe copy is a new PDF made on "
+    "the server, in a sandbox, from pictures of the pages and an invisible layer of their "
+    "text, so nothing of the original's structure is in it. Open an original only when the "
+    "pictures are not enough, and better on a computer that holds no keys and no other "
+    "drafts (Tails, a Qubes disposable VM).")
+SAFE_COPY = gettext_noop("Safe copy: safe/{name} ({pages} page(s) of pictures). Open this first.")
+SAFE_COPY_TEXT = {
+    "document": gettext_noop("Its searchable text is the document's own text."),
+    "ocr": gettext_noop("Its searchable text was read from the pictures (OCR) and may have "
+                        "mistakes."),
+    "none": gettext_noop("It has no searchable text."),
+}
+SAFE_COPY_NOT_CHECKED = gettext_noop("The safe copy was not checked on this computer (there is "
+                                     "no sandbox here); it was made and checked on the server.")
+SAFE_COPY_NOT_CLEANED = gettext_noop("The safe copy did not pass the check on this computer: "
+                                     "{reason}. It is in NOT-CLEANED/, not in safe/.")
+SAFE_COPY_NOT_A_PDF = gettext_noop("it is not a PDF")
+SAFE_COPY_DAMAGED = gettext_noop("The safe copy arrived altered or damaged (it does not match "
+                                 "the manifest), so it was not saved.")
+# Why the server made no safe copy, by the code its manifest gives.
+NO_SAFE_COPY = {
+    "pages": gettext_noop("No safe copy: the document has more pages than the server makes "
+                          "pictures of."),
+    "time": gettext_noop("No safe copy: making it took too long."),
+    "pixels": gettext_noop("No safe copy: its pages are too large to make into pictures."),
+    "unavailable": gettext_noop("No safe copy: the server could not make one safely (its "
+                                "sandbox or its document converter was missing)."),
+    "failed": gettext_noop("No safe copy: the document could not be made into pictures."),
+    "kind": gettext_noop("No safe copy: only documents and pictures get one (not sound, "
+                         "encrypted files and the like)."),
+}
+NO_SAFE_COPY_GIVEN = gettext_noop("No safe copy came with this file.")
+NOT_OPENED_HERE = gettext_noop("NOT OPENED on this computer, which has no sandbox to check it "
+                               "in. It is in {folder}/, exactly as it arrived.")
+UNOPENED_EXPLANATION = gettext_noop(
+    "The files in {folder}/ were not opened on this computer: {reason}. portal-editor opens "
+    "a file the authors sent only inside a sandbox (no network, no keys, no other files), "
+    "because a document can be made to attack the program that reads it. These files were "
+    "only decrypted and compared with the manifest; they were not cleaned again here. Open "
+    "the safe copies in safe/ first. Open these files only on a computer that holds no keys "
+    "and no other drafts (Tails, a Qubes disposable VM), or sync again on a Linux computer "
+    "with bubblewrap (bwrap) installed.")
+NOTHING_OPENED_HERE = gettext_noop(
+    "Nothing the authors sent was opened on this computer: {reason}. Each file was saved "
+    "unopened in {folder}/ in its submission's folder under {root}. Read the safe copies in "
+    "the safe/ folders first.")
 EDITOR_STRINGS = (REPORT_TITLE, REPORT_PREAMBLE, REMOVED_ON_SERVER, REMOVED_HERE, NOTHING_FOUND,
                   KEEP_IN_MIND, NOT_CLEANED_ON_SERVER, NOT_CLEANED_HERE, AUTHORS_OWN_ENCRYPTION,
-                  NAME_KEPT, TITLE, PEN_NAME, RECEIVED)
+                  NAME_KEPT, TITLE, PEN_NAME, RECEIVED, OPEN_SAFE_COPIES_FIRST, SAFE_COPY,
+                  *SAFE_COPY_TEXT.values(), SAFE_COPY_NOT_CHECKED, SAFE_COPY_NOT_CLEANED,
+                  SAFE_COPY_NOT_A_PDF, SAFE_COPY_DAMAGED, *NO_SAFE_COPY.values(),
+                  NO_SAFE_COPY_GIVEN, NOT_OPENED_HERE, UNOPENED_EXPLANATION, NOTHING_OPENED_HERE)
 
 
 class ReportWriter:
@@ -90,6 +144,7 @@ class ReportWriter:
     def __init__(self, language: str) -> None:
         self._ = translator(language)
         self.lines: list[str] = [self._(REPORT_TITLE), "", self._(REPORT_PREAMBLE)]
+        self.safe_copies = 0
 
     def file(self, name: str, kind: str, entry: dict[str, Any]) -> None:
         _ = self._
@@ -113,6 +168,33 @@ class ReportWriter:
     def not_cleaned_here(self, code: str) -> None:
         self.lines.append("  " + self._(NOT_CLEANED_HERE).format(reason=refusal_kind(code, self._)))
 
+    def not_opened_here(self, folder: str) -> None:
+        self.lines.append("  " + self._(NOT_OPENED_HERE).format(folder=folder))
+
+    def safe_copy(self, name: str, entry: dict[str, Any], checked_here: bool) -> None:
+        _ = self._
+        pages = entry.get("pages")
+        shown = pages if isinstance(pages, int) and not isinstance(pages, bool) and pages > 0 else "?"
+        self.lines.append("  " + _(SAFE_COPY).format(name=name, pages=shown))
+        text = SAFE_COPY_TEXT.get(str(entry.get("text")))
+        if text:
+            self.lines.append(f"    {_(text)}")
+        if not checked_here:
+            self.lines.append(f"    {_(SAFE_COPY_NOT_CHECKED)}")
+        self.safe_copies += 1
+
+    def safe_copy_not_cleaned(self, code: str = "", not_a_pdf: bool = False) -> None:
+        reason = self._(SAFE_COPY_NOT_A_PDF) if not_a_pdf else refusal_kind(code, self._)
+        self.lines.append("  " + self._(SAFE_COPY_NOT_CLEANED).format(reason=reason))
+
+    def safe_copy_damaged(self) -> None:
+        self.lines.append(f"  {self._(SAFE_COPY_DAMAGED)}")
+
+    def no_safe_copy(self, problem: Any) -> None:
+        """Why the server made none: one sentence per code of its manifest, else a plain one."""
+        code = problem.get("problem") if isinstance(problem, dict) else None
+        self.lines.append(f"  {self._(NO_SAFE_COPY.get(str(code), NO_SAFE_COPY_GIVEN))}")
+
     def _findings(self, heading: str, report: Report, notes: bool = False) -> None:
         _ = self._
         self.lines.append(f"  {_(heading)}")
@@ -124,7 +206,26 @@ class ReportWriter:
             self.lines += [f"    - {note_kind(f, _)}" for f in report.notes]
 
     def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        head, files = self.lines[:3], self.lines[3:]
+        if self.safe_copies:
+            head += ["", self._(OPEN_SAFE_COPIES_FIRST)]
+        return "\n".join(head + files) + "\n"
+
+
+def open_first_text(language: str) -> str:
+    """OPEN-FIRST.txt, beside the safe/ folder."""
+    return translator(language)(OPEN_SAFE_COPIES_FIRST) + "\n"
+
+
+def unopened_text(language: str, folder: str, reason: str) -> str:
+    """The note beside the folder of files not opened on this computer."""
+    return translator(language)(UNOPENED_EXPLANATION).format(folder=folder, reason=reason) + "\n"
+
+
+def nothing_opened_notice(language: str, folder: str, reason: str, root: str) -> str:
+    """What sync says once when this computer has no sandbox to parse in."""
+    return translator(language)(NOTHING_OPENED_HERE).format(folder=folder, reason=reason,
+                                                             root=root)
 
 
 def message_text(manifest: dict[str, Any], language: str) -> str:
