@@ -7,10 +7,11 @@ sandbox can be had, sync opens nothing and says so. The safe copy (a PDF of
 page images the server made) lands in safe/, checked, for the editor to read
 first.
 
-Real server (gunicorn), real gpg, the real portal-editor. The server does not
-make safe copies yet: these tests add one to a stored submission as the
-server will (an encrypted image-only PDF, a SubmissionFile row with
-safe_copy_of, a manifest entry with status "safe-copy").
+Real server (gunicorn), real gpg, the real portal-editor. The first test has
+the server make the safe copy of a real Chinese document; the others add one
+by hand to a stored submission, as the server does (an encrypted image-only
+PDF, a SubmissionFile row with safe_copy_of, a manifest entry with status
+"safe-copy"), to shape what the client receives.
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ from PIL import Image, ImageDraw
 from portal.sanitize import isolate, sandbox
 from portal.store import Store
 from tests.liveserver import live_server
+from tests.sanitize.safe_copies import (
+    SIMPLIFIED,
+    TRADITIONAL,
+    images_only,
+    needs_renderer,
+    pdftotext,
+    share,
+)
+from tests.sanitize.test_safe_copy import word
 from tests.sanitize.test_sandbox import LIMITS, command, listeners  # noqa: F401 (a fixture)
 from tests.storage import blob_files
 from tests.test_editor_client_live import EDITOR, login, run_editor, submit
@@ -123,6 +133,30 @@ def the_folder(out: Path, pen_name: str = "Ah Mei") -> Path:
 
 
 # --- Safe copies ----------------------------------------------------------------------------
+
+
+@needs_renderer
+def test_the_servers_safe_copy_of_a_real_document_reaches_safe_first(
+    tmp_path: Path, editor_keypair
+):
+    """From the author's upload to the editor's folder: the server makes the copy in its
+    renderer's sandbox, sync checks it in the editor's and puts it first."""
+    body = [SIMPLIFIED, TRADITIONAL]
+    with live_server(tmp_path / "data", editor_keypair.public,
+                     {"PORTAL_SAFE_COPIES": "True"}) as server:
+        submit(server, [("稿子.docx", word(body)), ("notes.txt", "笔记\n".encode())])
+        config = logged_in(server, tmp_path, editor_keypair)
+        out = tmp_path / "drafts"
+        synced = run_editor(config, editor_keypair.home, "sync", str(out))
+    assert synced.returncode == 0, synced.stderr
+    folder = the_folder(out)
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [
+        "1.docx", "2.txt", "OPEN-FIRST.txt", "cleaning-report.txt", "message.txt"]
+    assert sorted(p.name for p in (folder / "safe").iterdir()) == ["1.pdf", "2.pdf"]
+    copy = (folder / "safe" / "1.pdf").read_bytes()
+    assert images_only(copy) == []
+    assert share("".join(body), pdftotext(copy)) >= 0.97
+    assert "Safe copy: safe/1.pdf" in (folder / "cleaning-report.txt").read_text()
 
 
 def test_the_safe_copy_lands_in_safe_checked_with_the_original_beside_it(
