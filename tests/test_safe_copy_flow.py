@@ -18,7 +18,7 @@ from tests.sanitize.safe_copies import (
     pdftotext,
     share,
 )
-from tests.sanitize.test_safe_copy import rich_text, word
+from tests.sanitize.test_safe_copy import ebook, rich_text, word
 from tests.storage import blob_path
 
 pytestmark = [pytest.mark.django_db, needs_renderer]
@@ -60,10 +60,11 @@ def test_a_document_arrives_with_its_safe_copy_encrypted_beside_it(
     assert entries[copies[1].blob]["name"] == "2.pdf"
 
 
-def test_a_refused_rtf_sent_as_it_is_still_gets_a_safe_copy(
-        client, editor, editor_keypair, data_dir, safe_copies_on):
+@pytest.mark.parametrize("name, make", [("old.rtf", rich_text), ("book.epub", ebook)])
+def test_a_refused_rtf_or_ebook_sent_as_it_is_still_gets_a_safe_copy(
+        client, editor, editor_keypair, data_dir, safe_copies_on, name, make):
     new_author(client)
-    review = review_of(upload(client, [("old.rtf", rich_text([TRADITIONAL]))]))
+    review = review_of(upload(client, [(name, make([TRADITIONAL]))]))
     confirm(client, review, send_uncleaned_0="yes")
     [copy] = SubmissionFile.objects.filter(safe_copy_of=0)
     pdf = editor_keypair.decrypt(blob_path(data_dir, copy.blob))

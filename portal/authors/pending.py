@@ -270,7 +270,7 @@ def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload
 
 # Refused files a safe copy can still be made of, from their raw bytes, in the
 # renderer's sandbox: the editors then need not open the original at all.
-RENDER_REFUSED = {"legacy-office": "ole", "rtf": "rtf"}
+RENDER_REFUSED = {"legacy-office": "ole", "rtf": "rtf", "epub": "epub"}
 
 
 def safe_copy_limits() -> SafeCopyLimits:

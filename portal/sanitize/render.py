@@ -5,8 +5,9 @@ inside `sandbox.launch(renderer=True)`: no network, an empty read-only root
 with the system, the fonts and a scratch /tmp in memory. Arguments arrive in
 PORTAL_RENDER_ARGS, the document on stdin.
 
-The document is converted to PDF by LibreOffice (office documents and text),
-taken as it is (PDF), or decoded by Pillow (pictures); poppler's pdftoppm
+The document is converted to PDF by LibreOffice (office documents, text, and
+each chapter of an e-book, which is web pages in a ZIP), taken as it is (PDF),
+or decoded by Pillow (pictures); poppler's pdftoppm
 renders each page to pixels and pdftotext gives the words on it with their
 boxes. A page with no usable words is read by Tesseract (Simplified and
 Traditional Chinese and English), within its own page and time budget.
@@ -46,7 +47,10 @@ OFFICE_EXTENSIONS = {
     "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "odt": "odt", "ods": "ods",
     "odp": "odp", "odg": "odg", "rtf": "rtf", "ole": "doc", "text": "txt", "markdown": "txt",
 }
-RENDERABLE = frozenset({"pdf", *IMAGE_KINDS, *OFFICE_EXTENSIONS})
+RENDERABLE = frozenset({"pdf", "epub", *IMAGE_KINDS, *OFFICE_EXTENSIONS})
+EPUB_MAX_CHAPTERS = 500
+EPUB_MAX_BYTES = 256 * 1024 * 1024
+
 OCR_LANGUAGES = "chi_sim+chi_tra+eng"
 PAGE_POINTS_MAX = 14_400.0  # the largest page a PDF may have (200 inches)
 PICTURE_DPI = 150
@@ -73,26 +77,84 @@ def _run(argv: list[str], deadline: float, **kwargs: Any) -> subprocess.Complete
         raise Problem("unavailable") from None
 
 
-def to_pdf(document: Path, kind: str, deadline: float) -> Path:
-    """The document as a PDF: LibreOffice for office files and text, the file itself for a PDF."""
+def to_pdf(document: Path, kind: str, deadline: float) -> list[Path]:
+    """The document as PDFs: LibreOffice for office files, text and each chapter of an
+    e-book, the file itself for a PDF."""
     if kind == "pdf":
-        return document
+        return [document]
     soffice = shutil.which("soffice")
     if soffice is None:
         raise Problem("unavailable")
-    source = document.with_suffix("." + OFFICE_EXTENSIONS[kind])
-    document.rename(source)
     argv = [soffice, "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
             f"-env:UserInstallation=file://{SCRATCH}/profile"]
+    if kind == "epub":
+        sources = epub_chapters(document, deadline)
+        argv.append("--infilter=HTML (StarWriter)")
+    else:
+        sources = [document.with_suffix("." + OFFICE_EXTENSIONS[kind])]
+        document.rename(sources[0])
     if kind in ("text", "markdown"):
         argv.append("--infilter=Text (encoded):UTF8,LF,,,")
-    argv += ["--convert-to", "pdf", "--outdir", str(SCRATCH / "out"), str(source)]
+    argv += ["--convert-to", "pdf:writer_pdf_Export", "--outdir", str(SCRATCH / "out"),
+             *map(str, sources)]
     _run(argv, deadline, env={**os.environ, "HOME": str(SCRATCH), "SAL_USE_VCLPLUGIN": "svp"})
-    converted = SCRATCH / "out" / (source.stem + ".pdf")
-    source.unlink(missing_ok=True)
-    if not converted.is_file():
+    converted = [SCRATCH / "out" / (source.stem + ".pdf") for source in sources]
+    converted = [path for path in converted if path.is_file()]
+    if not converted:
         raise Problem("failed")
     return converted
+
+
+def epub_chapters(book: Path, deadline: float) -> list[Path]:
+    """The book's chapters in reading order, unpacked beside it as .html files with
+    their pictures, for LibreOffice to lay out (an e-book is web pages in a ZIP)."""
+    import posixpath
+    import zipfile
+
+    from defusedxml import ElementTree
+
+    folder = SCRATCH / "book"
+    with zipfile.ZipFile(book) as archive:
+        infos = archive.infolist()
+        if len(infos) > 10_000 or sum(i.file_size for i in infos) > EPUB_MAX_BYTES:
+            raise Problem("failed")
+        container = ElementTree.fromstring(archive.read("META-INF/container.xml"))
+        rootfile = next(el.get("full-path", "") for el in container.iter()
+                        if el.tag.endswith("rootfile"))
+        package = ElementTree.fromstring(archive.read(rootfile))
+        base = posixpath.dirname(rootfile)
+        items = {el.get("id"): el.get("href", "") for el in package.iter()
+                 if el.tag.endswith("}item")}
+        spine = [items.get(el.get("idref")) for el in package.iter()
+                 if el.tag.endswith("}itemref")]
+        names = set(archive.namelist())
+        for info in infos:  # every member, under names that cannot leave the folder
+            target = _inside(folder, info.filename)
+            if target is None or info.is_dir():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+        chapters: list[Path] = []
+        for href in spine[:EPUB_MAX_CHAPTERS]:
+            name = posixpath.normpath(posixpath.join(base, href or ""))
+            source = _inside(folder, name)
+            if not href or name not in names or source is None or not source.is_file():
+                continue
+            page = source.with_name(f"{source.stem}.penname-{len(chapters):04d}.html")
+            source.rename(page)
+            chapters.append(page)
+        if time.monotonic() > deadline:
+            raise Problem("time")
+    if not chapters:
+        raise Problem("failed")
+    return chapters
+
+
+def _inside(folder: Path, name: str) -> Path | None:
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return folder.joinpath(*parts)
 
 
 def page_count(pdf: Path, deadline: float) -> int:
@@ -165,6 +227,7 @@ def ocr_words(image: Path, scale: float, deadline: float) -> list[list[Any]]:
 class Renderer:
     def __init__(self, args: dict[str, Any], out: IO[bytes]) -> None:
         self.out = out
+        self.ocr_left = 0
         self.max_pages = int(args["max_pages"])
         self.max_side = int(args["max_side"])
         self.ocr_pages = int(args["ocr_pages"])
@@ -198,13 +261,17 @@ class Renderer:
         words = ocr_words(ppm, scale, self.deadline) if self.ocr_pages > 0 else []
         self.page(width, height, picture.tobytes(), width * scale, height * scale, words, "ocr")
 
-    def pdf(self, pdf: Path) -> None:
-        pages = page_count(pdf, self.deadline)
-        if pages > self.max_pages:
+    def pdfs(self, pdfs: list[Path]) -> None:
+        counts = [page_count(pdf, self.deadline) for pdf in pdfs]
+        if sum(counts) > self.max_pages:
             raise Problem("pages")
-        if pages == 0:
+        if sum(counts) == 0:
             raise Problem("failed")
-        ocr_left = self.ocr_pages
+        self.ocr_left = self.ocr_pages
+        for pdf, pages in zip(pdfs, counts, strict=True):
+            self.pdf(pdf, pages)
+
+    def pdf(self, pdf: Path, pages: int) -> None:
         for number in range(1, pages + 1):
             page_width, page_height, words = document_words(pdf, number, self.deadline)
             if not (0 < page_width <= PAGE_POINTS_MAX and 0 < page_height <= PAGE_POINTS_MAX):
@@ -219,8 +286,8 @@ class Renderer:
             text = "document"
             if not usable(words):
                 words, text = [], "none"
-                if ocr_left > 0:
-                    ocr_left -= 1
+                if self.ocr_left > 0:
+                    self.ocr_left -= 1
                     words, text = ocr_words(image, page_width / width, self.deadline), "ocr"
             image.unlink()
             self.page(width, height, pixels, page_width, page_height, words, text)
@@ -239,7 +306,7 @@ class Renderer:
         if kind in IMAGE_KINDS:
             self.picture(document)
         else:
-            self.pdf(to_pdf(document, kind, self.deadline))
+            self.pdfs(to_pdf(document, kind, self.deadline))
         self.emit({"done": True})
 
 

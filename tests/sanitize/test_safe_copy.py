@@ -11,8 +11,10 @@ characters found in the text layer is printed (`pytest -s`) and bounded.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +33,9 @@ from portal.sanitize.safecopy import (
     make_safe_copy,
 )
 from tests.sanitize.dirty_media import dirty_pdf
+from tests.sanitize.dirty_odf import dirty_odf
 from tests.sanitize.dirty_office import dirty_docx, rezip, unzip
+from tests.sanitize.dirty_pptx import dirty_pptx
 from tests.sanitize.safe_copies import (
     BODY,
     ENGLISH,
@@ -93,23 +97,52 @@ def pdf_of(data: bytes, suffix: str, folder: Path) -> bytes:
     return (folder / "made.pdf").read_bytes()
 
 
+def ebook(paragraphs: list[str], extra: str = "") -> bytes:
+    """An EPUB of two chapters, the paragraphs shared between them; `extra` goes into the
+    first chapter's body as it is (scripts, remote pictures)."""
+    chapters = [paragraphs[: len(paragraphs) // 2 or 1], paragraphs[len(paragraphs) // 2 or 1:]]
+    members: dict[str, bytes | str] = {
+        "mimetype": "application/epub+zip",
+        "META-INF/container.xml": (
+            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:'
+            'opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" '
+            'media-type="application/oebps-package+xml"/></rootfiles></container>'),
+        "OEBPS/content.opf": (
+            '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
+            'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            '<dc:identifier id="id">urn:uuid:0</dc:identifier><dc:title>书</dc:title>'
+            '<dc:language>zh</dc:language></metadata><manifest>'
+            '<item id="c1" href="text/one.xhtml" media-type="application/xhtml+xml"/>'
+            '<item id="c2" href="text/two.xhtml" media-type="application/xhtml+xml"/>'
+            '</manifest><spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>'),
+    }
+    for number, chapter in enumerate(chapters, start=1):
+        body = "".join(f"<p>{p}</p>" for p in chapter) + (extra if number == 1 else "")
+        members[f"OEBPS/text/{('one', 'two')[number - 1]}.xhtml"] = (
+            '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml">'
+            f"<head><title>{number}</title></head><body>{body}</body></html>")
+    return rezip(members)
+
+
 DOCUMENTS = {
     "docx": lambda folder: word(BODY),
     "xlsx": lambda folder: workbook(BODY),
     "text": lambda folder: "\n\n".join(BODY).encode("utf-8"),
     "rtf": lambda folder: rich_text(BODY),
     "pdf": lambda folder: pdf_of(word(BODY), ".docx", folder),
-    "odt": lambda folder: _odt(word(BODY), folder),
+    "odt": lambda folder: converted(word(BODY), ".docx", "odt", folder),
+    "epub": lambda folder: ebook(BODY),
 }
 
 
-def _odt(data: bytes, folder: Path) -> bytes:
-    source = folder / "made-odt.docx"
+def converted(data: bytes, suffix: str, to: str, folder: Path) -> bytes:
+    """The test's own document saved in another format by LibreOffice (unconfined)."""
+    source = folder / f"made-{to}{suffix}"
     source.write_bytes(data)
     subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation=file://"
-                    f"{folder}/profile", "--convert-to", "odt", "--outdir", str(folder),
+                    f"{folder}/profile", "--convert-to", to, "--outdir", str(folder),
                     str(source)], check=True, capture_output=True, timeout=120)
-    return (folder / "made-odt.odt").read_bytes()
+    return (folder / f"made-{to}.{to}").read_bytes()
 
 
 @pytest.mark.parametrize("kind", sorted(DOCUMENTS))
@@ -151,6 +184,38 @@ def hostile_docx() -> bytes:
         'xml:space="preserve"> DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe" '
         '</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p><w:sectPr', 1)
     return rezip(members, stored=())
+
+
+@pytest.mark.parametrize("kind, sample", [
+    ("pptx", lambda folder: dirty_pptx()[0]),
+    ("odp", lambda folder: converted(dirty_pptx()[0], ".pptx", "odp", folder)),
+    ("ods", lambda folder: dirty_odf("ods")[0]),
+])
+def test_presentations_and_sheets_become_page_images(kind, sample, tmp_path):
+    copy, made = safe_copy(sample(tmp_path), kind)
+    assert images_only(copy) == []
+    assert renders(copy, tmp_path) == made.pages >= 1
+    assert pdftotext(copy).strip()
+
+
+def test_an_ebook_with_a_script_and_a_remote_picture_reaches_nothing(tmp_path):
+    """An e-book is web pages: its script is never run and its remote picture never
+    fetched (the renderer has no network); its chapters still become pages, in order."""
+    calls = []
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    book = ebook(BODY, f'<script>document.write("SCRIPT-RAN")</script>'
+                       f'<img src="http://127.0.0.1:{port}/tracker.png"/>')
+    copy, _ = safe_copy(book, "epub")
+    with contextlib.suppress(OSError):
+        calls.append(server.accept())
+    server.close()
+    assert calls == []
+    text = pdftotext(copy)
+    assert "SCRIPT-RAN" not in text
+    assert text.index(SIMPLIFIED[:10]) < text.index(ENGLISH[:10])
+    assert images_only(copy) == []
 
 
 @pytest.mark.parametrize("kind, hostile", [("docx", hostile_docx),
