@@ -291,7 +291,8 @@ PORTAL_CODENAME_FAILURES_PER_MINUTE = env_int("PORTAL_CODENAME_FAILURES_PER_MINU
 PORTAL_CLEANERS = env_int("PORTAL_CLEANERS", 2, minimum=1, maximum=64)
 PORTAL_CLEANER_WAIT_SECONDS = env_int("PORTAL_CLEANER_WAIT_SECONDS", 30, minimum=0, maximum=600)
 # Safe copies (portal.sanitize.safecopy): every document and picture is also
-# rendered, in a sandbox, to a PDF of page images for editors to open first.
+# rendered, in a sandbox, to a PDF of page images for editors to open first:
+# at most this many pages each, and this many seconds for all of one upload.
 PORTAL_SAFE_COPIES = env_bool("PORTAL_SAFE_COPIES", True)
 PORTAL_SAFE_COPY_MAX_PAGES = env_int("PORTAL_SAFE_COPY_MAX_PAGES", 200, minimum=1, maximum=2000)
 PORTAL_SAFE_COPY_SECONDS = env_int("PORTAL_SAFE_COPY_SECONDS", 300, minimum=10, maximum=3600)

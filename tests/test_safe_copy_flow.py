@@ -85,3 +85,21 @@ def test_without_a_copy_the_submission_goes_on_and_the_manifest_says_why(
     assert [entry.get("safe_copy") for entry in manifest["files"]] == \
         [{"problem": "pages"}, {"problem": "kind"}]
 
+
+
+def test_the_safe_copies_of_one_upload_share_one_time_budget(
+        client, editor, editor_keypair, data_dir, safe_copies_on, monkeypatch):
+    """However many files an upload has, its copies take at most PORTAL_SAFE_COPY_SECONDS
+    together: a copy is not started with less than MIN_SAFE_COPY_SECONDS left."""
+    from portal.authors import pending
+
+    safe_copies_on.PORTAL_SAFE_COPY_SECONDS = 60
+    monkeypatch.setattr(pending, "MIN_SAFE_COPY_SECONDS", 59)  # the first copy uses >1 s
+    new_author(client)
+    confirm(client, review_of(upload(client, [("a.docx", word([SIMPLIFIED])),
+                                              ("b.docx", word([TRADITIONAL]))])))
+    submission = Submission.objects.get()
+    manifest = json.loads(editor_keypair.decrypt(blob_path(data_dir, submission.manifest_blob)))
+    first, second, copy = manifest["files"]
+    assert "safe_copy" not in first and copy["safe_copy_of"] == 1
+    assert second["safe_copy"] == {"problem": "time"}

@@ -183,11 +183,14 @@ def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload
     directory = _dir(pending_id)
     directory.mkdir(mode=0o700, parents=True)
     files: list[PendingFile] = []
+    # One time budget for the safe copies of the whole upload, so that the author's
+    # request ends well within the proxy's patience however many files it has.
+    deadline = time.monotonic() + settings.PORTAL_SAFE_COPY_SECONDS
     try:
         for index, upload in enumerate(uploads):
             cleaned = _clean_one(directory, master, index, upload)
             upload.delete()
-            cleaned.safe = _safe_copy(directory, master, cleaned)
+            cleaned.safe = _safe_copy(directory, master, cleaned, deadline)
             files.append(cleaned)
         pending = Pending(pending_id, master, author_id, title, message, files, revision_of)
         write_all(directory / MANIFEST, derive_key(master, MANIFEST), pending.to_json())
@@ -273,14 +276,19 @@ def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload
 RENDER_REFUSED = {"legacy-office": "ole", "rtf": "rtf", "epub": "epub"}
 
 
-def safe_copy_limits() -> SafeCopyLimits:
-    return SafeCopyLimits(max_pages=settings.PORTAL_SAFE_COPY_MAX_PAGES,
-                          seconds=settings.PORTAL_SAFE_COPY_SECONDS,
+# Less time than this left in the upload's budget: no copy is started.
+MIN_SAFE_COPY_SECONDS = 5
+
+
+def safe_copy_limits(seconds: int) -> SafeCopyLimits:
+    return SafeCopyLimits(max_pages=settings.PORTAL_SAFE_COPY_MAX_PAGES, seconds=seconds,
                           max_input_bytes=settings.PORTAL_MAX_FILE_BYTES)
 
 
-def _safe_copy(directory: Path, master: bytes, pending_file: PendingFile) -> dict[str, Any]:
-    """Render the file (as cleaned, or raw when refused) to a page-image PDF beside it.
+def _safe_copy(directory: Path, master: bytes, pending_file: PendingFile,
+               deadline: float) -> dict[str, Any]:
+    """Render the file (as cleaned, or raw when refused) to a page-image PDF beside it,
+    before `deadline` (the upload's budget, time.monotonic()).
 
     A copy that cannot be made leaves no file and a problem code: the upload
     goes on without it.
@@ -291,6 +299,9 @@ def _safe_copy(directory: Path, master: bytes, pending_file: PendingFile) -> dic
             if pending_file.status == "refused" else pending_file.kind)
     if not renderable(kind):
         return {"problem": "kind"}
+    seconds = int(deadline - time.monotonic())
+    if seconds < MIN_SAFE_COPY_SECONDS:
+        return {"problem": "time"}
     path = directory / pending_file.safe_spool_name
     writer = SpoolWriter(path, derive_key(master, pending_file.safe_spool_name))
     sink = _Hashing(writer)
@@ -299,7 +310,7 @@ def _safe_copy(directory: Path, master: bytes, pending_file: PendingFile) -> dic
     try:
         with source, cleaner_slots().hold():
             copy = make_safe_copy(source, sink, kind=kind,  # type: ignore[arg-type]
-                                  limits=safe_copy_limits(),
+                                  limits=safe_copy_limits(seconds),
                                   must_not_see=[str(settings.DATA_DIR)])
         writer.close()
     except (SafeCopyFailed, CleaningRefused) as failed:

@@ -14,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,12 @@ from tests.sanitize.safe_copies import (
     renders,
     share,
 )
-from tests.sanitize.test_sandbox import PAYLOAD, listeners, targets  # noqa: F401 - fixtures
+from tests.sanitize.test_sandbox import (  # noqa: F401 - listeners and targets are fixtures
+    PAYLOAD,
+    _in_sandbox,
+    listeners,
+    targets,
+)
 
 pytestmark = needs_renderer
 LIMITS = SafeCopyLimits(seconds=120)
@@ -273,6 +281,30 @@ def test_the_renderer_reaches_nothing_that_works_without_its_sandbox(targets):  
     assert inside["run a program"] == "ok" and inside[scratch] == "ok"
 
 
+def test_every_process_of_a_rendering_is_filtered_unprivileged_and_off_the_network():
+    """While LibreOffice lays out a long document, every process of the renderer's sandbox
+    (soffice.bin included) shows Seccomp: 2 and NoNewPrivs: 1, no capability, and network
+    and PID namespaces of its own."""
+    seen: dict[int, dict[str, str]] = {}
+    rendering = threading.Thread(target=safe_copy, args=(word([SIMPLIFIED * 40] * 60), "docx"))
+    rendering.start()
+    while rendering.is_alive():
+        for pid in sandbox.descendants(os.getpid()):
+            status = sandbox._status(pid)
+            if status and _in_sandbox(pid):  # bubblewrap's monitor stays outside
+                seen[pid] = {**status, "net": os.readlink(f"/proc/{pid}/ns/net"),
+                             "pidns": os.readlink(f"/proc/{pid}/ns/pid")}
+        time.sleep(0.05)
+    names = {status["Name"] for status in seen.values()}
+    assert {"bwrap", "python3", "soffice.bin"} <= {n if not n.startswith("python") else "python3"
+                                                    for n in names}, names
+    for status in seen.values():
+        assert status["Seccomp"] == "2" and status["NoNewPrivs"] == "1", status
+        assert status["CapEff"].strip("0") == ""
+        assert status["net"] != os.readlink("/proc/self/ns/net")
+        assert status["pidns"] != os.readlink("/proc/self/ns/pid")
+
+
 def test_too_many_pages_too_long_or_not_a_document_is_no_copy(tmp_path):
     long_document = word([SIMPLIFIED * 20] * 12)
     with pytest.raises(SafeCopyFailed) as pages:
@@ -309,11 +341,11 @@ def _page(width: int, height: int, words: Any = None) -> bytes:
 
 def _forged(pages: list[bytes], limits: SafeCopyLimits = LIMITS, end: bytes = b'{"done": true}\n'
             ) -> Any:
-    read, write = __import__("os").pipe()
+    read, write = os.pipe()
     with open(write, "wb") as sink:
         sink.write(b"".join(pages) + end)
     with open(read, "rb") as source:
-        return _rebuild(_Reader(source, deadline=__import__("time").monotonic() + 5), limits)[1]
+        return _rebuild(_Reader(source, deadline=time.monotonic() + 5), limits)[1]
 
 
 @pytest.mark.parametrize("stream", [
