@@ -27,6 +27,11 @@ class Author(models.Model):
     lookup = models.BinaryField(max_length=32, unique=True, editable=False)
     pen_name = models.CharField(max_length=80, blank=True)
     created_on = models.DateField(default=today)
+    # Logged in again with the codename, or sent something: never purged as unused.
+    came_back = models.BooleanField(default=False)
+    # Hidden by the editors as abusive: their submissions and messages leave every editor
+    # list until an editor shows them again. Nothing else is learnt or kept about them.
+    hidden = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.pen_name or f"author {str(self.id)[:8]}"
