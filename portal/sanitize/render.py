@@ -48,7 +48,9 @@ OFFICE_EXTENSIONS = {
     "odp": "odp", "odg": "odg", "rtf": "rtf", "ole": "doc", "text": "txt", "markdown": "txt",
 }
 RENDERABLE = frozenset({"pdf", "epub", *IMAGE_KINDS, *OFFICE_EXTENSIONS})
+# An e-book's bounds: chapters laid out, members unpacked, bytes unpacked.
 EPUB_MAX_CHAPTERS = 500
+EPUB_MAX_MEMBERS = 10_000
 EPUB_MAX_BYTES = 256 * 1024 * 1024
 
 OCR_LANGUAGES = "chi_sim+chi_tra+eng"
@@ -116,7 +118,7 @@ def epub_chapters(book: Path, deadline: float) -> list[Path]:
     folder = SCRATCH / "book"
     with zipfile.ZipFile(book) as archive:
         infos = archive.infolist()
-        if len(infos) > 10_000 or sum(i.file_size for i in infos) > EPUB_MAX_BYTES:
+        if len(infos) > EPUB_MAX_MEMBERS or sum(i.file_size for i in infos) > EPUB_MAX_BYTES:
             raise Problem("failed")
         container = ElementTree.fromstring(archive.read("META-INF/container.xml"))
         rootfile = next(el.get("full-path", "") for el in container.iter()

@@ -28,7 +28,11 @@ import openpyxl
 import pytest
 
 from portal.sanitize import sandbox
+from portal.sanitize.render import EPUB_MAX_MEMBERS
 from portal.sanitize.safecopy import (
+    MAX_HEADER_BYTES,
+    MAX_WORD_CHARACTERS,
+    MAX_WORDS_PER_PAGE,
     SafeCopyFailed,
     SafeCopyLimits,
     _Reader,
@@ -291,9 +295,12 @@ def test_every_process_of_a_rendering_is_filtered_unprivileged_and_off_the_netwo
     while rendering.is_alive():
         for pid in sandbox.descendants(os.getpid()):
             status = sandbox._status(pid)
-            if status and _in_sandbox(pid):  # bubblewrap's monitor stays outside
-                seen[pid] = {**status, "net": os.readlink(f"/proc/{pid}/ns/net"),
-                             "pidns": os.readlink(f"/proc/{pid}/ns/pid")}
+            try:
+                if status and _in_sandbox(pid):  # bubblewrap's monitor stays outside
+                    seen[pid] = {**status, "net": os.readlink(f"/proc/{pid}/ns/net"),
+                                 "pidns": os.readlink(f"/proc/{pid}/ns/pid")}
+            except OSError:  # the process ended between two looks
+                continue
         time.sleep(0.05)
     names = {status["Name"] for status in seen.values()}
     assert {"bwrap", "python3", "soffice.bin"} <= {n if not n.startswith("python") else "python3"
@@ -342,10 +349,18 @@ def _page(width: int, height: int, words: Any = None) -> bytes:
 def _forged(pages: list[bytes], limits: SafeCopyLimits = LIMITS, end: bytes = b'{"done": true}\n'
             ) -> Any:
     read, write = os.pipe()
-    with open(write, "wb") as sink:
-        sink.write(b"".join(pages) + end)
-    with open(read, "rb") as source:
-        return _rebuild(_Reader(source, deadline=time.monotonic() + 5), limits)[1]
+
+    def answer() -> None:  # from another thread: a long answer fills the pipe
+        with open(write, "wb") as sink, contextlib.suppress(BrokenPipeError):
+            sink.write(b"".join(pages) + end)
+
+    writer = threading.Thread(target=answer)
+    writer.start()
+    try:
+        with open(read, "rb") as source:
+            return _rebuild(_Reader(source, deadline=time.monotonic() + 5), limits)[1]
+    finally:
+        writer.join()
 
 
 @pytest.mark.parametrize("stream", [
@@ -363,6 +378,30 @@ def test_a_forged_answer_from_the_renderer_is_no_copy(stream):
 
 
 def test_more_pages_than_the_bound_from_a_forged_renderer_is_no_copy():
+    assert _forged([_page(2, 2)] * 2, SafeCopyLimits(max_pages=2)).pages == 2
     with pytest.raises(SafeCopyFailed) as many:
         _forged([_page(2, 2)] * 3, SafeCopyLimits(max_pages=2))
     assert many.value.code == "pages"
+
+
+def test_words_and_headers_at_their_bounds_are_kept_one_beyond_is_no_copy():
+    longest = [[0, 0, 90, 10, "字" * MAX_WORD_CHARACTERS]]
+    most = [[0, 0, 1, 1, "x"]] * MAX_WORDS_PER_PAGE
+    assert _forged([_page(2, 2, words=longest), _page(2, 2, words=most)]).pages == 2
+    for words in ([[0, 0, 90, 10, "字" * (MAX_WORD_CHARACTERS + 1)]],
+                  [[0, 0, 1, 1, "x"]] * (MAX_WORDS_PER_PAGE + 1)):
+        with pytest.raises(SafeCopyFailed):
+            _forged([_page(2, 2, words=words)])
+    with pytest.raises(SafeCopyFailed):  # a header line that never ends
+        _forged([b"{" + b" " * MAX_HEADER_BYTES], end=b"")
+
+
+def test_an_ebook_past_the_member_bound_is_no_copy():
+    members: dict[str, bytes | str] = dict(unzip(ebook(BODY)))
+    at_bound = {**members, **{f"OEBPS/x/{n}.css": "" for n in range(EPUB_MAX_MEMBERS
+                                                                     - len(members))}}
+    assert safe_copy(rezip(at_bound), "epub")[1].pages >= 1
+    beyond = {**at_bound, "OEBPS/x/one-more.css": ""}
+    with pytest.raises(SafeCopyFailed) as failed:
+        safe_copy(rezip(beyond), "epub")
+    assert failed.value.code == "failed"
