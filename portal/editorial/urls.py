@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from portal.correspondence import editor_views
 
-from . import views
+from . import hiding_views, views
 
 app_name = "editorial"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("submission/<uuid:public_id>/assign/", views.assign, name="assign"),
     path("submission/<uuid:public_id>/note/", views.add_note, name="add_note"),
     path("submission/<uuid:public_id>/reply/", editor_views.reply, name="reply"),
+    path("submission/<uuid:public_id>/author/", hiding_views.author_page, name="hide_author"),
+    path("hidden/", hiding_views.hidden_authors, name="hidden_authors"),
     path("ciphertext/<uuid:public_id>/<str:name>", views.download, name="download"),
     path("keys/", views.keys_page, name="keys"),
     path("keys/add/", views.add_key, name="add_key"),
