@@ -6,13 +6,13 @@ from django.urls import include, path
 
 from portal.correspondence import editor_views
 
-from . import hiding_views, views
+from . import dashboard, hiding_views, views
 
 app_name = "editorial"
 
 urlpatterns = [
     path("", include("portal.editorial.auth_urls")),
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
     path("submission/<uuid:public_id>/", views.submission_page, name="submission"),
     path("submission/<uuid:public_id>/state/", views.change_state, name="change_state"),
     path("submission/<uuid:public_id>/assign/", views.assign, name="assign"),

@@ -1,4 +1,4 @@
-"""Editor pages: triage, workflow, notes, keys and editors. Metadata only.
+"""Editor pages: a submission's workflow and notes, keys and editors. Metadata only.
 
 Who may call what (decided in `portal.access`): every view here needs an
 active editor with a verified OTP device; assigning, decisions, managing
@@ -21,7 +21,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -40,11 +40,10 @@ from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
 from portal.store import StoreError
 
-from . import audit, changes, hiding, keys, workflow
+from . import audit, changes, keys, workflow
 from .forms import (
     ApproveKeyForm,
     AssignForm,
-    FilterForm,
     KeyForm,
     NewEditorForm,
     NoteForm,
@@ -53,66 +52,9 @@ from .forms import (
 )
 from .models import Assignment, AuditEvent, Editor, EditorKey, Note
 
-PAGE_SIZE = 100
-EXPIRY_WARNING_DAYS = 30
-
 
 def submission_or_404(public_id: Any) -> Submission:
     return get_object_or_404(Submission.objects.select_related("author"), public_id=public_id)
-
-
-@require_GET
-@editor_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    form = FilterForm(request.GET or None)
-    # Revisions are shown on their first version's page, not as submissions of their own.
-    pieces = hiding.listed(Submission.objects.filter(revision_of__isnull=True))
-    chosen, by, kept = pieces, None, {}
-    if form.is_valid():
-        if form.cleaned_data["q"]:
-            chosen = chosen.filter(author__pen_name__icontains=form.cleaned_data["q"])
-        if form.cleaned_data["state"]:
-            chosen = chosen.filter(state=form.cleaned_data["state"])
-        if form.cleaned_data["mine"]:
-            chosen = chosen.filter(assignments__editor=editor_user(request))
-        if form.cleaned_data["by"]:
-            by = pieces.select_related("author").filter(public_id=form.cleaned_data["by"]).first()
-            chosen = chosen.filter(author=by.author) if by else chosen.none()
-        kept = {k: v for k, v in form.cleaned_data.items() if v and k != "by"}
-    # "Show all" unfolds one author; otherwise each flood is one line.
-    folded = [] if by else hiding.floods(chosen)
-    submissions = chosen.exclude(author__in=[line.first.author_id for line in folded]) \
-        .select_related("author").annotate(n_notes=Count("notes", distinct=True),
-                                           n_versions=Count("revisions", distinct=True) + 1,
-                                           n_messages=Count("messages", distinct=True))
-    counts = dict(pieces.values_list("state").annotate(n=Count("id")))
-    return render(request, "editorial/dashboard.html", {
-        "form": form,
-        "submissions": submissions[:PAGE_SIZE],
-        "folded": [{"line": line, "show_all": "?" + urlencode(
-            {**kept, "by": line.first.public_id})} for line in folded],
-        "by": by,
-        "hidden_count": hiding.hidden_count(),
-        "counts": [(label, counts.get(value, 0), value) for value, label in Submission.State.choices],
-        "mine": hiding.listed(Submission.objects.filter(assignments__editor=editor_user(request),
-                                                        revision_of__isnull=True))
-        .exclude(state__in=workflow.CLOSED)[:PAGE_SIZE],
-        "key_warnings": key_warnings(),
-        "closed": not keys.recipients(),
-    })
-
-
-def key_warnings() -> list[dict[str, Any]]:
-    """Active keys that are unusable, or expire within 30 days."""
-    ring = keys.keyring()
-    warnings = []
-    for key in keys.active_keys():
-        info = ring.key_info(key.fingerprint)
-        if not info.usable:
-            warnings.append({"key": key, "problem": info.reason})
-        elif info.expires_within(EXPIRY_WARNING_DAYS):
-            warnings.append({"key": key, "problem": _("expires on %(day)s") % {"day": info.expires}})
-    return warnings
 
 
 @require_GET

@@ -134,7 +134,7 @@ def test_hidden_authors_are_listed_up_to_the_limit_and_counted_beyond(desk):
 
 
 def test_folded_lines_stop_at_the_limit_and_the_page_stays_bounded(desk):
-    from portal.editorial.views import PAGE_SIZE
+    from portal.editorial.dashboard import PAGE_SIZE
 
     floods = Author.objects.bulk_create([Author(lookup=os.urandom(32)) for _ in range(LIST_LIMIT)])
     for one in floods:
