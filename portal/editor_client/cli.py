@@ -158,7 +158,7 @@ def list_submissions(api: Api, config: Config, path: Path) -> int:
 
 
 def list_key_changes(api: Api, config: Config) -> None:
-    """Keys waiting for approval, and the key, editor and re-encryption changes of 30 days."""
+    """Keys waiting for approval, and the key, editor, re-encryption and hiding changes of 30 days."""
     answer_ = api.get_json("/keys/changes/")
     if answer_["pending"]:
         print("\nkeys waiting for a second managing editor's approval (they receive nothing yet):")
@@ -166,7 +166,7 @@ def list_key_changes(api: Api, config: Config) -> None:
             print(f"  {key['editor']:20} {key['fingerprint']}  proposed by "
                   f"{key['proposed_by'] or 'the server shell'} on {key['proposed_on']}")
     if answer_["changes"]:
-        print("\nkey, editor and re-encryption changes of the last 30 days "
+        print("\nkey, editor, re-encryption and hiding changes of the last 30 days "
               "(* = new since the last list):")
         for change in answer_["changes"]:
             new = "*" if change["id"] > config.changes_seen else " "
