@@ -160,6 +160,8 @@ ROUTES: dict[str, Entry] = {
     "editorial:assign": r("managing", "POST"),
     "editorial:add_note": r("editor", "POST"),
     "editorial:reply": r("editor", "POST"),
+    "editorial:hide_author": r("editor", "GET POST"),  # any editor: every editor is told
+    "editorial:hidden_authors": r("editor"),
     "editorial:download": r("editor"),
     "editorial:keys": r("editor"),  # every editor sees the keys; managing editors act
     "editorial:add_key": r("managing", "POST"),

@@ -63,7 +63,7 @@ SPEC: dict[str, Any] = {
                                          "403": _ERROR}}},
         "/keys/changes/": {"get": {
             "summary": "Keys waiting for a second managing editor's approval, and key, editor, "
-                       "admin and re-encryption changes of the last 30 days (days only)",
+                       "admin, re-encryption and hiding changes of the last 30 days (days only)",
             "security": _BEARER,
             "responses": {"200": {"description": "pending keys and changes"}, "401": _ERROR,
                           "403": _ERROR}}},
@@ -94,10 +94,17 @@ SPEC: dict[str, Any] = {
                                                  "or discarded"},
                           "400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR,
                           "409": _ERROR}}},
-        "/submissions/": {"get": {"summary": "All submissions (metadata)", "security": _BEARER,
+        "/submissions/": {"get": {"summary": "All submissions (metadata), except those of "
+                                             "authors the editors hid",
+                                  "security": _BEARER,
                                   "parameters": [{"name": "detail", "in": "query",
                                                   "schema": {"type": "string", "enum": ["1"]},
-                                                  "description": "include files, notes and messages"}],
+                                                  "description": "include files, notes and messages"},
+                                                 {"name": "hidden", "in": "query",
+                                                  "schema": {"type": "string", "enum": ["1"]},
+                                                  "description": "include hidden authors' "
+                                                                 "submissions too (each says "
+                                                                 "hidden: true)"}],
                                   "responses": {"200": {"description": "list"}, "401": _ERROR,
                                                 "403": _ERROR}}},
         "/submissions/{public_id}/": {"get": {

@@ -20,6 +20,8 @@ def submission_summary(submission: Submission) -> dict[str, Any]:
         # state and the thread.
         "revision_of": str(submission.revision_of.public_id) if submission.revision_of else None,
         "version": submission.version,
+        # Editors hid its author: left out of the list unless asked for (hidden=1).
+        "hidden": submission.author.hidden,
     }
 
 

@@ -6,8 +6,10 @@ an active editor (`portal.access.api_editor_required`), the same permission
 module as the web pages, and the token's scope for that view
 (`portal.access.api_answers`): reading and confirming re-encrypted copies
 need `read`, notes `note`, replies `reply`, and proposing a re-encrypted copy
-`reencrypt` (managing editors only). The server only ever sends and receives
-ciphertext: uploads to `notes` and `blob` (PUT) must be OpenPGP messages
+`reencrypt` (managing editors only). The submissions list leaves out hidden
+authors (`portal.editorial.hiding`) unless `hidden=1` asks for them; a
+submission named by its id is always answered. The server only ever sends and
+receives ciphertext: uploads to `notes` and `blob` (PUT) must be OpenPGP messages
 encrypted to public keys, and anything else is answered with 400. A PUT never
 replaces anything by itself: see `portal.editorial.replacement`.
 """
@@ -33,7 +35,7 @@ from portal.access import (
 )
 from portal.authors.models import Submission
 from portal.authors.sending import store
-from portal.editorial import audit, changes, keys, replacement
+from portal.editorial import audit, changes, hiding, keys, replacement
 from portal.editorial.login_steps import known_user, record_failure
 from portal.editorial.models import EditorKey, Note, Replacement
 from portal.editorial.throttle import Throttle
@@ -130,6 +132,10 @@ def submissions(request: HttpRequest) -> HttpResponseBase:
     from .serializers import submission_detail, submission_summary
 
     rows = Submission.objects.select_related("author", "revision_of").order_by("id")
+    # Hidden authors' submissions are left out (sync never fetches them) unless asked for:
+    # re-encryption must reach them too, and an editor may look on purpose.
+    if request.GET.get("hidden") != "1":
+        rows = hiding.listed(rows)
     if request.GET.get("detail") == "1":
         # One request for everything a sync needs (names and sizes of every file).
         rows = rows.prefetch_related("files", "notes__written_by", "messages__written_by")
@@ -290,7 +296,7 @@ def recipient_keys(request: HttpRequest) -> HttpResponseBase:
 @api_editor_required
 @api_answers(GET=READ)
 def key_changes(request: HttpRequest) -> HttpResponseBase:
-    """Keys waiting for approval, and key, account and re-encryption changes of the last 30 days."""
+    """Keys waiting for approval, and key, account, re-encryption and hiding changes of 30 days."""
     return JsonResponse({
         "pending": [{"fingerprint": k.fingerprint, "editor": k.user.get_username(),
                      "proposed_by": k.proposed_by.get_username() if k.proposed_by else None,

@@ -158,7 +158,7 @@ def list_submissions(api: Api, config: Config, path: Path) -> int:
 
 
 def list_key_changes(api: Api, config: Config) -> None:
-    """Keys waiting for approval, and the key, editor and re-encryption changes of 30 days."""
+    """Keys waiting for approval, and the key, editor, re-encryption and hiding changes of 30 days."""
     answer_ = api.get_json("/keys/changes/")
     if answer_["pending"]:
         print("\nkeys waiting for a second managing editor's approval (they receive nothing yet):")
@@ -166,7 +166,7 @@ def list_key_changes(api: Api, config: Config) -> None:
             print(f"  {key['editor']:20} {key['fingerprint']}  proposed by "
                   f"{key['proposed_by'] or 'the server shell'} on {key['proposed_on']}")
     if answer_["changes"]:
-        print("\nkey, editor and re-encryption changes of the last 30 days "
+        print("\nkey, editor, re-encryption and hiding changes of the last 30 days "
               "(* = new since the last list):")
         for change in answer_["changes"]:
             new = "*" if change["id"] > config.changes_seen else " "
@@ -176,7 +176,8 @@ def list_key_changes(api: Api, config: Config) -> None:
 
 
 def _resolve(api: Api, reference: str) -> dict[str, object]:
-    for row in api.get_json("/submissions/")["submissions"]:
+    # A submission named on purpose is found even if the editors hid its author.
+    for row in api.get_json("/submissions/?hidden=1")["submissions"]:
         if row["id"] == reference or row["short_id"] == reference:
             return row  # type: ignore[no-any-return]
     raise ApiError(404, f"no submission {reference}")
@@ -241,7 +242,8 @@ def reencrypt(api: Api) -> int:
     with recipient_keyring(api) as (home, fingerprints), \
             tempfile.TemporaryDirectory(prefix="penname-reencrypt-") as work_dir:
         work = Path(work_dir)
-        for row in api.get_json("/submissions/")["submissions"]:
+        # Hidden authors' submissions too: every stored ciphertext must reach the current keys.
+        for row in api.get_json("/submissions/?hidden=1")["submissions"]:
             detail = api.get_json(f"/submissions/{row['id']}/")
             if sorted(detail["recipients"]) == sorted(fingerprints):
                 continue

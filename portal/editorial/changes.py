@@ -1,13 +1,14 @@
 """Key and account changes, shown to every editor until they mark them seen.
 
 Threat answered: a hostile colleague, a coerced editor or someone with a seized
-phone changing who can read drafts, quietly. Every proposal, approval,
-renewal and deactivation of a key, every editor added or removed, every change
-made in the Django admin and every re-encryption of stored ciphertext is an
-audit event; every editor page lists the ones this editor has not marked as
-seen, oldest first (so "seen" never skips one), `portal-editor list` prints
-them, and `portal check_keys` prints the last 30 days' and the keys waiting for
-approval. Only days are shown, like every date an editor sees of others' acts.
+phone changing who can read drafts, or hiding real work, quietly. Every
+proposal, approval, renewal and deactivation of a key, every editor added or
+removed, every change made in the Django admin, every re-encryption of stored
+ciphertext and every author hidden or shown again is an audit event; every
+editor page lists the ones this editor has not marked as seen, oldest first
+(so "seen" never skips one), `portal-editor list` prints them, and `portal
+check_keys` prints the last 30 days' and the keys waiting for approval. Only
+days are shown, like every date an editor sees of others' acts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ KEY_ACTIONS = ("key-proposed", "key-approved", "key-renewed", "key-deactivated",
                "editor-added", "editor-removed", "editor-role-changed")
 ADMIN_ACTIONS = ("admin-added", "admin-changed", "admin-deleted")
 REENCRYPT_ACTIONS = ("reencrypt-proposed", "reencrypt-completed", "reencrypt-discarded")
-NOTICE_ACTIONS = KEY_ACTIONS + ADMIN_ACTIONS + REENCRYPT_ACTIONS
+HIDING_ACTIONS = ("author-hidden", "author-shown")
+NOTICE_ACTIONS = KEY_ACTIONS + ADMIN_ACTIONS + REENCRYPT_ACTIONS + HIDING_ACTIONS
 # Events shown at once on a page; "seen" marks these, and the next ones follow.
 NOTICE_LIMIT = 20
 RECENT_DAYS = 30
@@ -106,6 +108,10 @@ def describe(event: AuditEvent) -> str:
             "A re-encrypted copy of a file of submission %(target)s was discarded (%(reason)s); "
             "the old one stays.") % {
             **values, "reason": REASONS.get(str(detail.get("reason", "")), lambda: "?")()},
+        "author-hidden": lambda: _(
+            "%(actor)s hid every submission and message from the author of %(target)s; any "
+            "editor can show them again under Hidden authors.") % values,
+        "author-shown": lambda: _("%(actor)s showed the author of %(target)s again.") % values,
     }
     text = texts.get(event.action)
     return text() if text else f"{values['actor']}: {event.action} {event.target}"

@@ -17,6 +17,8 @@ class FilterForm(forms.Form):
     state = forms.ChoiceField(label=_("State"), required=False,
                               choices=[("", _("any")), *Submission.State.choices])
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
+    # "Show all": every submission from the author of this one, unfolded.
+    by = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
 class StateForm(forms.Form):
@@ -79,3 +81,10 @@ class NotifyForm(forms.Form):
         help_text=_("Leave empty to receive nothing (the default). The mail says only that "
                     "something new is waiting: no pen name, no title, no time."),
     )
+
+
+class HideAuthorForm(forms.Form):
+    """Hide ("1") or show again ("0") the author of a submission."""
+
+    hidden = forms.TypedChoiceField(choices=[("1", "1"), ("0", "0")],
+                                    coerce=lambda value: value == "1")

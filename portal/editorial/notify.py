@@ -6,7 +6,8 @@ no pen name, no title, no reference, no count, no time. Mail is sent by
 `portal notify_editors`, run by a timer (hourly in deploy/), never at the
 moment an author acts, so the mail trail does not time authors' activity more
 precisely than the timer's period. What counts as new: a submission or
-revision, or a message from an author, since the last run.
+revision, or a message from an author, since the last run, unless editors
+hid that author (`portal.editorial.hiding`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db.models import Max
 from portal.authors.models import Submission
 from portal.correspondence.models import Message
 
+from . import hiding
 from .models import Editor, NotificationMark
 
 log = logging.getLogger("portal.notify")
@@ -32,8 +34,10 @@ def notify_editors() -> int:
     """Send the notification if anything arrived since the last run; return how many mails."""
     with transaction.atomic():
         mark, _ = NotificationMark.objects.select_for_update().get_or_create(pk=1)
-        newest_submission = Submission.objects.aggregate(n=Max("id"))["n"] or 0
-        newest_message = Message.objects.filter(sender=Message.Sender.AUTHOR).aggregate(
+        newest_submission = hiding.listed(Submission.objects.all()).aggregate(
+            n=Max("id"))["n"] or 0
+        newest_message = Message.objects.filter(
+            sender=Message.Sender.AUTHOR, submission__author__hidden=False).aggregate(
             n=Max("id"))["n"] or 0
         news = newest_submission > mark.last_submission or newest_message > mark.last_message
         mark.last_submission = max(mark.last_submission, newest_submission)

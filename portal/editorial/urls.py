@@ -6,18 +6,20 @@ from django.urls import include, path
 
 from portal.correspondence import editor_views
 
-from . import views
+from . import dashboard, hiding_views, views
 
 app_name = "editorial"
 
 urlpatterns = [
     path("", include("portal.editorial.auth_urls")),
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
     path("submission/<uuid:public_id>/", views.submission_page, name="submission"),
     path("submission/<uuid:public_id>/state/", views.change_state, name="change_state"),
     path("submission/<uuid:public_id>/assign/", views.assign, name="assign"),
     path("submission/<uuid:public_id>/note/", views.add_note, name="add_note"),
     path("submission/<uuid:public_id>/reply/", editor_views.reply, name="reply"),
+    path("submission/<uuid:public_id>/author/", hiding_views.author_page, name="hide_author"),
+    path("hidden/", hiding_views.hidden_authors, name="hidden_authors"),
     path("ciphertext/<uuid:public_id>/<str:name>", views.download, name="download"),
     path("keys/", views.keys_page, name="keys"),
     path("keys/add/", views.add_key, name="add_key"),

@@ -1,4 +1,4 @@
-"""Editor pages: triage, workflow, notes, keys and editors. Metadata only.
+"""Editor pages: a submission's workflow and notes, keys and editors. Metadata only.
 
 Who may call what (decided in `portal.access`): every view here needs an
 active editor with a verified OTP device; assigning, decisions, managing
@@ -44,7 +44,6 @@ from . import audit, changes, keys, workflow
 from .forms import (
     ApproveKeyForm,
     AssignForm,
-    FilterForm,
     KeyForm,
     NewEditorForm,
     NoteForm,
@@ -53,55 +52,9 @@ from .forms import (
 )
 from .models import Assignment, AuditEvent, Editor, EditorKey, Note
 
-PAGE_SIZE = 100
-EXPIRY_WARNING_DAYS = 30
-
 
 def submission_or_404(public_id: Any) -> Submission:
     return get_object_or_404(Submission.objects.select_related("author"), public_id=public_id)
-
-
-@require_GET
-@editor_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    form = FilterForm(request.GET or None)
-    # Revisions are shown on their first version's page, not as submissions of their own.
-    submissions = Submission.objects.filter(revision_of__isnull=True).select_related(
-        "author").annotate(n_notes=Count("notes", distinct=True),
-                           n_versions=Count("revisions", distinct=True) + 1,
-                           n_messages=Count("messages", distinct=True))
-    if form.is_valid():
-        if form.cleaned_data["q"]:
-            submissions = submissions.filter(author__pen_name__icontains=form.cleaned_data["q"])
-        if form.cleaned_data["state"]:
-            submissions = submissions.filter(state=form.cleaned_data["state"])
-        if form.cleaned_data["mine"]:
-            submissions = submissions.filter(assignments__editor=editor_user(request))
-    counts = dict(Submission.objects.filter(revision_of__isnull=True).values_list("state")
-                  .annotate(n=Count("id")))
-    return render(request, "editorial/dashboard.html", {
-        "form": form,
-        "submissions": submissions[:PAGE_SIZE],
-        "counts": [(label, counts.get(value, 0), value) for value, label in Submission.State.choices],
-        "mine": Submission.objects.filter(assignments__editor=editor_user(request),
-                                          revision_of__isnull=True)
-        .exclude(state__in=workflow.CLOSED)[:PAGE_SIZE],
-        "key_warnings": key_warnings(),
-        "closed": not keys.recipients(),
-    })
-
-
-def key_warnings() -> list[dict[str, Any]]:
-    """Active keys that are unusable, or expire within 30 days."""
-    ring = keys.keyring()
-    warnings = []
-    for key in keys.active_keys():
-        info = ring.key_info(key.fingerprint)
-        if not info.usable:
-            warnings.append({"key": key, "problem": info.reason})
-        elif info.expires_within(EXPIRY_WARNING_DAYS):
-            warnings.append({"key": key, "problem": _("expires on %(day)s") % {"day": info.expires}})
-    return warnings
 
 
 @require_GET

@@ -65,7 +65,7 @@ class Command(BaseCommand):
                               f"{proposer} on {key.added_on}; approve with "
                               f"`portal approve_key {key.fingerprint}` after comparing it")
         recent = changes.recent(WARN_DAYS)
-        self.stdout.write(f"key, editor and re-encryption changes in the last {WARN_DAYS} days: "
+        self.stdout.write(f"key, editor, re-encryption and hiding changes in the last {WARN_DAYS} days: "
                           f"{len(recent)}")
         for event in recent:
             self.stdout.write(f"  {event.at.date()}  {changes.describe(event)}")
