@@ -62,7 +62,8 @@ def nginx_conf(root: Path, upstream: str | None = None, ports: tuple[int, int] =
         for old, new in moves.items():
             text = text.replace(old, new)
         (root / name).write_text(text)
-    (root / "static").mkdir(exist_ok=True)
+    # The portal's own static files, as collectstatic puts them (the "busy" page among them).
+    shutil.copytree(ROOT / "portal" / "static", root / "static", dirs_exist_ok=True)
     if body_files_fail:
         (root / "client_body").write_text("not a directory: nginx may not keep a body on disk\n")
     conf = root / "nginx.conf"
@@ -184,7 +185,7 @@ class _Echo(BaseHTTPRequestHandler):
 
     do_GET = do_POST = _answer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

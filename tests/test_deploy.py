@@ -2,8 +2,9 @@
 
 Paths that belong to a production server (/var/log/nginx, /var/lib/tor,
 /opt/penname/venv, ...) are moved into a temporary directory; nothing else
-in the files is changed (tests/edge.py runs nginx that way). The programs come from Debian packages that .ci/run
-installs; without them these tests fail (never skip), naming the package.
+in the files is changed (tests/edge.py runs nginx that way). The programs
+come from Debian packages that .ci/run installs; without them these tests
+fail (never skip), naming the package.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 import re
 import runpy
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,8 +25,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.edge import (DEPLOY, ROOT, nginx_conf, require, running_edge, running_nginx,
-                        silent_upstream)
+from tests.edge import DEPLOY, ROOT, nginx_conf, require, running_edge, running_nginx, silent_upstream
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import free_port, live_server
 
@@ -94,10 +93,6 @@ def test_uploads_in_flight_are_capped_so_pages_keep_their_threads(tmp_path):
     assert cap <= config["workers"] * config["threads"] // 2
     assert per_circuit == 2 and cap % per_circuit == 0
     root = tmp_path / "nginx"
-    root.mkdir()
-    (root / "static" / "portal").mkdir(parents=True)
-    shutil.copy(ROOT / "portal" / "static" / "portal" / "busy.html",
-                root / "static" / "portal" / "busy.html")
     stalled: list[socket.socket] = []
     with silent_upstream() as upstream, running_edge(root, upstream) as edge:
         try:

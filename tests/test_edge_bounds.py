@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import urllib.parse
 import urllib.request
 import uuid
@@ -26,7 +27,7 @@ from django.urls import reverse
 
 from portal.crypto.codenames import MAX_INPUT_CHARS
 from portal.crypto.openpgp import MAX_KEY_BYTES
-from tests.edge import DEPLOY, Edge, echo_upstream, running_edge
+from tests.edge import DEPLOY, Edge, echo_upstream, require, running_edge
 from tests.routes import all_routes
 from tests.torrelay import circuit_address
 
@@ -186,3 +187,12 @@ def test_the_circuit_reaching_the_portal_is_tor_s_never_the_client_s(tmp_path):
             conn.sendall(b"GET /author/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             answer = conn.recv(65536)
         assert b"x-penname-circuit" not in answer.lower() and not answer.startswith(b"HTTP/1.1 200")
+        # deploy/README.md's check of the site, by hand: curl speaking the PROXY protocol gets
+        # through, as the loopback address, which is no circuit.
+        curl = require("curl", "curl")
+        shown = subprocess.run([curl, "-s", "--haproxy-protocol", "-H", "Host: authors",
+                                f"http://127.0.0.1:{edge.authors_port}/health/"],
+                               capture_output=True, text=True, timeout=30, check=True).stdout
+        assert circuit_headers(json.loads(shown)) == ["127.0.0.1"]
+    assert 'curl -s --haproxy-protocol -H "Host: <authors address>" http://127.0.0.1:8080/health/' \
+        in (DEPLOY / "README.md").read_text()

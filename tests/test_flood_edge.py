@@ -78,7 +78,7 @@ def editors_pool(authors: LiveServer) -> Iterator[LiveServer]:
     pool.process = subprocess.Popen(
         [str(BIN / "gunicorn"), "--config", str(DEPLOY / "gunicorn-editors.conf.py"),
          "--bind", f"127.0.0.1:{pool.port}"],
-        env=pool.env, stdout=subprocess.DEVNULL, stderr=open(log, "ab"))  # noqa: SIM115
+        env=pool.env, stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
     try:
         deadline = time.monotonic() + 60
         while True:
