@@ -13,7 +13,8 @@ view with one database query, the baseline the author pages are compared to.
 The run has two halves of `--duration` seconds each: the authors alone, then
 the authors beside the attack mix of bench/flood.py (slow bodies on every
 author route, malformed logins, new-codename floods), each attacker on circuits
-of its own. `--no-attack` runs the first half only.
+of its own. `--attack slow` sends the slow bodies alone (what nginx answers by itself,
+without the portal's per-circuit budgets); `--attack none` runs the first half only.
 
 Figures: requests served, errors (target 0), p50 and p99 latency per kind of
 request, in each half, next to the baseline; what each kind of attack got; and
@@ -21,7 +22,7 @@ the resident memory of gunicorn and every process under it (cleaner children
 and gpg included), sampled every few seconds (target: flat after warm-up). Not
 part of `make test`. Usage:
 
-    .venv/bin/python bench/load.py [--users 50] [--duration 120] [--no-attack] \
+    .venv/bin/python bench/load.py [--users 50] [--duration 120] [--attack all|slow|none] \
         [--redis redis://127.0.0.1:6379/13]
 """
 
@@ -220,7 +221,7 @@ def snapshot(environment: Any) -> tuple[Snapshot, list[str]]:
     return figures, errors
 
 
-def run(users: int, duration: float, redis: str, work: Path, attack: bool) -> int:
+def run(users: int, duration: float, redis: str, work: Path, attack: str) -> int:
     editor = make_keypair(work / "editor-gnupg", "Load Editor <load@penname.invalid>")
     shared = redis_url(redis)
     workers = 2 if shared else 1
@@ -249,8 +250,9 @@ def run(users: int, duration: float, redis: str, work: Path, attack: bool) -> in
             runner.start(users, spawn_rate=10)
             gevent.sleep(duration)
             halves.append(("authors alone", *snapshot(environment)))
-            flood = Flood(edge.tor)
-            if attack:
+            flood = Flood(edge.tor, **({"login_floods": 0, "new_floods": 0}
+                                       if attack == "slow" else {}))
+            if attack != "none":
                 environment.stats.reset_all()
                 flood.start()
                 gevent.sleep(duration)
@@ -306,13 +308,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50, help="concurrent clients (default 50)")
     parser.add_argument("--duration", type=float, default=120, help="seconds of load (default 120)")
-    parser.add_argument("--no-attack", action="store_true",
-                        help="the authors alone, without the attack half")
+    parser.add_argument("--attack", choices=("all", "slow", "none"), default="all",
+                        help="the second half's attack: the whole mix, slow bodies only, or none")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13",
                         help="Redis database the workers share (emptied before and after)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="penname-load-") as tmp:
-        return run(args.users, args.duration, args.redis, Path(tmp), not args.no_attack)
+        return run(args.users, args.duration, args.redis, Path(tmp), args.attack)
 
 
 if __name__ == "__main__":
