@@ -1,24 +1,35 @@
-"""Load run: 50 authors at once against gunicorn with the production configuration, on loopback.
+"""Load run: 50 authors at once, first alone and then beside an attack, through the production edge.
 
 Starts a real server (deploy/gunicorn.conf.py: two gthread workers sharing
 Redis, the production Argon2id cost, DEBUG off) with a fresh data directory
-and database, then runs locust headless: authors reading their pages and
+and database, the production nginx site in front of it (tests/edge.py) and a
+stand-in for tor that gives every client its own Tor circuit
+(tests/torrelay.py), then runs locust headless: authors reading their pages and
 logging in again with their codename, and authors uploading a draft and
 confirming it (cleaned, encrypted with real gpg, fsynced), all at the same
 time. /health/ is requested by a few clients in the same run: a bare Django
 view with one database query, the baseline the author pages are compared to.
 
-Figures: requests served, errors (target 0), p50 and p99 latency per kind of
-request next to the baseline, and the resident memory of gunicorn and every
-process under it (cleaner children and gpg included), sampled every few
-seconds (target: flat after warm-up). Not part of `make test`. Usage:
+The run has two halves of `--duration` seconds each: the authors alone, then
+the authors beside the attack mix of bench/flood.py (slow bodies on every
+author route, malformed logins, new-codename floods), each attacker on circuits
+of its own. `--attack slow` sends the slow bodies alone (what nginx answers by itself,
+without the portal's per-circuit budgets); `--attack none` runs the first half only.
 
-    .venv/bin/python bench/load.py [--users 50] [--duration 120] [--redis redis://127.0.0.1:6379/13]
+Figures: requests served, errors (target 0), p50 and p99 latency per kind of
+request, in each half, next to the baseline; what each kind of attack got; and
+the resident memory of gunicorn and every process under it (cleaner children
+and gpg included), sampled every few seconds (target: flat after warm-up). Not
+part of `make test`. Usage:
+
+    .venv/bin/python bench/load.py [--users 50] [--duration 120] [--attack all|slow|none] \
+        [--redis redis://127.0.0.1:6379/13]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import statistics
 import sys
@@ -36,10 +47,13 @@ from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.flood import Flood
 from bench.upload import tree_rss
+from tests.edge import running_edge
 from tests.gpgkeys import make_keypair, stop_agent
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import live_server
+from tests.torrelay import CircuitRelay
 
 MiB = 1024 * 1024
 BASELINE = "GET /health/ (baseline)"
@@ -61,6 +75,14 @@ def token(page: str) -> str:
 
 ERROR = re.compile(r'class="error"[^>]*>([^<]{0,160})')
 CODENAMES: list[str] = []  # made before the measured run, shared by the clients
+# Every client comes over a Tor circuit of its own (set before the run starts).
+TOR: list[CircuitRelay] = []
+CIRCUITS = itertools.count(0x0001_0001)
+
+
+def own_circuit(user: HttpUser) -> None:
+    """This client's requests go through nginx as tor would hand them over from one circuit."""
+    user.client.base_url = TOR[0].url(next(CIRCUITS))
 
 
 def why(page: str) -> str:
@@ -76,6 +98,7 @@ class Author(HttpUser):
     codename = ""
 
     def on_start(self) -> None:
+        own_circuit(self)
         self.codename = CODENAMES[id(self) % len(CODENAMES)]
         self.log_in()
 
@@ -110,7 +133,7 @@ class Reader(Author):
     @task(1)
     def new_codename(self) -> None:
         """Someone new: a fresh codename (Argon2id and the author's reply key)."""
-        client = self.client.__class__(self.host, request_event=self.client.request_event,
+        client = self.client.__class__(self.client.base_url, request_event=self.client.request_event,
                                        user=self)  # a browser without this author's session
         start = client.get("/", name="GET /").text
         with client.post("/author/new/", data={"csrfmiddlewaretoken": token(start), "pen_name": "load"},
@@ -151,6 +174,9 @@ class Monitor(HttpUser):
     weight = 1
     wait_time = between(0.2, 1.0)
 
+    def on_start(self) -> None:
+        own_circuit(self)
+
     @task
     def health(self) -> None:
         with self.client.get("/health/", name=BASELINE, catch_response=True) as response:
@@ -177,7 +203,25 @@ def redis_url(url: str) -> str:
     return url
 
 
-def run(users: int, duration: float, redis: str, work: Path) -> int:
+Snapshot = dict[str, tuple[int, int, float, float]]  # name: served, errors, p50, p99 (ms)
+
+
+def snapshot(environment: Any) -> tuple[Snapshot, list[str]]:
+    """The figures of the half just run, and its errors."""
+    stats = environment.stats
+    figures = {entry.name: (entry.num_requests, entry.num_failures,
+                            entry.get_response_time_percentile(0.5),
+                            entry.get_response_time_percentile(0.99))
+               for entry in stats.entries.values()}
+    total = stats.total
+    figures["all requests"] = (total.num_requests, total.num_failures,
+                               total.get_response_time_percentile(0.5),
+                               total.get_response_time_percentile(0.99))
+    errors = [f"{e.method} {e.name}: {e.error} (x{e.occurrences})" for e in stats.errors.values()]
+    return figures, errors
+
+
+def run(users: int, duration: float, redis: str, work: Path, attack: str) -> int:
     editor = make_keypair(work / "editor-gnupg", "Load Editor <load@penname.invalid>")
     shared = redis_url(redis)
     workers = 2 if shared else 1
@@ -189,54 +233,69 @@ def run(users: int, duration: float, redis: str, work: Path) -> int:
     }
     if not shared:
         print(f"Redis is not answering at {redis}: one worker instead of the production two")
+    halves: list[tuple[str, Snapshot, list[str]]] = []
     try:
-        with live_server(work / "data", editor.public, env, workers=workers) as server:
+        with live_server(work / "data", editor.public, env, workers=workers) as server, \
+                running_edge(work / "nginx", f"127.0.0.1:{server.port}") as edge:
             assert server.process is not None
+            TOR[:] = [edge.tor]
             # Codenames to come back with, made before the clock starts (four at a time).
             with ThreadPoolExecutor(4) as pool:
                 CODENAMES[:] = pool.map(lambda _: HttpAuthor(server.url).new_author("load"), range(8))
-            environment = Environment(user_classes=[Reader, Uploader, Monitor], host=server.url)
+            environment = Environment(user_classes=[Reader, Uploader, Monitor], host=edge.authors)
             runner = environment.create_local_runner()
             samples: list[tuple[float, int]] = []
             started = time.monotonic()
             sampler = gevent.spawn(sample_memory, server.process.pid, 5.0, samples, started)
             runner.start(users, spawn_rate=10)
             gevent.sleep(duration)
+            halves.append(("authors alone", *snapshot(environment)))
+            flood = Flood(edge.tor, **({"login_floods": 0, "new_floods": 0}
+                                       if attack == "slow" else {}))
+            if attack != "none":
+                environment.stats.reset_all()
+                flood.start()
+                gevent.sleep(duration)
+                halves.append(("beside the attack", *snapshot(environment)))
             runner.quit()
+            flood.stop()
             sampler.kill()
             samples.append((time.monotonic() - started, tree_rss(server.process.pid)))
-            report(environment, samples, users, workers, duration)
-            stored = len(list((work / "data" / "store").glob("*.gpg")))
+            report(halves, flood, samples, users, workers, duration)
+            stored = len(list((work / "data" / "store").rglob("*.gpg")))
             print(f"ciphertext files stored: {stored}")
-            errors = environment.stats.total.num_failures
     finally:
         if shared:
             redis_url(shared)  # empty it again
         stop_agent(editor.home)
-    return 1 if errors else 0
+    return 1 if halves[0][1]["all requests"][1] else 0
 
 
-def report(environment: Any, samples: list[tuple[float, int]], users: int, workers: int,
-           duration: float) -> None:
-    stats = environment.stats
-    print(f"\n{users} clients for {duration:.0f} s, gunicorn {workers} worker(s) x 8 threads, "
+def report(halves: list[tuple[str, Snapshot, list[str]]], flood: Flood,
+           samples: list[tuple[float, int]], users: int, workers: int, duration: float) -> None:
+    print(f"\n{users} clients, {duration:.0f} s each half, gunicorn {workers} worker(s) x 8 "
+          "threads behind the production nginx site, each client on its own Tor circuit, "
           "production settings, loopback")
-    print(f"{'request':<48} {'served':>7} {'errors':>6} {'p50':>8} {'p99':>8} {'req/s':>6}")
-    entries = sorted(stats.entries.values(), key=lambda e: (e.name != BASELINE, e.name))
-    for entry in entries:
-        print(f"{entry.name:<48} {entry.num_requests:>7} {entry.num_failures:>6} "
-              f"{entry.get_response_time_percentile(0.5):>6.0f}ms "
-              f"{entry.get_response_time_percentile(0.99):>6.0f}ms {entry.total_rps:>6.1f}")
-    total = stats.total
-    print(f"{'all requests':<48} {total.num_requests:>7} {total.num_failures:>6} "
-          f"{total.get_response_time_percentile(0.5):>6.0f}ms "
-          f"{total.get_response_time_percentile(0.99):>6.0f}ms {total.total_rps:>6.1f}")
-    for error in stats.errors.values():
-        print(f"  error: {error.method} {error.name}: {error.error} (x{error.occurrences})")
+    names = sorted({name for _, figures, _ in halves for name in figures},
+                   key=lambda n: (n == "all requests", n != BASELINE, n))
+    print(f"{'request':<48}" + "".join(f" | {label:^34}" for label, _, _ in halves))
+    print(" " * 48 + " | served errors      p50      p99" * len(halves))
+    for name in names:
+        cells = []
+        for _, figures, _ in halves:
+            served, failed, p50, p99 = figures.get(name, (0, 0, 0.0, 0.0))
+            cells.append(f" | {served:>6} {failed:>6} {p50:>6.0f}ms {p99:>6.0f}ms")
+        print(f"{name:<48}" + "".join(cells))
+    for label, _, errors in halves:
+        for error in errors:
+            print(f"  error ({label}): {error}")
+    for kind, answers in flood.answers.items():
+        print(f"attack, {kind}: " + ", ".join(f"{answer} x{count}"
+                                              for answer, count in answers.most_common()))
     # Memory: the whole process tree, every few seconds; flat means no growth after warm-up.
     line = "  ".join(f"{t:.0f}s {rss / MiB:.0f}" for t, rss in samples[:: max(1, len(samples) // 12)])
     print(f"server memory (MiB, gunicorn and all children): {line}")
-    warm = [rss for t, rss in samples if t >= duration / 4]
+    warm = [rss for t, rss in samples if t >= duration / 4]  # (both halves)
     if len(warm) >= 4:
         quarter = len(warm) // 4
         first, last = statistics.median(warm[:quarter]), statistics.median(warm[-quarter:])
@@ -249,11 +308,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50, help="concurrent clients (default 50)")
     parser.add_argument("--duration", type=float, default=120, help="seconds of load (default 120)")
+    parser.add_argument("--attack", choices=("all", "slow", "none"), default="all",
+                        help="the second half's attack: the whole mix, slow bodies only, or none")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13",
                         help="Redis database the workers share (emptied before and after)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="penname-load-") as tmp:
-        return run(args.users, args.duration, args.redis, Path(tmp))
+        return run(args.users, args.duration, args.redis, Path(tmp), args.attack)
 
 
 if __name__ == "__main__":

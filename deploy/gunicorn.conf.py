@@ -1,5 +1,9 @@
 """gunicorn settings for Penname in production (installed as /etc/penname/gunicorn.conf.py).
 
+This is the authors' pool (penname.service); the editors' pool
+(penname-editors.service, gunicorn-editors.conf.py) takes everything here but
+its size, socket and name.
+
 Promise: the application server writes no access log, listens only on a Unix
 socket that nginx alone may open, keeps slow uploads over Tor alive for as
 long as they keep moving, and refuses to start several worker processes
@@ -96,5 +100,6 @@ def on_starting(server: Any) -> None:
     if server.cfg.workers > 1 and not os.environ.get("REDIS_URL"):
         raise SystemExit(
             "gunicorn: several workers need REDIS_URL (sessions and the login throttle "
-            "must be shared); set REDIS_URL or PORTAL_WORKERS=1"
+            "must be shared); set REDIS_URL or run one worker (PORTAL_WORKERS=1, "
+            "PORTAL_EDITOR_WORKERS=1)"
         )

@@ -2,8 +2,9 @@
 
 Paths that belong to a production server (/var/log/nginx, /var/lib/tor,
 /opt/penname/venv, ...) are moved into a temporary directory; nothing else
-in the files is changed. The programs come from Debian packages that .ci/run
-installs; without them these tests fail (never skip), naming the package.
+in the files is changed (tests/edge.py runs nginx that way). The programs
+come from Debian packages that .ci/run installs; without them these tests
+fail (never skip), naming the package.
 """
 
 from __future__ import annotations
@@ -13,77 +14,24 @@ import os
 import re
 import runpy
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from tests.edge import DEPLOY, ROOT, nginx_conf, require, running_edge, running_nginx, silent_upstream
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import free_port, live_server
 
-ROOT = Path(__file__).resolve().parent.parent
-DEPLOY = ROOT / "deploy"
 UNITS = DEPLOY / "systemd"
-SERVICES = ("penname.service", "penname-purge.service", "penname-backup.service",
-            "penname-notify.service")
-
-
-def require(program: str, package: str) -> str:
-    """The program's path. A missing program fails the test: a skip would pass unchecked files."""
-    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
-    if found is None:
-        pytest.fail(f"DEPLOYMENT TEST NEEDS {program}: apt-get install {package} (.ci/run does)")
-    return found
-
-
-# --- nginx -----------------------------------------------------------------------------
-
-
-def nginx_conf(root: Path, upstream: str | None = None,
-               ports: tuple[int, int] = (8080, 8081)) -> Path:
-    """The site and its proxy snippet, moved into `root`, inside a minimal nginx.conf.
-
-    Like Debian's nginx.conf, it turns an access log on for the whole http
-    block, so the site has to turn it off itself.
-    """
-    moves = {"/var/log/nginx/": f"{root}/", "/etc/nginx/snippets/": f"{root}/",
-             "/opt/penname/static/": f"{root}/static/",
-             "127.0.0.1:8080": f"127.0.0.1:{ports[0]}", "127.0.0.1:8081": f"127.0.0.1:{ports[1]}"}
-    if upstream:
-        moves["unix:/run/penname/gunicorn.sock"] = upstream
-    for name in ("penname.conf", "penname-proxy.conf"):
-        text = (DEPLOY / "nginx" / name).read_text()
-        for old, new in moves.items():
-            text = text.replace(old, new)
-        (root / name).write_text(text)
-    (root / "static").mkdir(exist_ok=True)
-    conf = root / "nginx.conf"
-    conf.write_text(f"""
-{"user root;" if os.geteuid() == 0 else ""}
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log {root}/access.log;
-    client_body_temp_path {root}/client_body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    include {root}/penname.conf;
-}}
-""")
-    return conf
+SERVICES = ("penname.service", "penname-editors.service", "penname-purge.service",
+            "penname-backup.service", "penname-notify.service")
 
 
 def test_nginx_accepts_the_site(tmp_path):
@@ -94,115 +42,77 @@ def test_nginx_accepts_the_site(tmp_path):
     assert "test is successful" in result.stderr
 
 
-def test_nginx_body_limit_fits_the_portal_limits():
+def test_nginx_upload_limit_fits_the_portal_limits():
     site = (DEPLOY / "nginx" / "penname.conf").read_text()
-    limits = set(re.findall(r"client_max_body_size\s+(\d+)m;", site))
-    assert len(limits) == 1, "both server blocks must share one limit"
+    upload = site[site.index("location = /author/submit/"):]
+    upload = upload[:upload.index("}")]
+    editors = site[site.index("listen 127.0.0.1:8081;"):]
+    limits = {re.search(r"client_max_body_size\s+(\d+)m;", block)[1] for block in (upload, editors)}
+    assert len(limits) == 1, "uploads and the editors' site must share one limit"
     nginx_bytes = int(limits.pop()) * 1024 * 1024
     portal_bytes = settings.PORTAL_MAX_SUBMISSION_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     # Above the portal's own limit (so authors get its message), but not by much.
     assert portal_bytes < nginx_bytes <= portal_bytes * 1.1
+    # Uploads and the editors' bodies stream through; nothing is kept in nginx's files.
+    assert "proxy_request_buffering off;" in upload and "proxy_request_buffering off;" in editors
     snippet = (DEPLOY / "nginx" / "penname-proxy.conf").read_text()
-    assert "proxy_request_buffering off;" in snippet
+    assert "proxy_request_buffering" not in snippet
     assert "proxy_max_temp_file_size 0;" in snippet
     assert site.count("access_log off;") == site.count("server {") == 2
     assert site.count("server_tokens off;") == 2
 
 
-@contextmanager
-def running_nginx(root: Path, upstream: str,
-                  edit: Callable[[str], str] | None = None) -> Iterator[tuple[str, str]]:
-    """The production site in front of `upstream`; `edit` may change the site's text first."""
-    nginx = require("nginx", "nginx")
-    ports = (free_port(), free_port())
-    root.mkdir(exist_ok=True)
-    conf = nginx_conf(root, upstream, ports)
-    if edit is not None:
-        site = root / "penname.conf"
-        site.write_text(edit(site.read_text()))
-    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(root), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", ports[1]), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not start: {process.stderr.read()!r}") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+def stalled_uploads(port: int, count: int) -> list[socket.socket]:
+    head = (b"POST /author/submit/ HTTP/1.1\r\nHost: portal\r\nContent-Length: 1000000\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n")
+    stalled = []
+    for _ in range(count):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+        connection.sendall(head)
+        stalled.append(connection)
+    return stalled
 
 
-@contextmanager
-def silent_upstream() -> Iterator[str]:
-    """A stand-in for gunicorn that accepts every connection and never answers."""
-    import threading
-
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        for connection in held:
-            connection.close()
-        listener.close()
+def answer_to(connection: socket.socket) -> bytes:
+    answer = b""
+    while b"</html>" not in answer:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
 
 
 def test_uploads_in_flight_are_capped_so_pages_keep_their_threads(tmp_path):
-    """Stalled uploads take at most 8 of gunicorn's threads; the next one hears "busy" at once."""
+    """Stalled uploads take at most 8 of gunicorn's threads, at most 2 of them from one Tor
+    circuit; the next one hears "busy" at once."""
     site = (DEPLOY / "nginx" / "penname.conf").read_text()
     cap = int(re.search(r"limit_conn penname_uploads (\d+);", site).group(1))
+    per_circuit = int(re.search(r"limit_conn penname_circuit_uploads (\d+);", site).group(1))
     config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert cap <= config["workers"] * config["threads"] // 2
+    assert per_circuit == 2 and cap % per_circuit == 0
     root = tmp_path / "nginx"
-    root.mkdir()
-    (root / "static" / "portal").mkdir(parents=True)
-    shutil.copy(Path(__file__).resolve().parent.parent / "portal" / "static" / "portal" /
-                "busy.html", root / "static" / "portal" / "busy.html")
-    head = (b"POST /author/submit/ HTTP/1.1\r\nHost: portal\r\nContent-Length: 1000000\r\n"
-            b"Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n")
     stalled: list[socket.socket] = []
-    with silent_upstream() as upstream, running_nginx(root, upstream) as (authors, _):
-        port = int(authors.rsplit(":", 1)[1])
+    with silent_upstream() as upstream, running_edge(root, upstream) as edge:
         try:
-            for _ in range(cap):
-                connection = socket.create_connection(("127.0.0.1", port), timeout=10)
-                connection.sendall(head)
-                stalled.append(connection)
+            # One circuit: its third upload is refused, while there is room for others.
+            stalled += stalled_uploads(edge.tor.port(1), per_circuit)
+            time.sleep(0.5)  # both are under way
+            stalled += stalled_uploads(edge.tor.port(1), 1)
+            third = answer_to(stalled[-1])
+            # Other circuits fill the site-wide cap, each within its own.
+            for circuit in range(2, 1 + cap // per_circuit):
+                stalled += stalled_uploads(edge.tor.port(circuit), per_circuit)
             time.sleep(0.5)  # let nginx pass each one on to the upstream
-            extra = socket.create_connection(("127.0.0.1", port), timeout=10)
-            stalled.append(extra)
-            extra.sendall(head)
-            answer = b""
-            while b"</html>" not in answer:
-                chunk = extra.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
+            stalled += stalled_uploads(edge.tor.port(99), 1)
+            answer = answer_to(stalled[-1])
         finally:
             for connection in stalled:
                 connection.close()
-    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
-    assert "请返回，几分钟后再发送一次".encode() in answer and b"Nothing was kept" in answer
+    for refused in (third, answer):
+        assert refused.startswith(b"HTTP/1.1 503"), refused[:200]
+        assert "请返回，几分钟后再发送一次".encode() in refused and b"Nothing was kept" in refused
 
 
 def status_and_headers(url: str) -> tuple[int, dict[str, str]]:
@@ -357,8 +267,22 @@ def test_torrc_has_two_services_with_proof_of_work():
     assert sum(words == ["HiddenServicePoWDefensesEnabled", "1"] for words in lines) == 2
     ports = [words[2] for words in lines if words[0] == "HiddenServicePort"]
     site = (DEPLOY / "nginx" / "penname.conf").read_text()
-    assert ports == re.findall(r"listen (127\.0\.0\.1:\d+);", site)
+    assert ports == re.findall(r"listen (127\.0\.0\.1:\d+)[ ;]", site)
     assert ["SocksPort", "0"] in lines
+
+
+def test_only_the_authors_service_names_circuits_and_nginx_reads_them_there():
+    """Tor's PROXY line reaches the authors' server, which expects it; the editors' has none."""
+    text = (DEPLOY / "tor" / "torrc").read_text()
+    authors, editors = text.split("HiddenServiceDir /var/lib/tor/penname-editors/")
+    assert re.search(r"^HiddenServiceExportCircuitID haproxy$", authors, re.M)
+    assert "HiddenServiceExportCircuitID" not in editors
+    site = (DEPLOY / "nginx" / "penname.conf").read_text()
+    assert re.findall(r"listen [^;]*;", site) == ["listen 127.0.0.1:8080 proxy_protocol;",
+                                                  "listen 127.0.0.1:8081;"]
+    assert re.findall(r"set \$penname_circuit ([^;]*);", site) == ["$proxy_protocol_addr", '""']
+    snippet = (DEPLOY / "nginx" / "penname-proxy.conf").read_text()
+    assert "proxy_set_header X-Penname-Circuit $penname_circuit;" in snippet
 
 
 # --- systemd -----------------------------------------------------------------------------
@@ -436,15 +360,41 @@ def test_timers_start_purge_backup_and_notifications():
 # --- gunicorn ----------------------------------------------------------------------------
 
 
-def test_gunicorn_config_logs_no_access_and_listens_where_nginx_connects(monkeypatch):
-    monkeypatch.delenv("PORTAL_WORKERS", raising=False)
-    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
-    assert config["accesslog"] is None
+@pytest.mark.parametrize("pool", ["penname", "penname-editors"])
+def test_gunicorn_config_logs_no_access_and_listens_where_nginx_connects(monkeypatch, pool):
+    for name in ("PORTAL_WORKERS", "PORTAL_THREADS", "PORTAL_EDITOR_WORKERS",
+                 "PORTAL_EDITOR_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    unit = (UNITS / f"{pool}.service").read_text()
+    config_file = re.search(r"^ExecStart=\S+/gunicorn --config /etc/penname/(\S+)$", unit, re.M)[1]
+    config = runpy.run_path(str(DEPLOY / config_file))
+    assert config["accesslog"] is None and config["post_fork"] and config["on_starting"]
     assert config["worker_class"] == "gthread" and config["threads"] >= 2
     assert config["timeout"] >= 60 and config["keepalive"] <= 10
-    socket_path = re.search(r"^ListenStream=(.*)$", (UNITS / "penname.socket").read_text(), re.M)[1]
+    assert f"Requires={pool}.socket" in unit
+    socket_path = re.search(r"^ListenStream=(.*)$", (UNITS / f"{pool}.socket").read_text(), re.M)[1]
     assert config["bind"] == [f"unix:{socket_path}"]
-    assert f"server unix:{socket_path} " in (DEPLOY / "nginx" / "penname.conf").read_text()
+    site = (DEPLOY / "nginx" / "penname.conf").read_text()
+    upstream = {"penname": "penname_authors", "penname-editors": "penname_editors"}[pool]
+    assert re.search(rf"upstream {upstream} {{[^}}]*server unix:{socket_path} ", site)
+    # Each pool its own size: the authors' 2 x 8, the editors' 1 x 8 unless told otherwise.
+    assert (config["workers"], config["threads"]) == {"penname": (2, 8),
+                                                      "penname-editors": (1, 8)}[pool]
+    monkeypatch.setenv("PORTAL_EDITOR_THREADS", "3")
+    monkeypatch.setenv("PORTAL_THREADS", "5")
+    assert runpy.run_path(str(DEPLOY / config_file))["threads"] == {"penname": 5,
+                                                                   "penname-editors": 3}[pool]
+
+
+def test_each_site_goes_to_its_own_pool():
+    """Authors' requests never reach the editors' pool, nor editors' the authors' (but /health/,
+    which only the pool that cleans can answer)."""
+    site = (DEPLOY / "nginx" / "penname.conf").read_text()
+    authors, editors = site.split("listen 127.0.0.1:8081;")
+    assert set(re.findall(r"proxy_pass (\S+);", authors)) == {"http://penname_authors"}
+    health = editors[editors.index("location = /health/"):]
+    assert re.findall(r"proxy_pass (\S+);", health) == ["http://penname_authors",
+                                                          "http://penname_editors"]
 
 
 def test_gunicorn_refuses_several_workers_without_a_shared_cache(tmp_path):
