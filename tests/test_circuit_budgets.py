@@ -1,6 +1,6 @@
 """Budgets per Tor circuit, behind a site-wide ceiling: one attacker cannot lock authors out.
 
-Read like the threat model (SECURITY.md, "Brute force and floods"): malformed
+Read like the threat model (SECURITY.md, "Brute force"): malformed
 codenames cost nothing; one circuit's wrong guesses stop at that circuit's
 budget (the last allowed guess still pays for the KDF, the next one is refused
 before it) while other circuits log in; many circuits together still meet the

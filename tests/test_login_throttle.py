@@ -6,7 +6,7 @@ account; see tests/test_circuit_budgets.py for the circuits); editor passwords
 and codes against a per-account throttle plus django-otp's own back-off. The
 simulations below drive the real views with a moving clock and count the
 guesses that actually reached a check; the figures are the ones SECURITY.md
-("Brute force and floods") quotes.
+("Brute force") quotes.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ circuit a request came on (`portal.circuits`). So each budget is counted twice:
   such bucket between them;
 - site-wide: a ceiling over every circuit together. It bounds the server's work
   whatever an attacker who builds circuit after circuit does; its cost is that
-  while it is spent, everyone waits (SECURITY.md, "Brute force and floods").
+  while it is spent, everyone waits (SECURITY.md, "Brute force").
 
 Promises:
 
