@@ -27,19 +27,16 @@ from django.utils import timezone
 
 import portal.settings as production
 from portal import circuits
-from portal.authors import budgets
 from portal.authors.models import Author, Submission
 from portal.correspondence import replykeys
 from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import codenames, replykey
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.leaks import database_dump, found_in
-from tests.test_login_throttle import (  # noqa: F401 - the fixtures
+from tests.test_login_throttle import (
     CIRCUIT_WINDOW,
     WRONG,
     circuit,
-    clock,
-    kdf_runs,
     to_start_of_minute,
     to_start_of_window,
 )

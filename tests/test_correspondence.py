@@ -27,7 +27,7 @@ from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import codenames, replykey
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.leaks import database_dump, found_in, found_in_files
-from tests.test_login_throttle import clock, to_start_of_minute  # noqa: F401 - the fixture
+from tests.test_login_throttle import to_start_of_minute
 
 pytestmark = pytest.mark.django_db
 CANARY = "REPLY-CANARY-5b2c-工人-e8"

@@ -11,20 +11,16 @@ guesses that actually reached a check; the figures are the ones SECURITY.md
 
 from __future__ import annotations
 
-import datetime
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
 from django.test import Client, RequestFactory
-from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import portal.settings as production
 from portal.authors import budgets
-from portal.crypto import codenames
 from portal.editorial.throttle import COOL_OFF_SECONDS, MAX_FAILURES
 from tests.authoring import new_author
 from tests.editorial.editors import make_editor
@@ -32,39 +28,6 @@ from tests.editorial.editors import make_editor
 pytestmark = pytest.mark.django_db
 WRONG = "abacus abdomen abdominal abide abiding ability ablaze"  # well formed, nobody's
 PAUSED = "logins are paused for a moment"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
-    """Move time forward: the cache's expiry, the throttles, TOTP and django-otp all follow."""
-    real_time, real_now = time.time, timezone.now
-    offset = [0.0]
-    monkeypatch.setattr(time, "time", lambda: real_time() + offset[0])
-    monkeypatch.setattr(timezone, "now",
-                        lambda: real_now() + datetime.timedelta(seconds=offset[0]))
-
-    def advance(seconds: float) -> None:
-        offset[0] += seconds
-
-    cache.clear()
-    yield advance
-    cache.clear()
-
-
-@pytest.fixture
-def kdf_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts every Argon2id derivation of a codename, whatever the view derives it for."""
-    runs: list[int] = []
-    real = codenames.hash_secret_raw
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        runs.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(codenames, "hash_secret_raw", counting)
-    return runs
-
-
 SITE_WINDOW = budgets.CODENAME_FAILURES.site_window
 CIRCUIT_WINDOW = budgets.CODENAME_FAILURES.circuit_window
 
