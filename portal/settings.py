@@ -293,8 +293,8 @@ PORTAL_LOGIN_FAILURES_PER_CIRCUIT = env_int("PORTAL_LOGIN_FAILURES_PER_CIRCUIT",
 # (0.4 s of one core at the default cost, measured), so 60 a minute bound the KDF
 # work any number of circuits can force to ~40% of one core. It is six times the
 # most one circuit can spend in a minute: keeping it spent (and real authors out)
-# takes six fresh circuits every minute, each through Tor's proof-of-work when the
-# onion service is under attack.
+# takes six fresh circuits every minute (each a puzzle to solve when Tor's
+# proof-of-work is in force).
 PORTAL_CODENAME_FAILURES_PER_MINUTE = env_int("PORTAL_CODENAME_FAILURES_PER_MINUTE", 60,
                                               minimum=1, maximum=100_000)
 # New codenames per circuit in an hour: an author needs one, a second if they lost
@@ -316,9 +316,9 @@ PORTAL_UPLOADS_PER_CIRCUIT = env_int("PORTAL_UPLOADS_PER_CIRCUIT", 10,
 # still waits for one of PORTAL_CLEANERS and expires unconfirmed within the hour).
 PORTAL_UPLOADS_PER_HOUR = env_int("PORTAL_UPLOADS_PER_HOUR", 120, minimum=1, maximum=100_000)
 # `portal purge` deletes identities that were never used again (no login after the
-# first visit, nothing sent, no upload waiting) after this many days: long enough
-# for an author to come back after a week away, short enough that a flood of new
-# codenames does not stay.
+# first visit, nothing sent, no upload waiting) after this many days: an author
+# who wants to write first has a week to come back (the codename page says so),
+# and a flood of new codenames does not stay.
 PORTAL_UNUSED_IDENTITY_DAYS = env_int("PORTAL_UNUSED_IDENTITY_DAYS", 7, minimum=1, maximum=3650)
 
 # Cleaning processes running at once on this server, across every worker: each

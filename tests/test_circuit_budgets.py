@@ -416,6 +416,12 @@ def test_writing_a_message_marks_the_identity_used(client, desk):
 # --- Unused identities ---------------------------------------------------------------------------
 
 
+def test_the_codename_page_says_how_long_an_unused_codename_lives(client, data_dir, settings):
+    settings.PORTAL_UNUSED_IDENTITY_DAYS = 7
+    page = client.post("/author/new/", {}).content.decode()
+    assert "do not log in with it again within 7 days, it is deleted" in page
+
+
 def test_unused_identities_disappear_after_the_purge_with_their_rows_and_used_ones_stay(
         data_dir, desk, settings):
     settings.PORTAL_UNUSED_IDENTITY_DAYS = 7

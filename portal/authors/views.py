@@ -5,6 +5,8 @@ everything else needs an author session (`portal.access.author_required`) and
 reaches only that author's own pending uploads and submissions. Every POST is
 CSRF-protected, including the upload (whose body is streamed into the
 encrypted spool before the token can be checked, and discarded on failure).
+New codenames, codename logins and uploads spend budgets per Tor circuit
+(`portal.authors.budgets`), taken before any KDF runs or any body is read.
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ def new_author(request: HttpRequest) -> HttpResponse:
                                             pen_name_form=form, codename_style=style))
     author, codename = create_author(form.cleaned_data["pen_name"], style)
     log_in_author(request, author)
-    response = render(request, "authors/codename.html",
-                      {"codename": codename, "codename_style": style, "author": author})
+    response = render(request, "authors/codename.html", {
+        "codename": codename, "codename_style": style, "author": author,
+        "unused_days": settings.PORTAL_UNUSED_IDENTITY_DAYS})
     # No reply key yet: it is made when first needed (replykeys.ready_for_replies),
     # from the secret this cookie carries, so a codename never used again costs no key.
     unlock.remember(request, response, author, reply_secret_for(codename))
