@@ -281,9 +281,45 @@ PORTAL_KDF_MEMORY_KIB = env_int("PORTAL_KDF_MEMORY_KIB", 64 * 1024, minimum=8, m
 # Codename derivations running at once in one process: each holds PORTAL_KDF_MEMORY_KIB,
 # so this bounds the memory a burst of logins can take (further logins wait their turn).
 PORTAL_KDF_CONCURRENCY = env_int("PORTAL_KDF_CONCURRENCY", 2, minimum=1, maximum=64)
-# Failed codename logins per minute for the whole site (portal.authors.throttle).
-PORTAL_CODENAME_FAILURES_PER_MINUTE = env_int("PORTAL_CODENAME_FAILURES_PER_MINUTE", 30,
+
+# --- Budgets per Tor circuit, with a site-wide ceiling (portal.authors.budgets) --------
+# Failed codename attempts per circuit in 10 minutes. An author who mistypes their
+# codename ten times in a row needs a pause, not more tries; an attacker on one
+# circuit gets 60 guesses an hour against a 2^90 space, and cannot spend the
+# ceiling below alone.
+PORTAL_LOGIN_FAILURES_PER_CIRCUIT = env_int("PORTAL_LOGIN_FAILURES_PER_CIRCUIT", 10,
+                                            minimum=1, maximum=100_000)
+# Failed codename attempts per minute for the whole site. Each runs Argon2id twice
+# (0.4 s of one core at the default cost, measured), so 60 a minute bound the KDF
+# work any number of circuits can force to ~40% of one core. It is six times the
+# most one circuit can spend in a minute: keeping it spent (and real authors out)
+# takes six fresh circuits every minute (each a puzzle to solve when Tor's
+# proof-of-work is in force).
+PORTAL_CODENAME_FAILURES_PER_MINUTE = env_int("PORTAL_CODENAME_FAILURES_PER_MINUTE", 60,
                                               minimum=1, maximum=100_000)
+# New codenames per circuit in an hour: an author needs one, a second if they lost
+# it before writing it down, a third by mistake. Each costs two Argon2id runs and a
+# row that stays until `portal purge` removes it unused.
+PORTAL_NEW_CODENAMES_PER_CIRCUIT = env_int("PORTAL_NEW_CODENAMES_PER_CIRCUIT", 3,
+                                           minimum=1, maximum=100_000)
+# New codenames per hour for the whole site: far more than a magazine's new authors
+# in an hour (a busy call for pieces brings dozens a day), few enough that a week of
+# flooding leaves ~10,000 unused rows for the purge, and 24 s of KDF work an hour.
+PORTAL_NEW_CODENAMES_PER_HOUR = env_int("PORTAL_NEW_CODENAMES_PER_HOUR", 60,
+                                        minimum=1, maximum=100_000)
+# Uploads started per circuit in an hour (sent or not): an author who uploads,
+# cancels and tries again a few times stays well inside; each upload is a cleaning.
+PORTAL_UPLOADS_PER_CIRCUIT = env_int("PORTAL_UPLOADS_PER_CIRCUIT", 10,
+                                     minimum=1, maximum=100_000)
+# Uploads started per hour for the whole site: a deadline day's rush fits; what an
+# attacker with many circuits and one codename can start stays bounded (each upload
+# still waits for one of PORTAL_CLEANERS and expires unconfirmed within the hour).
+PORTAL_UPLOADS_PER_HOUR = env_int("PORTAL_UPLOADS_PER_HOUR", 120, minimum=1, maximum=100_000)
+# `portal purge` deletes identities that were never used again (no login after the
+# first visit, nothing sent, no upload waiting) after this many days: an author
+# who wants to write first has a week to come back (the codename page says so),
+# and a flood of new codenames does not stay.
+PORTAL_UNUSED_IDENTITY_DAYS = env_int("PORTAL_UNUSED_IDENTITY_DAYS", 7, minimum=1, maximum=3650)
 
 # Cleaning processes running at once on this server, across every worker: each
 # may take the cleaner's whole memory and CPU allowance (portal.sanitize.limits).

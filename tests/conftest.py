@@ -1,14 +1,20 @@
-"""Shared fixtures: real gpg keypairs, an editor in the database, per-test data dirs."""
+"""Shared fixtures: real gpg keypairs, an editor in the database, per-test data dirs, a clock
+that moves forward and a count of codename KDF runs (for the budgets' tests)."""
 
 from __future__ import annotations
 
+import datetime
 import shutil
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
+from django.utils import timezone
 
+from portal.crypto import codenames
 from tests.gpgkeys import EditorKeypair, make_keypair, revoke, stop_agent
 
 
@@ -90,6 +96,37 @@ def data_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     yield root
     stop_agent(root / "gnupg")
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
+    """Move time forward: the cache's expiry, the throttles, TOTP and django-otp all follow."""
+    real_time, real_now = time.time, timezone.now
+    offset = [0.0]
+    monkeypatch.setattr(time, "time", lambda: real_time() + offset[0])
+    monkeypatch.setattr(timezone, "now",
+                        lambda: real_now() + datetime.timedelta(seconds=offset[0]))
+
+    def advance(seconds: float) -> None:
+        offset[0] += seconds
+
+    cache.clear()
+    yield advance
+    cache.clear()
+
+
+@pytest.fixture
+def kdf_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts every Argon2id derivation of a codename, whatever the view derives it for."""
+    runs: list[int] = []
+    real = codenames.hash_secret_raw
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(codenames, "hash_secret_raw", counting)
+    return runs
 
 
 @pytest.fixture

@@ -158,6 +158,12 @@ def server_env(data_dir: Path, database_url: str,
         "PORTAL_KDF_MEMORY_KIB": "8192",
         # As in tests/settings.py: the tests of safe copies turn them on.
         "PORTAL_SAFE_COPIES": "False",
+        # As in tests/settings.py: budgets would carry over between tests (a shared
+        # Redis keeps them for an hour); the tests of budgets set their own.
+        **{name: "100000" for name in (
+            "PORTAL_CODENAME_FAILURES_PER_MINUTE", "PORTAL_LOGIN_FAILURES_PER_CIRCUIT",
+            "PORTAL_NEW_CODENAMES_PER_CIRCUIT", "PORTAL_NEW_CODENAMES_PER_HOUR",
+            "PORTAL_UPLOADS_PER_CIRCUIT", "PORTAL_UPLOADS_PER_HOUR")},
         **(extra_env or {}),
     }
 

@@ -22,9 +22,14 @@ tempfile.tempdir = TEST_TMPDIR
 
 from portal.settings import *  # noqa: E402, F403
 
-# The site-wide codename login budget (portal.authors.throttle) would carry failed
-# logins from one test into the next; its own tests set the budget they test.
+# The budgets (portal.authors.budgets) would carry failed logins, new codenames and
+# uploads from one test into the next; their own tests set the budgets they test.
 PORTAL_CODENAME_FAILURES_PER_MINUTE = 1_000_000
+PORTAL_LOGIN_FAILURES_PER_CIRCUIT = 1_000_000
+PORTAL_NEW_CODENAMES_PER_CIRCUIT = 1_000_000
+PORTAL_NEW_CODENAMES_PER_HOUR = 1_000_000
+PORTAL_UPLOADS_PER_CIRCUIT = 1_000_000
+PORTAL_UPLOADS_PER_HOUR = 1_000_000
 
 # Safe copies start LibreOffice for every office upload (seconds each); the tests
 # of safe copies turn them on (tests/sanitize/test_safe_copy.py and the flows there).

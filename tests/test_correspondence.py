@@ -27,6 +27,7 @@ from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import codenames, replykey
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.leaks import database_dump, found_in, found_in_files
+from tests.test_login_throttle import to_start_of_minute
 
 pytestmark = pytest.mark.django_db
 CANARY = "REPLY-CANARY-5b2c-工人-e8"
@@ -63,8 +64,10 @@ def gpg(home: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProce
 # --- Reply keys ----------------------------------------------------------------------------
 
 
-def test_every_new_author_gets_a_reply_key_that_says_nothing_about_them(client, desk):
+def test_an_author_who_sends_gets_a_reply_key_that_says_nothing_about_them(client, desk):
     new_author(client, pen_name="Ah Mei")
+    assert not ReplyKey.objects.exists()  # made when first needed, not with the codename
+    send_draft(client)
     key = ReplyKey.objects.get()
     assert key.generated and key.active
     assert "PRIVATE KEY BLOCK" in key.locked_secret_key
@@ -183,6 +186,7 @@ def test_with_the_authors_own_key_the_server_cannot_read_its_own_stored_reply(
 def test_a_key_that_cannot_serve_is_refused_with_a_reason(client, desk, editor_keypair,
                                                           second_editor_keypair, bad):
     new_author(client)
+    assert client.get("/author/reply-key/").status_code == 200  # the portal's key is made here
     armored = {
         "secret": "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxx\n-----END PGP PRIVATE KEY BLOCK-----",
         "two": editor_keypair.public + second_editor_keypair.public,
@@ -414,24 +418,34 @@ def test_withdraw_then_delete_leaves_no_ciphertext_and_no_rows(client, desk, dat
     assert client.get(f"/author/submission/{first.public_id}/").status_code == 404
 
 
-def test_exporting_the_key_spends_the_site_wide_codename_budget(client, desk, settings,
-                                                                monkeypatch):
-    """An open session is no guessing oracle: wrong codenames here count like failed logins."""
-    from django.core.cache import cache
-
-    from portal.authors import throttle
-
-    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 2
-    # One minute for the whole test, with nothing spent by earlier tests.
-    monkeypatch.setattr(throttle, "_window_key", lambda now=None: "codename-login:test")
-    cache.delete("codename-login:test")
+@pytest.mark.parametrize("budget", ["circuit", "site"])
+def test_exporting_the_key_spends_the_codename_failure_budgets(client, desk, settings, clock,
+                                                               budget):
+    """An open session is no guessing oracle: wrong codenames here count like failed logins,
+    and so does another author's codename."""
+    settings.PORTAL_LOGIN_FAILURES_PER_CIRCUIT = 3 if budget == "circuit" else 100
+    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 3 if budget == "site" else 100
+    other = new_author(Client())
     codename = new_author(client)
+    to_start_of_minute(clock)
     for _ in range(2):
         assert client.post("/author/reply-key/secret.asc",
                            {"codename": codenames.generate()}).status_code == 403
+    assert client.post("/author/reply-key/secret.asc", {"codename": other}).status_code == 403
     paused = client.post("/author/reply-key/secret.asc", {"codename": codename})
     assert paused.status_code == 429 and b"PRIVATE KEY" not in paused.content
-    assert "logins are paused" in paused.content.decode()
+    assert int(paused["Retry-After"]) > 0
+    expected = "wrong codenames were typed on this connection" if budget == "circuit" \
+        else "logins are paused"
+    assert expected in paused.content.decode()
+
+
+def test_an_author_who_has_sent_nothing_can_still_download_their_key(client, desk):
+    codename = new_author(client)
+    assert not ReplyKey.objects.exists()
+    answer = client.post("/author/reply-key/secret.asc", {"codename": codename})
+    assert answer.status_code == 200 and b"PRIVATE KEY BLOCK" in answer.content
+    assert ReplyKey.objects.get().active
 
 
 def test_an_ordinary_visit_opens_only_the_newest_messages(client, desk, monkeypatch):

@@ -285,12 +285,20 @@ def wait_for(path: Path, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A server's TMPDIR that is scanned for plaintext, with a short path: the author's
+    reply key is made there at confirmation, and gpg-agent's socket name must fit."""
+    path = Path(tempfile.mkdtemp(prefix="pn-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.slow
 def test_database_stopping_during_confirm_keeps_nothing_says_so_and_loses_nothing(
-        tmp_path, editor_keypair, caplog, capfd):
+        tmp_path, short_tmp, editor_keypair, caplog, capfd):
     gpg, started, go = gated_gpg(tmp_path)
-    server_tmp = tmp_path / "server-tmp"
-    server_tmp.mkdir()
+    server_tmp = short_tmp
     data = tmp_path / "data"
     with live_server(data, editor_keypair.public,
                      extra_env={"PORTAL_GPG_BINARY": gpg, "TMPDIR": str(server_tmp)}) as server:

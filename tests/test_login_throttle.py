@@ -1,27 +1,26 @@
 """Brute force: how many guesses an attacker gets at codenames, editor passwords and codes.
 
-Codenames are guessed against one site-wide budget (every author shares the
-Tor address, and a guess names no account); editor passwords and codes against
-a per-account throttle plus django-otp's own back-off. The simulations below
-drive the real views with a moving clock and count the guesses that actually
-reached a check; the figures are the ones SECURITY.md ("Brute force") quotes.
+Codenames are guessed against a budget per Tor circuit with a site-wide
+ceiling behind it (every author shares the Tor address, and a guess names no
+account; see tests/test_circuit_budgets.py for the circuits); editor passwords
+and codes against a per-account throttle plus django-otp's own back-off. The
+simulations below drive the real views with a moving clock and count the
+guesses that actually reached a check; the figures are the ones SECURITY.md
+("Brute force") quotes.
 """
 
 from __future__ import annotations
 
-import datetime
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
-from django.test import Client
-from django.utils import timezone
+from django.test import Client, RequestFactory
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.authors import throttle
-from portal.crypto import codenames
+import portal.settings as production
+from portal.authors import budgets
 from portal.editorial.throttle import COOL_OFF_SECONDS, MAX_FAILURES
 from tests.authoring import new_author
 from tests.editorial.editors import make_editor
@@ -29,42 +28,22 @@ from tests.editorial.editors import make_editor
 pytestmark = pytest.mark.django_db
 WRONG = "abacus abdomen abdominal abide abiding ability ablaze"  # well formed, nobody's
 PAUSED = "logins are paused for a moment"
+SITE_WINDOW = budgets.CODENAME_FAILURES.site_window
+CIRCUIT_WINDOW = budgets.CODENAME_FAILURES.circuit_window
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
-    """Move time forward: the cache's expiry, the throttles, TOTP and django-otp all follow."""
-    real_time, real_now = time.time, timezone.now
-    offset = [0.0]
-    monkeypatch.setattr(time, "time", lambda: real_time() + offset[0])
-    monkeypatch.setattr(timezone, "now",
-                        lambda: real_now() + datetime.timedelta(seconds=offset[0]))
-
-    def advance(seconds: float) -> None:
-        offset[0] += seconds
-
-    cache.clear()
-    yield advance
-    cache.clear()
-
-
-@pytest.fixture
-def kdf_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts every Argon2id derivation of a codename, whatever the view derives it for."""
-    runs: list[int] = []
-    real = codenames.hash_secret_raw
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        runs.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(codenames, "hash_secret_raw", counting)
-    return runs
+def to_start_of_window(advance: Callable[[float], None], window: int = SITE_WINDOW) -> None:
+    """Line the clock up with a fresh budget window, so a test's burst falls in one window."""
+    advance(window - time.time() % window + 0.5)
 
 
 def to_start_of_minute(advance: Callable[[float], None]) -> None:
-    """Line the clock up with a fresh budget window, so a test's burst falls in one minute."""
-    advance(throttle.WINDOW_SECONDS - time.time() % throttle.WINDOW_SECONDS + 0.5)
+    to_start_of_window(advance, SITE_WINDOW)
+
+
+def circuit(number: int) -> dict[str, str]:
+    """The header nginx sets for a request that came on Tor circuit `number`."""
+    return {"HTTP_X_PENNAME_CIRCUIT": f"fc00:dead:beef:4dad::{number >> 16:x}:{number & 0xffff:x}"}
 
 
 def log_in(client: Client, codename: str) -> int:
@@ -86,10 +65,10 @@ def test_spent_budget_refuses_every_login_with_429_and_runs_no_kdf(
     assert refused.status_code == 429
     assert PAUSED in refused.content.decode()
     assert 0 < int(refused["Retry-After"]) <= 60
-    # The budget is the site's, not the guesser's: the right codename waits too, unhashed.
+    # The ceiling is the site's, not the guesser's: the right codename waits too, unhashed.
     assert log_in(client, codename) == 429
     assert len(kdf_runs) == ran
-    clock(throttle.WINDOW_SECONDS)
+    clock(SITE_WINDOW)
     assert log_in(client, codename) == 302
 
 
@@ -103,36 +82,64 @@ def test_successful_logins_do_not_use_up_the_budget(client, data_dir, settings, 
     assert log_in(Client(), codename) == 429  # and now the minute's budget is spent
 
 
-def test_a_parallel_burst_cannot_start_more_attempts_than_the_budget(settings, clock):
-    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 4
-    to_start_of_minute(clock)
-    started = [throttle.CodenameAttempt.start() for _ in range(7)]
-    assert [a is not None for a in started] == [True] * 4 + [False] * 3
+@pytest.mark.parametrize("where", ["circuit", "site"])
+def test_a_parallel_burst_cannot_start_more_attempts_than_the_budget(settings, clock, where):
+    # Places are taken before the attempt runs: a burst of requests arriving together
+    # (none of them answered yet) gets exactly the budget, whichever budget is smaller.
+    settings.PORTAL_LOGIN_FAILURES_PER_CIRCUIT = 4 if where == "circuit" else 100
+    settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = 4 if where == "site" else 100
+    to_start_of_window(clock, CIRCUIT_WINDOW)
+    request = RequestFactory().post("/author/login/", **circuit(7))
+    started = [budgets.CODENAME_FAILURES.take(request) for _ in range(7)]
+    assert [isinstance(p, budgets.Place) for p in started] == [True] * 4 + [False] * 3
     # A success hands back exactly its own place.
-    assert started[0] is not None
-    started[0].succeeded()
-    assert throttle.CodenameAttempt.start() is not None
-    assert throttle.CodenameAttempt.start() is None
+    first = started[0]
+    assert isinstance(first, budgets.Place)
+    first.give_back()
+    assert isinstance(budgets.CODENAME_FAILURES.take(request), budgets.Place)
+    assert isinstance(budgets.CODENAME_FAILURES.take(request), budgets.Refusal)
 
 
-def test_codename_guesses_per_hour_are_the_default_budget_times_sixty(
+def test_codename_guesses_per_hour_from_one_circuit_and_from_many(
         data_dir, settings, clock, kdf_runs):
-    del settings.PORTAL_CODENAME_FAILURES_PER_MINUTE  # the production default
-    budget = throttle.DEFAULT_FAILURES_PER_MINUTE
-    minutes = 6
-    to_start_of_minute(clock)
+    # The production defaults, not the tests' generous ones.
+    per_circuit = settings.PORTAL_LOGIN_FAILURES_PER_CIRCUIT = \
+        production.PORTAL_LOGIN_FAILURES_PER_CIRCUIT
+    ceiling = settings.PORTAL_CODENAME_FAILURES_PER_MINUTE = \
+        production.PORTAL_CODENAME_FAILURES_PER_MINUTE
+    windows_per_hour = 3600 // CIRCUIT_WINDOW
+
+    # One circuit, guessing twice a minute more than it may, for three of its windows.
+    to_start_of_window(clock, CIRCUIT_WINDOW)
     kdf_runs.clear()
     answers: dict[int, int] = {}
-    guesser = Client()
-    for _ in range(minutes):
-        for _ in range(budget + 10):  # more than the budget, every minute
-            status = log_in(guesser, WRONG)
+    for _ in range(3 * CIRCUIT_WINDOW // 60):
+        for _ in range(2):
+            status = Client().post("/author/login/", {"codename": WRONG}, **circuit(1)).status_code
             answers[status] = answers.get(status, 0) + 1
-        clock(throttle.WINDOW_SECONDS)
-    assert answers == {403: budget * minutes, 429: 10 * minutes}
-    kdf_per_guess = len(kdf_runs) / (budget * minutes)
-    assert kdf_per_guess >= 1  # every guess that got through paid for the KDF
-    print(f"\ncodename guesses per hour: {budget * 60} "
+        clock(60)
+    assert answers == {403: 3 * per_circuit, 429: 6 * CIRCUIT_WINDOW // 60 - 3 * per_circuit}
+    assert len(kdf_runs) / (3 * per_circuit) >= 1  # every guess that got through paid
+    one_circuit = per_circuit * windows_per_hour
+
+    # A fresh circuit for every guess: the ceiling is all that holds, minute after minute.
+    minutes, fresh = 3, ceiling + 20
+    to_start_of_minute(clock)
+    kdf_runs.clear()
+    answers = {}
+    number = 1000
+    for _ in range(minutes):
+        for _ in range(fresh):
+            number += 1
+            status = Client().post("/author/login/", {"codename": WRONG},
+                                   **circuit(number)).status_code
+            answers[status] = answers.get(status, 0) + 1
+        clock(SITE_WINDOW)
+    assert answers == {403: ceiling * minutes, 429: (fresh - ceiling) * minutes}
+    kdf_per_guess = len(kdf_runs) / (ceiling * minutes)
+    assert kdf_per_guess >= 1
+    print(f"\ncodename guesses per hour: {one_circuit} from one circuit, "
+          f"{ceiling * 60} from any number of circuits "
           f"({kdf_per_guess:.0f} Argon2id run(s) each; refused attempts ran none)")
 
 

@@ -89,6 +89,7 @@ def test_a_key_that_names_its_owner_is_refused_before_anything_is_stored(
                  "comment": ("reply (Shenzhen factory)", "Shenzhen")}[owner]
     pair = make_keypair(keys_root / f"named-{owner}", uid)
     new_author(client)
+    assert client.get("/author/reply-key/").status_code == 200  # the portal's key is made here
     response = client.post("/author/reply-key/own/", {"public_key": pair.public})
     assert response.status_code == 400
     assert REFUSED in response.content.decode()
@@ -150,6 +151,7 @@ def test_anything_else_is_not_neutral(label):
 
 def test_a_generated_key_that_named_the_portal_is_replaced_at_the_next_login(client, desk):
     codename = new_author(client)
+    confirm(client, review_of(upload(client, [("draft.md", b"# Draft\n")])))
     old = ReplyKey.objects.get()
     ReplyKey.objects.filter(pk=old.pk).update(names_portal=True)  # as migration 0002 marks them
     client.post("/author/logout/")

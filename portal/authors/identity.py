@@ -4,18 +4,23 @@ The codename is returned once, to be shown once; only its Argon2id lookup value
 (peppered, see `portal.crypto.codenames`) is stored. Login always runs the KDF
 (twice: the lookup and the reply-key secret) for well-formed input, whether or
 not the codename exists, so timing does not tell a near miss from a hit;
-malformed or over-long input is refused before hashing.
+malformed or over-long input is refused before hashing and before it can spend
+any budget. Well-formed attempts are counted against the circuit's and the
+site's failure budgets (`portal.authors.budgets`) before the KDF runs.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from portal.crypto import codenames
 
+from . import budgets
 from .models import Author
 
 REPLY_KEY_PURPOSE = "reply-key"
@@ -73,22 +78,42 @@ def create_author(pen_name: str = "", style: str = "english") -> tuple[Author, s
     raise RuntimeError("could not generate a unique codename")
 
 
-def find_author(typed: str) -> Author | None:
-    return log_in(typed)[0]
+@dataclass(frozen=True)
+class CodenameAttempt:
+    """What a typed codename opened: the author and their reply-key secret, or nothing.
+
+    `refusal` is set when the codename-failure budget was spent: nothing was derived.
+    """
+
+    author: Author | None
+    secret: bytes = b""
+    refusal: budgets.Refusal | None = None
 
 
-def log_in(typed: str) -> tuple[Author | None, bytes]:
-    """The author a typed codename names (or None), and their reply-key secret.
+def attempt_codename(request: HttpRequest, typed: str,
+                     expected: Author | None = None) -> CodenameAttempt:
+    """The author a typed codename names, within the failure budgets of the request's circuit.
 
-    Both derivations run for every well-formed codename, known or not, so the
-    time a login takes does not say whether the codename exists.
+    Malformed or over-long input is refused before anything else: it costs
+    nothing against any budget and runs no KDF. A well-formed codename takes a
+    place in `budgets.CODENAME_FAILURES` first (refused there, nothing runs), then
+    both derivations run, known codename or not, so the time a login takes does
+    not say whether the codename exists. A codename that opens an author gives
+    its place back (with `expected`, only if it opens that author: anyone else's
+    codename typed in an author's session is a failure there).
     """
     codename = codenames.normalise(typed)
     if codename is None:
-        return None, b""
+        return CodenameAttempt(None)
+    place = budgets.CODENAME_FAILURES.take(request)
+    if isinstance(place, budgets.Refusal):
+        return CodenameAttempt(None, refusal=place)
     author = Author.objects.filter(lookup=lookup_for(codename)).first()
     secret = reply_secret_for(codename)
-    return (author, secret) if author is not None else (None, b"")
+    if author is None or (expected is not None and author.pk != expected.pk):
+        return CodenameAttempt(None)
+    place.give_back()
+    return CodenameAttempt(author, secret)
 
 
 def canonical(typed: str) -> str | None:

@@ -5,10 +5,13 @@ everything else needs an author session (`portal.access.author_required`) and
 reaches only that author's own pending uploads and submissions. Every POST is
 CSRF-protected, including the upload (whose body is streamed into the
 encrypted spool before the token can be checked, and discarded on failure).
+New codenames, codename logins and uploads spend budgets per Tor circuit
+(`portal.authors.budgets`), taken before any KDF runs or any body is read.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
@@ -24,17 +27,17 @@ from django.views import i18n
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import author_required, log_in_author, log_out, public
+from portal.access import author_required, current_author, log_in_author, log_out, public
 from portal.correspondence import replykeys, unlock
 from portal.counters import count
-from portal.crypto import replykey
 from portal.crypto.spool import SpoolCorrupt
 from portal.sanitize import CleaningRefused
 
+from . import budgets, sending
 from . import pending as pending_uploads
-from . import sending
+from . import unused as unused_identities
 from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
-from .identity import create_author, log_in, reply_secret_for
+from .identity import attempt_codename, create_author, reply_secret_for
 from .models import Author
 from .reporting import describe
 from .sending import (
@@ -45,7 +48,6 @@ from .sending import (
     send,
     submissions_open,
 )
-from .throttle import limit_codename_logins
 from .upload import SpooledUploadedFile, SpoolingUploadHandler, UploadRefused
 
 SESSION_PENDING = "pending_uploads"
@@ -79,11 +81,20 @@ def new_author(request: HttpRequest) -> HttpResponse:
         return _start_page(request, status=400, pen_name_form=form,
                            codename_style=form.data.get("style") or default_codename_style())
     style = form.cleaned_data["style"] or default_codename_style()
+    # Counted only for a well-formed request, and before any KDF runs. A new
+    # codename is never given back: making one is what the budget counts.
+    place = budgets.NEW_CODENAMES.take(request)
+    if isinstance(place, budgets.Refusal):
+        return place.applied_to(_start_page(request, new_error=place.message,
+                                            pen_name_form=form, codename_style=style))
     author, codename = create_author(form.cleaned_data["pen_name"], style)
     log_in_author(request, author)
-    response = render(request, "authors/codename.html",
-                      {"codename": codename, "codename_style": style, "author": author})
-    _unlock_replies(request, response, author, reply_secret_for(codename))
+    response = render(request, "authors/codename.html", {
+        "codename": codename, "codename_style": style, "author": author,
+        "unused_days": settings.PORTAL_UNUSED_IDENTITY_DAYS})
+    # No reply key yet: it is made when first needed (replykeys.ready_for_replies),
+    # from the secret this cookie carries, so a codename never used again costs no key.
+    unlock.remember(request, response, author, reply_secret_for(codename))
     return response
 
 
@@ -95,30 +106,27 @@ set_language = public(require_POST(i18n.set_language))
 
 @public
 @require_POST
-@limit_codename_logins(lambda request, message: _start_page(request, login_error=message))
 def login(request: HttpRequest) -> HttpResponse:
     form = CodenameForm(request.POST)
-    author, secret = log_in(form.data.get("codename", "")) if form.is_valid() else (None, b"")
-    if author is None:
+    attempt = attempt_codename(request, form.data.get("codename", "")) if form.is_valid() \
+        else None
+    if attempt is not None and attempt.refusal is not None:
+        return attempt.refusal.applied_to(_start_page(request, login_error=attempt.refusal.message))
+    if attempt is None or attempt.author is None:
         # One message for every failure: unknown, mistyped, malformed or too long.
         return _start_page(request, status=403, login_error=_(
             "That codename was not recognised. Check each word and try again."))
+    author = attempt.author
     log_in_author(request, author)
+    unused_identities.mark_came_back(author)
+    if author.submissions.exists():  # type: ignore[attr-defined]
+        # Editors may answer what they sent: a key that names the portal is replaced, a
+        # missing one made. If that fails, logging in still works; it is tried again later.
+        with suppress(replykeys.NoReplyKey):
+            replykeys.ready_for_replies(author, attempt.secret)
     response = redirect("authors:home")
-    _unlock_replies(request, response, author, secret)
+    unlock.remember(request, response, author, attempt.secret)
     return response
-
-
-def _unlock_replies(request: HttpRequest, response: HttpResponse, author: Author,
-                    secret: bytes) -> None:
-    """Give the browser what opens this author's replies; make their reply key if they have none."""
-    try:
-        replykeys.ensure_generated(author, secret)
-    except (replykey.ReplyKeyError, OSError) as exc:
-        # Logging in still works; replies wait until a key can be made. Counted, not
-        # logged: a log line would say when this author logged in.
-        count(f"reply key could not be made: {type(exc).__name__}")
-    unlock.remember(request, response, author, secret)
 
 
 @public
@@ -199,6 +207,14 @@ def submit(request: HttpRequest) -> HttpResponseBase:
     CSRF is checked by `_submit` (csrf_protect); it has to be inside, because
     the upload handler must be in place before anything reads the body.
     """
+    author = current_author(request)
+    if author is not None:
+        # Counted before a byte of the body is read (the CSRF check inside reads it),
+        # and only for a logged-in author: anyone else is turned away unread below.
+        place = budgets.UPLOADS.take(request)
+        if isinstance(place, budgets.Refusal):
+            return place.applied_to(render(request, "authors/home.html",
+                                           _home_context(author, upload_error=place.message)))
     handler = SpoolingUploadHandler(request)
     request.upload_handlers = [handler]
     content_length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -255,6 +271,7 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
         count(f"upload could not be prepared: {type(exc).__name__}")
         return _home_again(request, author, _upload_error("disk"), form)
     handler.completed.clear()  # the raw spools were consumed and deleted by create()
+    unused_identities.note_upload_waiting(author)
     owned = request.session.get(SESSION_PENDING, [])[-(MAX_PENDING_PER_SESSION - 1):]
     request.session[SESSION_PENDING] = [*owned, pending.id]
     return _review(request, author, pending)
@@ -325,6 +342,12 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
         return _review(request, author, pending, _("No file can be sent: every file was refused. "
                                                    "Tick “send without cleaning” for a file, or "
                                                    "cancel."), status=400)
+    # Editors must be able to answer whatever arrives: the reply key is made now if
+    # this author has none yet, before anything is sent.
+    try:
+        replykeys.ready_for_replies(author, unlock.secret(request, author))
+    except replykeys.NoReplyKey as missing:
+        return _review(request, author, pending, missing.sentence(), status=missing.status)
     try:
         claimed = pending_uploads.claim(pending.id)
     except pending_uploads.PendingGone:
@@ -350,6 +373,7 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
         return _review(request, author, pending,
                        reasons[exc.stage] + " " + _("You can try again, or cancel."), status=503)
     pending_uploads.remove_claimed(claimed)
+    unused_identities.mark_came_back(author)
     request.session[SESSION_PENDING] = [
         p for p in request.session.get(SESSION_PENDING, []) if p != pending.id
     ]

@@ -1,12 +1,17 @@
 """Each author's reply key: made by the server and locked by their codename, or their own.
 
-Promise: every author has an active reply key from their first visit. A
-generated key's secret part is stored only locked by a passphrase derived
-from the codename (purpose "reply-key", so unrelated to the login lookup); the
-derived secret exists only while a request of the logged-in author carries it
-(see `unlock`). An author may instead give their own public key at any time:
-from then on new messages are encrypted to it, and the server cannot read them
-at all. Older keys are kept, inactive, so older messages stay readable.
+Promise: every author who has sent anything has an active reply key, so
+editors can always answer them. The key is made when it is first needed
+(`ready_for_replies`: the author sends a submission or a message, opens the
+reply-key pages, or logs in having sent something but holding no usable key),
+not when the codename is made: a codename that is never used again costs the
+server no key generation and leaves no key behind. A generated key's secret
+part is stored only locked by a passphrase derived from the codename (purpose
+"reply-key", so unrelated to the login lookup); the derived secret exists only
+while a request of the logged-in author carries it (see `unlock`). An author
+may instead give their own public key at any time: from then on new messages
+are encrypted to it, and the server cannot read them at all. Older keys are
+kept, inactive, so older messages stay readable.
 
 Promise (identity stays with the author): an author's own key is refused,
 before anything of it is stored, if a user ID is anything but a neutral label
@@ -23,8 +28,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from portal.authors.models import Author
+from portal.counters import count
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyInfo, Keyring, KeyUnusable
 
@@ -50,6 +57,64 @@ class KeyNamesOwner(KeyUnusable):
     """An author's own key whose user IDs or photo could say who they are."""
 
 
+class NoReplyKey(Exception):
+    """The author has no key replies can be encrypted to, and none could be made now.
+
+    `reason`: "no-secret" (this request does not carry the secret the codename
+    gives, see `unlock`) or "failed" (gpg could not make the key).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def status(self) -> int:
+        return 503 if self.reason == "failed" else 400
+
+    def sentence(self) -> str:
+        """What the author reads: nothing was sent, and what to do."""
+        if self.reason == "no-secret":
+            return _("Nothing was sent: the editors could not reply to you, because this visit "
+                     "no longer holds what your codename unlocks. Please log out, log in again "
+                     "with your codename, and send it again.")
+        return _("Nothing was sent: the server could not make the key the editors need to "
+                 "reply to you. Please try again in a few minutes.")
+
+
+def ready_for_replies(author: Author, secret: bytes | None) -> ReplyKey:
+    """The key editors' replies to this author go to, made now from `secret` if needed.
+
+    An active key that names the portal (from before user IDs were neutral) is
+    replaced when the secret is at hand, and otherwise still serves. Raises
+    NoReplyKey only when the author would be left without any active key.
+    """
+    active = active_key(author)
+    if active is not None and not (active.generated and active.names_portal):
+        return active
+    if secret is None:
+        if active is not None:
+            return active
+        raise NoReplyKey("no-secret")
+    try:
+        generated = ensure_generated(author, secret)
+    except (replykey.ReplyKeyError, OSError) as exc:
+        # Counted, not logged: a log line would say when this author was here.
+        count(f"reply key could not be made: {type(exc).__name__}")
+        if active is not None:
+            return active
+        raise NoReplyKey("failed") from exc
+    return active_key(author) or _activate(generated)
+
+
+def _activate(row: ReplyKey) -> ReplyKey:
+    with transaction.atomic():
+        ReplyKey.objects.filter(author_id=row.author_id).update(active=False)
+        row.active = True
+        row.save(update_fields=["active"])
+    return row
+
+
 def ensure_generated(author: Author, secret: bytes) -> ReplyKey:
     """The author's generated key, made now if they have none or theirs names the portal.
 
@@ -63,6 +128,12 @@ def ensure_generated(author: Author, secret: bytes) -> ReplyKey:
     replaced = keys.first()
     made = replykey.generate(passphrase(secret), workdir(), settings.PORTAL_GPG_BINARY)
     with transaction.atomic():
+        # One maker at a time per author (two requests at once, a double click):
+        # the second finds the first one's key and keeps it, discarding its own.
+        Author.objects.select_for_update().filter(pk=author.pk).first()
+        existing = keys.filter(names_portal=False).first()
+        if existing is not None:
+            return existing
         has_active = author.reply_keys.filter(active=True).exists()  # type: ignore[attr-defined]
         take_over = not has_active or (replaced is not None and replaced.active)
         if take_over:

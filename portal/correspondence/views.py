@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import author_required, current_author, own_submission
-from portal.authors.identity import canonical, log_in
+from portal.access import author_required, own_submission
+from portal.authors.identity import attempt_codename, canonical
 from portal.authors.models import Author
 from portal.authors.sending import store
 from portal.authors.submission_views import submission_context
-from portal.authors.throttle import limit_codename_logins
+from portal.authors.unused import mark_came_back
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyUnusable, armor_message
 
@@ -57,13 +57,18 @@ def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
             error = _("This submission was withdrawn; messages can no longer be sent.")
         else:
             try:
+                # The message is encrypted to the author's reply key too: made now if missing.
+                replykeys.ready_for_replies(author, unlock.secret(request, author))
                 thread.post(first, form.cleaned_data["text"], sender=Message.Sender.AUTHOR)
+            except replykeys.NoReplyKey as missing:
+                status, error = missing.status, missing.sentence()
             except thread.MessageNotSent as failed:
                 status, error = 503, (
                     _("Your reply key cannot be used (it may have expired), so nothing was "
                       "sent. Add a new key on your reply key page, or use the portal’s key.")
                     if failed.reason == "author-key" else not_sent_reason(failed.reason))
             else:
+                mark_came_back(author)
                 return redirect(f"{first_url(first.public_id)}#thread")
     return render(request, "authors/submission.html", submission_context(
         request, author, first, message_form=form, message_error=error), status=status)
@@ -115,6 +120,12 @@ def _key_page(request: HttpRequest, author: Author, status: int = 200, **extra: 
 @require_GET
 @author_required
 def reply_key(request: HttpRequest, author: Author) -> HttpResponse:
+    # The page shows the key, so this is where an author who has sent nothing yet
+    # first needs one. Without it the page still offers their own key.
+    try:
+        replykeys.ready_for_replies(author, unlock.secret(request, author))
+    except replykeys.NoReplyKey as missing:
+        return _key_page(request, author, key_missing=missing.sentence())
     return _key_page(request, author)
 
 
@@ -143,32 +154,42 @@ def own_key(request: HttpRequest, author: Author) -> HttpResponse:
 @require_POST
 @author_required
 def generated_key(request: HttpRequest, author: Author) -> HttpResponse:
-    replykeys.use_generated(author)
+    secret = unlock.secret(request, author)
+    if secret is not None:
+        try:
+            replykeys.ensure_generated(author, secret)
+        except (replykey.ReplyKeyError, OSError):
+            return _key_page(request, author, 503, key_missing=replykeys.NoReplyKey(
+                "failed").sentence())
+    if replykeys.use_generated(author) is None:
+        return _key_page(request, author, 400,
+                         key_missing=replykeys.NoReplyKey("no-secret").sentence())
     return redirect("authors:reply_key")
-
-
-def _codename_paused(request: HttpRequest, message: str) -> HttpResponse:
-    author = current_author(request)
-    assert author is not None  # noqa: S101 - only reached behind author_required
-    return _key_page(request, author, 429, codename_error=message)
 
 
 @require_POST
 @author_required
-# Typing the codename here runs the same KDF as a login, so it spends the same
-# site-wide budget: an open session must not become an unthrottled guessing oracle.
-@limit_codename_logins(_codename_paused)
 def secret_key(request: HttpRequest, author: Author) -> HttpResponse:
-    """The generated secret key, protected by the codename typed here once more."""
+    """The generated secret key, protected by the codename typed here once more.
+
+    Typing the codename here runs the same KDF as a login, so it spends the same
+    failure budgets: an open session must not become an unthrottled guessing oracle.
+    """
     form = CodenameAgainForm(request.POST)
-    found, secret = log_in(form.data.get("codename", "")) if form.is_valid() else (None, b"")
-    if found is None or found.pk != author.pk:
+    attempt = attempt_codename(request, form.data.get("codename", ""), expected=author) \
+        if form.is_valid() else None
+    if attempt is not None and attempt.refusal is not None:
+        return attempt.refusal.applied_to(
+            _key_page(request, author, codename_error=attempt.refusal.message))
+    if attempt is None or attempt.author is None:
         return _key_page(request, author, 403, codename_form=CodenameAgainForm(), codename_error=_(
             "That codename was not recognised. Check each word and try again."))
+    secret = attempt.secret
     codename = canonical(form.data["codename"]) or ""
     try:
+        replykeys.ensure_generated(author, secret)  # an author who has sent nothing yet
         exported = replykeys.export_secret(author, secret, codename)
-    except replykey.ReplyKeyError:
+    except (replykey.ReplyKeyError, OSError):
         return _key_page(request, author, 503, codename_error=_(
             "The key could not be prepared. Nothing was sent. Please try again later."))
     response = _attachment(exported, "key.asc", "application/pgp-keys")

@@ -11,7 +11,11 @@ stays; see portal.editorial.replacement), and removes raw upload
 spools and pending uploads older than an hour (the author never confirmed, or a
 worker died mid-upload), half-written ciphertext, and ciphertext that no
 submission refers to (a confirm that failed between the store and the
-database). Run it from a timer (see deploy/).
+database). It also deletes author identities nobody used again (never logged
+in after their first visit, nothing sent, no upload waiting) once they are
+PORTAL_UNUSED_IDENTITY_DAYS old (default 7), with their rows
+(portal.authors.unused): a flood of new codenames does not stay. It prints
+counts only. Run it from a timer (see deploy/).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from portal.authors import pending
+from portal.authors import pending, unused
 from portal.authors.models import Submission
 from portal.authors.removal import delete_submission, referenced_blobs
 from portal.authors.sending import publish_batch
@@ -44,6 +48,7 @@ class Command(BaseCommand):
             delete_submission(submission)
         expired = replacement.expire()
         spools = pending.sweep()
+        identities = unused.purge_unused(timezone.now().date())
         blobs = Store(Path(settings.PORTAL_STORE_DIR)).sweep(
             referenced_blobs(), older_than_seconds=settings.PORTAL_PENDING_SECONDS
         )
@@ -54,6 +59,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"published {published} ciphertext file(s); "
             f"removed {len(closed)} closed submission(s), {spools} abandoned upload(s), "
-            f"{blobs} stray ciphertext file(s); discarded {expired} unconfirmed "
+            f"{blobs} stray ciphertext file(s), {identities} unused author identit"
+            f"{'y' if identities == 1 else 'ies'}; discarded {expired} unconfirmed "
             f"re-encrypted cop{'y' if expired == 1 else 'ies'}"
         )
