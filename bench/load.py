@@ -133,8 +133,9 @@ class Reader(Author):
     @task(1)
     def new_codename(self) -> None:
         """Someone new: a fresh codename (Argon2id and the author's reply key)."""
-        client = self.client.__class__(self.client.base_url, request_event=self.client.request_event,
-                                       user=self)  # a browser without this author's session
+        # A new visitor: a browser without this author's session, on a circuit of its own.
+        client = self.client.__class__(TOR[0].url(next(CIRCUITS)),
+                                       request_event=self.client.request_event, user=self)
         start = client.get("/", name="GET /").text
         with client.post("/author/new/", data={"csrfmiddlewaretoken": token(start), "pen_name": "load"},
                          name="POST /author/new/", catch_response=True) as response:
@@ -229,6 +230,14 @@ def run(users: int, duration: float, redis: str, work: Path, attack: str) -> int
         # The production Argon2id cost (the test helper's default is a cheap one).
         "PORTAL_KDF_TIME_COST": "3", "PORTAL_KDF_MEMORY_KIB": str(64 * 1024),
         "PORTAL_WORKERS": str(workers), "PORTAL_THREADS": "8",
+        # The production budgets per circuit (tests/liveserver.py lifts them for tests)...
+        # the ones the attack meets...
+        "PORTAL_LOGIN_FAILURES_PER_CIRCUIT": "10", "PORTAL_NEW_CODENAMES_PER_CIRCUIT": "3",
+        "PORTAL_CODENAME_FAILURES_PER_MINUTE": "60",
+        # ...but upload budgets and the new-codename ceiling sized to this run: its 50
+        # authors upload and make codenames more in two minutes than a magazine's in a month.
+        "PORTAL_UPLOADS_PER_CIRCUIT": "100000", "PORTAL_UPLOADS_PER_HOUR": "100000",
+        "PORTAL_NEW_CODENAMES_PER_HOUR": "100000",
         **({"REDIS_URL": shared} if shared else {}),
     }
     if not shared:
