@@ -311,6 +311,11 @@ if PORTAL_CLEANER_MEMORY_BYTES < _share_needed:
         f"{-(-_share_needed // MiB)} MiB. Raise PORTAL_CLEANING_MEMORY_MB to at least "
         f"{PORTAL_CLEANERS * -(-_share_needed // MiB)} (and MemoryMax= with it), or lower "
         f"PORTAL_CLEANERS or PORTAL_MAX_UPLOAD_MB.")
+# What one gunicorn worker holds besides the cleaners, for sizing MemoryMax=: Django
+# and its threads' uploads in flight, its cleaning zygote, gpg, a safe copy being
+# assembled (384 MiB; a worker measured ~90 MiB idle, its zygote ~50), and its
+# codename derivations at once.
+PORTAL_WORKER_MEMORY_MB = 384 + PORTAL_KDF_CONCURRENCY * PORTAL_KDF_MEMORY_KIB // 1024
 # Safe copies (portal.sanitize.safecopy): every document and picture is also
 # rendered, in a sandbox, to a PDF of page images for editors to open first:
 # at most this many pages each, and this many seconds for all of one upload.
