@@ -120,9 +120,10 @@ def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = Fa
         for config in RENDERER_CONFIG:
             if os.path.exists(config):
                 arguments += ["--ro-bind", config, config]
+        arguments += ["--proc", "/proc"]
         if scratch_bytes:  # the scratch folder is memory: held to its share of it
             arguments += ["--size", str(scratch_bytes)]
-        arguments += ["--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108 - inside the sandbox
+        arguments += ["--tmpfs", "/tmp"]  # noqa: S108 - inside the sandbox
     # /dev/null, zero, random, urandom and the like on a tmpfs, made read-only
     # like the root, so no file can be created anywhere (but the renderer's /tmp).
     arguments += ["--dev", "/dev", "--remount-ro", "/dev", "--remount-ro", "/",

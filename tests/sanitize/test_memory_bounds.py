@@ -13,8 +13,11 @@ raised must be seen to take far more, so these tests can fail.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -177,8 +180,8 @@ def test_the_same_bombs_without_the_budget_take_far_more(built):
     runs = {}
     for label, limits in (("with", budgeted), ("without", unbudgeted)):
         with measured() as memory, ThreadPoolExecutor(settings.PORTAL_CLEANERS) as pool:
-            list(pool.map(lambda _: clean(bomb, "deep.png", limits),
-                          range(settings.PORTAL_CLEANERS)))
+            list(pool.map(lambda these: clean(bomb, "deep.png", these),
+                          [limits] * settings.PORTAL_CLEANERS))
         runs[label] = memory.together
     print(f"\n{settings.PORTAL_CLEANERS} x 16-bit RGBA PNG at once: "
           f"{runs['with'] / MiB:.0f} MiB with the budget, {runs['without'] / MiB:.0f} MiB "
@@ -201,3 +204,19 @@ def test_a_picture_at_the_servers_budget_is_cleaned_within_a_cleaners_share():
     assert memory.largest <= limits.memory_bytes
     beyond = clean(bombs.zero_png(12_289, 8_192, colour=6, level=1), "beyond.png", limits)
     assert beyond.code == "limit" and beyond.seconds < 15
+
+
+def test_the_renderers_scratch_folder_holds_no_more_than_its_share():
+    """The renderer's /tmp is memory: bubblewrap caps it (--size), so a document cannot
+    fill it past its share. Without the cap the same write succeeds."""
+    write = ("import os\ntry:\n    with open('/tmp/filler', 'wb') as f:\n"
+             "        f.write(bytes(24 << 20))\n    print('written')\n"
+             "except OSError as e:\n    print('refused', e.errno)\n")
+    answers = {}
+    for cap in (16 * MiB, 0):
+        child = sandbox.launch([sys.executable, "-I", "-B", "-c", write],
+                               env={"PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE,
+                               renderer=True, scratch_bytes=cap)
+        out, _ = child.communicate(timeout=60)
+        answers[cap] = out.decode().strip()
+    assert answers == {16 * MiB: f"refused {errno.ENOSPC}", 0: "written"}
