@@ -134,7 +134,9 @@ def _decode(
         picture.frame(image.width, image.height, image.mode)
         # Later frames are decoded into the same memory, so only a lone frame is
         # used where it lies; each frame of an animation is copied.
-        several = bool(getattr(image, "is_animated", False))
+        several = getattr(image, "is_animated", None)
+        if several is None:  # a plugin that only counts its frames
+            several = getattr(image, "n_frames", 1) > 1
         frames: list[Image.Image] = []
         durations: list[int] = []
         exif = image.getexif()
