@@ -8,6 +8,7 @@ development default (PORTAL_DEBUG=True) generates one into the data directory.
 from __future__ import annotations
 
 import resource
+from dataclasses import replace
 from pathlib import Path
 
 import dj_database_url
@@ -21,6 +22,8 @@ from portal.env import (
     env_str,
     generated_secret,
 )
+from portal.sanitize.budget import cleaner_memory_needed
+from portal.sanitize.limits import DEFAULT_LIMITS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
@@ -326,6 +329,29 @@ PORTAL_UNUSED_IDENTITY_DAYS = env_int("PORTAL_UNUSED_IDENTITY_DAYS", 7, minimum=
 # One more waits this long for a turn, then the file is refused as "busy".
 PORTAL_CLEANERS = env_int("PORTAL_CLEANERS", 2, minimum=1, maximum=64)
 PORTAL_CLEANER_WAIT_SECONDS = env_int("PORTAL_CLEANER_WAIT_SECONDS", 30, minimum=0, maximum=600)
+# Memory for every cleaning process and safe-copy renderer together, in MiB: each of
+# the PORTAL_CLEANERS slots gets an equal share as its limit, so the cleaners can
+# never take more than this between them (deploy/systemd/penname.service's
+# MemoryMax= holds it and the workers; a test compares them). A share must hold a
+# picture at the cleaner's budget and a file at PORTAL_MAX_UPLOAD_MB in and out.
+PORTAL_CLEANING_MEMORY_MB = env_int("PORTAL_CLEANING_MEMORY_MB", 3072, minimum=256,
+                                    maximum=1 << 20)
+PORTAL_CLEANER_MEMORY_BYTES = PORTAL_CLEANING_MEMORY_MB * MiB // PORTAL_CLEANERS
+_share_needed = cleaner_memory_needed(
+    replace(DEFAULT_LIMITS, max_input_bytes=PORTAL_MAX_FILE_BYTES))
+if PORTAL_CLEANER_MEMORY_BYTES < _share_needed:
+    raise ImproperlyConfigured(
+        f"PORTAL_CLEANING_MEMORY_MB={PORTAL_CLEANING_MEMORY_MB} gives each of the "
+        f"{PORTAL_CLEANERS} cleaners {PORTAL_CLEANER_MEMORY_BYTES // MiB} MiB; with "
+        f"PORTAL_MAX_UPLOAD_MB={PORTAL_MAX_FILE_BYTES // MiB} each needs "
+        f"{-(-_share_needed // MiB)} MiB. Raise PORTAL_CLEANING_MEMORY_MB to at least "
+        f"{PORTAL_CLEANERS * -(-_share_needed // MiB)} (and MemoryMax= with it), or lower "
+        f"PORTAL_CLEANERS or PORTAL_MAX_UPLOAD_MB.")
+# What one gunicorn worker holds besides the cleaners, for sizing MemoryMax=: Django
+# and its threads' uploads in flight, its cleaning zygote, gpg, a safe copy being
+# assembled (384 MiB; a worker measured ~90 MiB idle, its zygote ~50), and its
+# codename derivations at once.
+PORTAL_WORKER_MEMORY_MB = 384 + PORTAL_KDF_CONCURRENCY * PORTAL_KDF_MEMORY_KIB // 1024
 # Safe copies (portal.sanitize.safecopy): every document and picture is also
 # rendered, in a sandbox, to a PDF of page images for editors to open first:
 # at most this many pages each, and this many seconds for all of one upload.

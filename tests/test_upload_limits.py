@@ -176,18 +176,3 @@ def test_file_names_are_made_safe_to_show(client, editor, data_dir, settings):
     assert clean_file_name("a\x00b.txt") == "ab.txt"
     long_name = clean_file_name("x" * 10_000 + ".docx")
     assert len(long_name) <= settings.PORTAL_MAX_FILE_NAME_CHARS and long_name.endswith(".docx")
-
-
-def test_cleaners_beyond_the_server_wide_limit_are_refused_as_busy(client, editor, data_dir,
-                                                                    settings):
-    """PORTAL_CLEANERS slots are shared by every worker; the next upload waits, then is told."""
-    from portal.authors.pending import cleaner_slots
-
-    settings.PORTAL_CLEANERS = 1
-    settings.PORTAL_CLEANER_WAIT_SECONDS = 1
-    new_author(client)
-    with cleaner_slots().hold():  # another worker's cleaning, in progress
-        review = review_of(upload(client, [("a.txt", b"words")]))
-    assert "The server is cleaning many files right now" in review.html
-    review = review_of(upload(client, [("a.txt", b"words")]))  # the slot is free again
-    assert "The server is cleaning many files right now" not in review.html

@@ -9,6 +9,11 @@ PORTAL_PENDING_SECONDS by the sweeper.
 
 Confirmation claims the directory atomically (a rename), so a double click
 cannot send a submission twice.
+
+Cleaning is bounded across the server: at most PORTAL_CLEANERS cleaners and
+safe-copy renderers at once, each within its share of PORTAL_CLEANING_MEMORY_MB.
+When every slot stays taken past PORTAL_CLEANER_WAIT_SECONDS, `create` raises
+CleanersBusy and keeps nothing: the author is asked to send again later.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -40,12 +45,12 @@ from portal.crypto.spool import (
     read_all,
     write_all,
 )
-from portal.sanitize import DEFAULT_LIMITS, CleaningRefused, Limits, clean_isolated
+from portal.sanitize import CleaningRefused, clean_isolated
 from portal.sanitize.filenames import neutral_name
 from portal.sanitize.forbidden import Screen, never_sendable
-from portal.sanitize.safecopy import SafeCopyFailed, SafeCopyLimits, make_safe_copy, renderable
-from portal.sanitize.slots import CleanerSlots
+from portal.sanitize.safecopy import SafeCopyFailed, make_safe_copy, renderable
 
+from .cleaning import CleanersBusy, cleaner_slots, cleaning_limits, safe_copy_limits
 from .upload import SpooledUpload
 
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -176,7 +181,8 @@ def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload
     Files the cleaner refuses keep their raw bytes (encrypted) so the author can
     still choose to send them uncleaned; the refusal reason is in the manifest.
     Programs, documents with macros and archives keep nothing: they are never sent
-    (portal.sanitize.forbidden).
+    (portal.sanitize.forbidden). Raises CleanersBusy, keeping nothing, when no
+    cleaning slot comes free in time.
     """
     master = new_key()
     pending_id = secrets.token_hex(16)
@@ -201,25 +207,6 @@ def create(author_id: str, title: str, message: str, uploads: list[SpooledUpload
         for upload in uploads:
             upload.delete()
     return pending
-
-
-def cleaning_limits() -> Limits:
-    """The cleaner's limits, with file sizes following the portal's upload limit."""
-    return replace(
-        DEFAULT_LIMITS,
-        max_input_bytes=settings.PORTAL_MAX_FILE_BYTES,
-        max_output_bytes=2 * settings.PORTAL_MAX_FILE_BYTES + 64 * 1024 * 1024,
-    )
-
-
-def cleaner_slots() -> CleanerSlots:
-    """At most PORTAL_CLEANERS cleaning processes at once on this server (every worker).
-
-    The slots are empty lock files beside the spool, not in it: the spool
-    holds only uploads on their way.
-    """
-    return CleanerSlots(Path(settings.DATA_DIR) / "cleaner-slots", settings.PORTAL_CLEANERS,
-                        settings.PORTAL_CLEANER_WAIT_SECONDS)
 
 
 def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload) -> PendingFile:
@@ -247,6 +234,9 @@ def _clean_one(directory: Path, master: bytes, index: int, upload: SpooledUpload
                 return PendingFile(index, upload.name, sink.size, sink.sha256.hexdigest(),
                                    report.kind, status, report=report.to_dict())
             writer.abort()
+        except CleanersBusy:
+            writer.abort()
+            raise
         except CleaningRefused as cleaner_refused:
             writer.abort()
             refused = screen.after_refusal(cleaner_refused)
@@ -278,11 +268,6 @@ RENDER_REFUSED = {"legacy-office": "ole", "rtf": "rtf", "epub": "epub"}
 
 # Less time than this left in the upload's budget: no copy is started.
 MIN_SAFE_COPY_SECONDS = 5
-
-
-def safe_copy_limits(seconds: int) -> SafeCopyLimits:
-    return SafeCopyLimits(max_pages=settings.PORTAL_SAFE_COPY_MAX_PAGES, seconds=seconds,
-                          max_input_bytes=settings.PORTAL_MAX_FILE_BYTES)
 
 
 def _safe_copy(directory: Path, master: bytes, pending_file: PendingFile,

@@ -36,6 +36,7 @@ from portal.sanitize import CleaningRefused
 from . import budgets, sending
 from . import pending as pending_uploads
 from . import unused as unused_identities
+from .busy import busy_page
 from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
 from .identity import attempt_codename, create_author, reply_secret_for
 from .models import Author
@@ -267,6 +268,8 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
             str(author.pk), form.cleaned_data["title"], form.cleaned_data["message"], uploads,
             revision_of=revision_of,
         )
+    except pending_uploads.CleanersBusy:  # every cleaning slot taken: come back later
+        return busy_page(request, author)
     except (OSError, SpoolCorrupt, CleaningRefused) as exc:
         count(f"upload could not be prepared: {type(exc).__name__}")
         return _home_again(request, author, _upload_error("disk"), form)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
+from .budget import DecodeBudget
 from .errors import CleaningRefused, LimitExceeded, import_refusal
 from .limits import DEFAULT_LIMITS, Limits
 from .report import Report
@@ -63,12 +64,14 @@ STREAMING = frozenset({"text", "markdown", "wav", "openpgp"})
 
 @dataclass
 class Context:
-    """What a cleaner may know besides the bytes: the kind, the limits, the depth."""
+    """What a cleaner may know besides the bytes: the kind, the limits, the depth, and
+    what the file's pictures may still take once decoded."""
 
     kind: str
     limits: Limits = DEFAULT_LIMITS
     depth: int = 0
     name_hint: str = ""
+    budget: DecodeBudget | None = None
     # Cleaners call this for an embedded document or image; it returns the cleaned
     # bytes or raises CleaningRefused, and records the embedded file in the report.
     clean_embedded: Callable[[bytes, str, Report], bytes] = field(default=lambda d, n, r: d)
@@ -145,7 +148,8 @@ def clean(
     if len(data) > limits.max_input_bytes:
         raise LimitExceeded(f"file over {limits.max_input_bytes // (1024 * 1024)} MiB")
     cleaned, report = clean_bytes(
-        data, name_hint=name_hint, claimed=claimed, limits=limits, depth=depth, kind=kind
+        data, name_hint=name_hint, claimed=claimed, limits=limits, depth=depth, kind=kind,
+        budget=DecodeBudget(limits),
     )
     verify(report.kind, cleaned, limits)
     if len(cleaned) > limits.max_output_bytes:
@@ -162,8 +166,13 @@ def clean_bytes(
     limits: Limits = DEFAULT_LIMITS,
     depth: int = 0,
     kind: str | None = None,
+    budget: DecodeBudget | None = None,
 ) -> tuple[bytes, Report]:
-    """Clean a whole file held in memory; used for top-level and embedded files alike."""
+    """Clean a whole file held in memory; used for top-level and embedded files alike.
+
+    `budget`: what the pictures of the whole upload may still take once decoded
+    (a fresh one for a file of its own); embedded files share their container's.
+    """
     if depth > limits.max_depth:
         raise LimitExceeded("documents nested too deeply")
     if kind is None:
@@ -171,9 +180,10 @@ def clean_bytes(
     kind = refine(kind, data)
     refuse_if_not_cleanable(kind)
     report = _new_report(kind, claimed)
+    shared = budget if budget is not None else DecodeBudget(limits)
     ctx = Context(
-        kind=kind, limits=limits, depth=depth, name_hint=name_hint,
-        clean_embedded=lambda d, n, r: _clean_embedded(d, n, r, limits, depth),
+        kind=kind, limits=limits, depth=depth, name_hint=name_hint, budget=shared,
+        clean_embedded=lambda d, n, r: _clean_embedded(d, n, r, limits, depth, shared),
     )
     out = io.BytesIO()
     load_cleaner(kind)(io.BytesIO(data), BoundedWriter(out, limits.max_output_bytes), report, ctx)  # type: ignore[arg-type]
@@ -181,10 +191,12 @@ def clean_bytes(
     return out.getvalue(), report
 
 
-def _clean_embedded(data: bytes, name: str, parent: Report, limits: Limits, depth: int) -> bytes:
+def _clean_embedded(data: bytes, name: str, parent: Report, limits: Limits, depth: int,
+                    budget: DecodeBudget) -> bytes:
     from .verify import verify
 
-    cleaned, inner = clean_bytes(data, name_hint=name, limits=limits, depth=depth + 1)
+    cleaned, inner = clean_bytes(data, name_hint=name, limits=limits, depth=depth + 1,
+                                 budget=budget)
     verify(inner.kind, cleaned, limits)
     parent.remove("embedded-file", name)
     for finding in inner.removed:

@@ -7,8 +7,10 @@ comments and, in PNG, free text chunks. Formats have too many places to hide
 data for a deny-list to be trusted, so nothing is copied: the pixels (and, for
 animations, frame timings) are decoded and a new file of the same format is
 written from them alone, with no EXIF, XMP, IPTC, colour profile, comment or text.
-The rotation EXIF asked for is applied to the pixels. The declared size is
-checked before any pixel is decoded, so a tiny file cannot claim gigapixels.
+The rotation EXIF asked for is applied to the pixels. Every frame's decoded
+size is charged to the picture's and the file's budgets (budget.py) before it
+is decoded, so a tiny file cannot claim gigabytes, in one frame or in many;
+a single picture is re-encoded from the decoder's own memory, never a copy of it.
 A JPEG that holds more pictures than the photo (images_mpo) keeps the photo.
 """
 
@@ -21,6 +23,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, ImageCms, JpegImagePlugin, TiffImagePlugin
 
+from .budget import DEFAULT_COPIES, DecodeBudget, PictureBudget
 from .core import Context
 from .errors import CleaningRefused, LimitExceeded, import_refusal
 from .images_mpo import primary_picture
@@ -59,12 +62,20 @@ def clean_image(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> N
             report.remove("secondary-pictures", count=followers)
         elif indexed:
             report.remove("unknown-part", "MPF")
+        # Each scan of a progressive JPEG is a pass over the whole picture. Outside
+        # segments a marker's bytes can only be a marker (scan data stuffs 0xFF), so
+        # this count is never below what the decoder will read.
+        if data.count(b"\xff\xda") > ctx.limits.max_jpeg_scans:
+            raise LimitExceeded(f"more than {ctx.limits.max_jpeg_scans} JPEG scans")
+    picture = (ctx.budget or DecodeBudget(ctx.limits)).picture(fmt)
+    # Pillow's own guard stays on as a second line: no frame has more pixels than
+    # the cheapest pixel (one byte, in two copies) lets the budget pay for.
     previous_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = ctx.limits.max_image_pixels
+    Image.MAX_IMAGE_PIXELS = ctx.limits.max_image_bytes // DEFAULT_COPIES
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            frames, timing, source = _decode(data, fmt, report, ctx)
+            frames, timing, source = _decode(data, fmt, report, picture)
     finally:
         Image.MAX_IMAGE_PIXELS = previous_limit
     out = io.BytesIO()
@@ -109,15 +120,25 @@ def _reserve_for_heif(need: tuple[int, int], pixels: int) -> None:
 
 
 def _decode(
-    data: bytes, fmt: str, report: Report, ctx: Context
+    data: bytes, fmt: str, report: Report, picture: PictureBudget
 ) -> tuple[list[Image.Image], dict[str, Any], dict[str, Any]]:
-    """The frames rebuilt from pixels, their timing, and what the encoder may reuse."""
+    """The frames rebuilt from pixels, their timing, and what the encoder may reuse.
+
+    Frames are decoded one by one, each charged to `picture` first; the count of
+    frames is never asked of the file (a TIFF would walk every page to answer).
+    """
     try:
         image = Image.open(io.BytesIO(data), formats=[fmt])
-        frames_total = getattr(image, "n_frames", 1)
+        # Charged before anything else is asked: a PNG decodes its pixels to look
+        # for EXIF after them.
+        picture.frame(image.width, image.height, image.mode)
+        # Later frames are decoded into the same memory, so only a lone frame is
+        # used where it lies; each frame of an animation is copied.
+        several = getattr(image, "is_animated", None)
+        if several is None:  # a plugin that only counts its frames
+            several = getattr(image, "n_frames", 1) > 1
         frames: list[Image.Image] = []
         durations: list[int] = []
-        budget = ctx.limits.max_image_pixels
         exif = image.getexif()
         orientation = _orientation(image, exif, report)
         found = _Found()
@@ -126,25 +147,31 @@ def _decode(
         if fmt == "JPEG":
             source["qtables"] = getattr(image, "quantization", None)
             source["subsampling"] = JpegImagePlugin.get_sampling(image)
-        for index in range(frames_total):
-            if index:
-                image.seek(index)
+        index = 0
+        while True:
             width, height = image.size
-            budget -= width * height
-            if budget < 0:
-                raise LimitExceeded(f"more than {ctx.limits.max_image_pixels} pixels")
+            if index:
+                picture.frame(width, height, image.mode)
             _inventory_frame(image, found)
             if fmt == "TIFF" and index:
                 orientation = _orientation(image, image.getexif(), report)
             if fmt == "HEIF":
                 _reserve_for_heif(_HEIF_DECODE_NEED, width * height)
             image.load()
-            frames.append(_transposed(_pixels_only(image), orientation))
             durations.append(int(image.info.get("duration", 0) or 0))
+            frames.append(_transposed(_pixels_only(image, copy=several), orientation))
+            if not several:
+                break
+            index += 1
+            try:
+                image.seek(index)
+            except EOFError:
+                break
+        image.close()  # a lone frame's memory now belongs to frames[0] alone
     except CleaningRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LimitExceeded(f"more than {ctx.limits.max_image_pixels} pixels") from exc
+        raise picture.refusal() from exc
     except MemoryError:
         raise
     except Exception as exc:  # any decoder failure on hostile input is a refusal
@@ -241,14 +268,11 @@ def _inventory_frame(image: Image.Image, report: _Found) -> None:
             report.remove("author-name", str(tags.get(_TAG_ARTIST)).strip("\x00 "))
 
 
-def _pixels_only(frame: Image.Image) -> Image.Image:
-    """A new image holding this frame's pixels (and palette), with an empty info."""
-    clean = Image.frombytes(frame.mode, frame.size, frame.tobytes())
-    if frame.mode in ("P", "PA") and frame.palette is not None:
-        palette_mode = frame.palette.mode
-        palette = frame.getpalette(palette_mode)
-        if palette is not None:
-            clean.putpalette(palette, palette_mode)
+def _pixels_only(frame: Image.Image, copy: bool) -> Image.Image:
+    """A plain image of this frame's pixels (and palette) with an empty info: the
+    decoder's own memory, or with `copy` a copy of it."""
+    clean = frame._new(frame.im.copy() if copy else frame.im)
+    clean.info = {}
     transparency = frame.info.get("transparency")
     if transparency is not None:
         clean.info["transparency"] = transparency
@@ -260,17 +284,16 @@ def _pixels_only(frame: Image.Image) -> Image.Image:
 
 def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
     """Convert pixels described by a colour profile to sRGB, so dropping it keeps colours."""
+    kept = dict(image.info)
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        converted = ImageCms.profileToProfile(
-            image, profile, ImageCms.createProfile("sRGB"), outputMode=image.mode
-        )
+        # Converted where it lies: no second copy of the picture.
+        ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"),
+                                  outputMode=image.mode, inPlace=True)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return image  # an unusable profile: the pixels are kept as they are
-    if converted is None:
-        return image
-    converted.info = {k: v for k, v in image.info.items() if k == "transparency"}
-    return converted
+        pass  # an unusable profile: the pixels are kept as they are
+    image.info = kept  # the conversion names its sRGB profile there; not passed on
+    return image
 
 
 def _transposed(image: Image.Image, orientation: int) -> Image.Image:

@@ -27,8 +27,20 @@ class Limits:
     max_zip_ratio: int = 200
     # XML bombs are stopped by defusedxml; this bounds a single XML part's size.
     max_xml_bytes: int = 256 * MiB
-    # Decompression-bomb images: 100 megapixels is a 10,000 × 10,000 picture.
-    max_image_pixels: int = 100_000_000
+    # Decompression bombs (budget.py): the memory one picture may take while it is
+    # decoded and re-encoded, all its frames or pages together: width × height × the
+    # bytes each pixel takes decoded (four for colour, one for grey, palette and
+    # black-and-white) × the copies its format's decoder and encoder hold (two; WebP
+    # four, HEIC six). 768 MiB: a 96-megapixel colour photo, a 24-megapixel HEIC.
+    max_image_bytes: int = 768 * MiB
+    # Frames of an animation or pages of a TIFF: each costs a decode and an encode.
+    max_image_frames: int = 1_000
+    # Every picture of one file together (a document's pictures, each under the
+    # limit above): about forty 12-megapixel photos. Bounds the time a slot is held.
+    max_file_image_bytes: int = 4096 * MiB
+    # Progressive JPEG scans: each one is a pass over the whole picture; cameras and
+    # encoders write at most a few dozen.
+    max_jpeg_scans: int = 100
     # PDFs: pages and objects bound the work of a full rewrite.
     max_pdf_pages: int = 3_000
     max_pdf_objects: int = 1_000_000
@@ -37,8 +49,10 @@ class Limits:
     # Chained Ogg recordings are cleaned one part at a time; a file of thousands of
     # tiny parts is not a recording someone made, and would cost a parse each.
     max_ogg_links: int = 1_000
-    # The child process: address space, CPU seconds and wall-clock seconds.
-    memory_bytes: int = 3072 * MiB
+    # The child process: address space, CPU seconds and wall-clock seconds. The server
+    # sets memory_bytes to its share of PORTAL_CLEANING_MEMORY_MB; it must hold a
+    # picture at max_image_bytes while it is re-encoded (`budget.cleaner_memory_needed`).
+    memory_bytes: int = 1536 * MiB
     cpu_seconds: int = 180
     wall_seconds: int = 300
 

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from .budget import FileBudgetExceeded
 from .core import Context
 from .errors import CleaningRefused
 from .odf_content import DC, OFFICE, XLINK, Locator, clean_odf_tree, refuse_if_encrypted
@@ -167,6 +168,8 @@ def _take_embedded(
     if _kind_of(data, name) in allowed:
         try:
             cleaned = ctx.clean_embedded(data, name, report)
+        except FileBudgetExceeded:  # the whole file is refused, not the picture
+            raise
         except CleaningRefused:
             cleaned = None
     kind = _kind_of(cleaned, name) if cleaned else ""
@@ -183,6 +186,8 @@ def _clean_inline(data: bytes, where: str, report: Report, ctx: Context) -> byte
         return None
     try:
         cleaned = ctx.clean_embedded(data, where, report)
+    except FileBudgetExceeded:  # the whole file is refused, not the picture
+        raise
     except CleaningRefused:
         return None
     return cleaned if _kind_of(cleaned, where) in _KEPT_PICTURES else None

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
+from .budget import FileBudgetExceeded
 from .core import Context
 from .errors import CleaningRefused
 from .ooxml_altchunk import find_alt_chunks, imported_parts, merge_alt_chunks
@@ -172,6 +173,8 @@ def _clean_embedded(
         if _kind_of(members[name], name) in EMBEDDED_TYPES:
             try:
                 cleaned = ctx.clean_embedded(members[name], name, report)
+            except FileBudgetExceeded:  # the whole file is refused, not the picture
+                raise
             except CleaningRefused:
                 cleaned = None
         kind = _kind_of(cleaned, name) if cleaned else ""

@@ -31,7 +31,7 @@ from .core import Context
 from .errors import CleaningRefused, LimitExceeded
 from .pdf_colour import clean_output_intents, neutralise_profiles
 from .pdf_content import remove_content_comments
-from .pdf_images import strip_jpeg_metadata, strip_jpx_metadata
+from .pdf_images import check_image_size, strip_image_metadata
 from .pdf_policy import (
     ACROFORM_KEEP,
     ANNOT_COMMENT_KEYS,
@@ -287,6 +287,7 @@ class _PdfCleaner:
             subtype = obj.get("/Subtype")
             if subtype == "/Image":
                 self._filter_keys(obj, IMAGE_KEEP)
+                check_image_size(obj, self.ctx.limits)
                 self._clean_image_stream(obj)
             elif subtype == "/Form":
                 self._filter_keys(obj, FORM_KEEP)
@@ -319,8 +320,7 @@ class _PdfCleaner:
             if isinstance(parms, Array):
                 outer.DecodeParms = Array(list(parms)[:-1])
             encoded = outer.read_bytes()
-        strip = strip_jpeg_metadata if last == "/DCTDecode" else strip_jpx_metadata
-        cleaned, found = strip(encoded)
+        cleaned, found = strip_image_metadata(encoded, last == "/DCTDecode", self.ctx.limits)
         for code in found:
             self.report.remove(code)
         if cleaned != encoded or len(names) > 1:

@@ -1,4 +1,4 @@
-"""Lossless metadata removal from JPEG and JPEG 2000 images embedded in a PDF.
+"""Images embedded in a PDF: lossless metadata removal, and their size before anyone decodes them.
 
 Threat: a photograph pasted into a document keeps its camera data (EXIF with GPS
 position, make and model, serial numbers), XMP, IPTC captions and comments inside
@@ -6,11 +6,24 @@ the image bytes, where no PDF-level cleaning reaches. Re-encoding would lose
 quality, so these functions work at the marker (JPEG) or box (JPEG 2000) level:
 every segment needed to decode the picture is copied byte for byte, everything
 else is dropped and named. A structure we cannot follow is refused, never passed.
+
+Threat: an image whose few compressed bytes decode to gigabytes, for the
+safe-copy renderer and for every editor's PDF reader. The cleaner never decodes
+a PDF's images, so each one's declared size (the dictionary's width, height,
+bits and colour components, and for JPEG and JPEG 2000 the size in the image's
+own header, which is what a decoder believes) is held to the picture budget
+(budget.py) instead.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from pikepdf import Array, Dictionary, Name, Stream
+
+from .budget import check_declared_picture
 from .errors import CleaningRefused
+from .limits import Limits
 
 # JPEG markers that stand alone, without a length field.
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
@@ -166,3 +179,80 @@ def _strip_codestream(data: bytes) -> tuple[bytes, list[str]]:
         else:
             out += data[pos : pos + 2 + length]
         pos += 2 + length
+
+
+# Colour components of each colour space family (ISO 32000-1, 8.6); an unknown one
+# counts as the widest.
+_COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/G": 1, "/Indexed": 1, "/I": 1,
+               "/Separation": 1, "/Pattern": 1, "/DeviceRGB": 3, "/CalRGB": 3, "/RGB": 3,
+               "/Lab": 3, "/DeviceCMYK": 4, "/CMYK": 4}
+
+
+def check_image_size(image: Stream, limits: Limits) -> None:
+    """Refuse ("limit") an image XObject whose dictionary declares more than the budget."""
+    width, height = _number(image.get("/Width")), _number(image.get("/Height"))
+    if image.get("/ImageMask") is True:
+        bits = 1
+    else:
+        bits = (_number(image.get("/BitsPerComponent")) or 8) * _components(image.get("/ColorSpace"))
+    check_declared_picture(width, height, bits, limits)
+
+
+def strip_image_metadata(encoded: bytes, jpeg: bool, limits: Limits) -> tuple[bytes, list[str]]:
+    """A JPEG or JPEG 2000 image without its metadata, and what was there; refused
+    ("limit") first if its own header declares more than the picture budget."""
+    width, height, bits = _jpeg_size(encoded) if jpeg else _jpx_size(encoded)
+    check_declared_picture(width, height, bits, limits)
+    return strip_jpeg_metadata(encoded) if jpeg else strip_jpx_metadata(encoded)
+
+
+def _number(value: Any) -> int:
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _components(space: Any) -> int:
+    if isinstance(space, Name):
+        return _COMPONENTS.get(str(space), 4)
+    if isinstance(space, Array) and len(space) and isinstance(space[0], Name):
+        family = str(space[0])
+        if family == "/ICCBased" and len(space) > 1 and isinstance(space[1], (Stream, Dictionary)):
+            return min(_number(space[1].get("/N")) or 4, 4)
+        if family == "/DeviceN" and len(space) > 1 and isinstance(space[1], Array):
+            return max(len(space[1]), 1)
+        return _COMPONENTS.get(family, 4)
+    return 4
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int, int]:
+    """Width, height and bits per pixel from the first frame header (SOFn); zeros if none."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF or marker in _STANDALONE:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        if marker in (_SOS, _EOI):
+            break
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and pos + 10 <= len(data):
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return width, height, data[pos + 4] * data[pos + 9]
+        pos += 2 + length
+    return 0, 0, 0
+
+
+def _jpx_size(data: bytes) -> tuple[int, int, int]:
+    """Width, height and bits per pixel from the codestream's SIZ segment; zeros if none."""
+    pos = data.find(b"\xff\x4f\xff\x51")
+    if pos < 0 or pos + 42 > len(data):
+        return 0, 0, 0
+    siz = data[pos + 4 :]
+    width = int.from_bytes(siz[4:8], "big") - int.from_bytes(siz[12:16], "big")
+    height = int.from_bytes(siz[8:12], "big") - int.from_bytes(siz[16:20], "big")
+    count = int.from_bytes(siz[36:38], "big")
+    depths = siz[38 : 38 + 3 * count : 3]
+    return width, height, sum((depth & 0x7F) + 1 for depth in depths)

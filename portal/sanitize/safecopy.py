@@ -68,6 +68,8 @@ class SafeCopyLimits:
     # LibreOffice maps much more than it uses; this bounds each process of the sandbox.
     memory_bytes: int = 4096 * MiB
     file_bytes: int = 1024 * MiB
+    # The scratch /tmp is memory too: all its files together.
+    scratch_bytes: int = 1024 * MiB
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ def make_safe_copy(source: BinaryIO, sink: BinaryIO, *, kind: str,
            "PORTAL_RENDER_ARGS": json.dumps(arguments)}
     try:
         child = sandbox.launch(RENDER_COMMAND, env=env, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, renderer=True)
+                               stdout=subprocess.PIPE, renderer=True,
+                               scratch_bytes=limits.scratch_bytes)
     except sandbox.SandboxUnavailable:
         raise SafeCopyFailed("unavailable") from None
     feeder = threading.Thread(target=_feed, args=(source, child.stdin), daemon=True)

@@ -95,7 +95,8 @@ def readable_paths() -> list[str]:
     return kept
 
 
-def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = False) -> list[str]:
+def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = False,
+                     scratch_bytes: int = 0) -> list[str]:
     arguments = [
         "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--uid", SANDBOX_ID, "--gid", SANDBOX_ID, "--new-session", "--cap-drop", "ALL",
@@ -119,7 +120,10 @@ def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = Fa
         for config in RENDERER_CONFIG:
             if os.path.exists(config):
                 arguments += ["--ro-bind", config, config]
-        arguments += ["--proc", "/proc", "--tmpfs", "/tmp"]  # noqa: S108 - inside the sandbox
+        arguments += ["--proc", "/proc"]
+        if scratch_bytes:  # the scratch folder is memory: held to its share of it
+            arguments += ["--size", str(scratch_bytes)]
+        arguments += ["--tmpfs", "/tmp"]  # noqa: S108 - inside the sandbox
     # /dev/null, zero, random, urandom and the like on a tmpfs, made read-only
     # like the root, so no file can be created anywhere (but the renderer's /tmp).
     arguments += ["--dev", "/dev", "--remount-ro", "/dev", "--remount-ro", "/",
@@ -130,7 +134,8 @@ def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = Fa
 def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] = (),
            stdin: Any = subprocess.DEVNULL, stdout: Any = subprocess.DEVNULL,
            stderr: Any = subprocess.DEVNULL,
-           die_with_parent: bool = True, renderer: bool = False) -> subprocess.Popen[bytes]:
+           die_with_parent: bool = True, renderer: bool = False,
+           scratch_bytes: int = 0) -> subprocess.Popen[bytes]:
     """Start `argv` (an interpreter command) inside the sandbox; raise SandboxUnavailable.
 
     With `die_with_parent` the sandbox is killed when the thread that started it
@@ -138,7 +143,8 @@ def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] 
     socket it serves is closed. With `renderer`, the sandbox of safe copies:
     the same namespaces and read-only root, plus font configuration, a private
     /proc and a scratch /tmp in memory, under the renderer's deny-list filter
-    (`syscalls.RENDERER_DENIED`) instead of the cleaner's allow-lists.
+    (`syscalls.RENDERER_DENIED`) instead of the cleaner's allow-lists, and with
+    `scratch_bytes` a /tmp that holds no more than that.
     """
     bwrap = bwrap_path()
     if bwrap is None:
@@ -156,7 +162,8 @@ def launch(argv: Sequence[str], *, env: dict[str, str], pass_fds: Sequence[int] 
         os.write(seccomp_fd, base)
         os.lseek(seccomp_fd, 0, os.SEEK_SET)
         return subprocess.Popen(
-            [bwrap, *_bwrap_arguments(seccomp_fd, die_with_parent, renderer), "--", *argv],
+            [bwrap, *_bwrap_arguments(seccomp_fd, die_with_parent, renderer, scratch_bytes),
+             "--", *argv],
             stdin=stdin, stdout=stdout, stderr=stderr, env={**env, **layers},
             pass_fds=(*pass_fds, seccomp_fd), close_fds=True,
         )

@@ -9,7 +9,9 @@ Promise: `CleanerSlots.hold()` lets at most `count` holders in at once across
 every process that uses the same directory: each slot is a lock file held with
 flock(), which the kernel releases when its holder ends, however it ends, so a
 killed worker never keeps a slot. The next caller waits up to `wait_seconds`
-for a slot, then is refused with the "busy" code, never queued without bound.
+for a slot, then is refused with `CleanersBusy` (code "busy"), never queued
+without bound. Only this module raises it: a cleaning child that answers
+"busy" is just a refusal, and cannot make the server turn an author away.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from .errors import CleaningRefused
 POLL_SECONDS = 0.05
 
 
+class CleanersBusy(CleaningRefused):
+    """Every slot stayed taken for the whole wait."""
+
+    def __init__(self) -> None:
+        super().__init__("busy")
+
+
 class CleanerSlots:
     def __init__(self, directory: Path, count: int, wait_seconds: float) -> None:
         if count < 1:
@@ -36,7 +45,7 @@ class CleanerSlots:
 
     @contextmanager
     def hold(self) -> Iterator[int]:
-        """Hold one slot for the duration of the block; raise CleaningRefused("busy")."""
+        """Hold one slot for the duration of the block; raise CleanersBusy."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         deadline = time.monotonic() + self.wait_seconds
         while True:
@@ -53,5 +62,5 @@ class CleanerSlots:
                     os.close(fd)  # releases the lock
                 return
             if time.monotonic() >= deadline:
-                raise CleaningRefused("busy")
+                raise CleanersBusy
             time.sleep(POLL_SECONDS)

@@ -78,9 +78,11 @@ def verify_media(kind: str, data: bytes, limits: Limits) -> None:
     check_local_paths_bytes(data, kind.upper())
 
 
-def _check_pixels(width: int, height: int, limits: Limits) -> None:
-    if width * height > limits.max_image_pixels:
-        raise LimitExceeded("image has too many pixels")
+def _check_pixels(width: int, height: int, limits: Limits, per_pixel: int = 1) -> None:
+    """One frame against the picture budget, at the bytes per pixel a decoder keeps
+    (never more than the cleaner charged for the frame it wrote)."""
+    if width * height * per_pixel > limits.max_image_bytes:
+        raise LimitExceeded("image too large once decoded")
 
 
 _JPEG_NAMES = {0xE1: "Exif or XMP", 0xE2: "ICC profile", 0xED: "IPTC or Photoshop data",
@@ -136,7 +138,7 @@ def _check_jpeg_segment(marker: int, body: bytes, limits: Limits) -> None:
     elif marker in (0xC4, 0xDA, 0xCC) or marker in _JPEG_STRUCTURE:
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and len(body) >= 5:
             height, width = struct.unpack(">HH", body[1:5])
-            _check_pixels(width, height, limits)
+            _check_pixels(width, height, limits, 1 if body[5:6] == b"\x01" else 4)
     else:
         fail(f"unknown JPEG marker {marker:02X}")
 
@@ -183,9 +185,12 @@ def check_png(data: bytes, limits: Limits) -> None:
         if ctype not in _PNG_ALLOWED:
             name = ctype.decode("latin-1") if ctype.isalpha() else "unknown"
             fail(_PNG_NAMES.get(ctype, f"PNG {name} chunk"))
-        if ctype == b"IHDR" and length >= 8:
-            width, height = struct.unpack(">II", body[:8])
-            _check_pixels(width, height, limits)
+        if ctype == b"IHDR":
+            if length != 13:
+                fail("damaged PNG header")
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            # grey and palette: a byte a pixel (two at 16 bits); the rest: four
+            _check_pixels(width, height, limits, (depth // 8 or 1) if colour in (0, 3) else 4)
         pos += 12 + length
         if ctype == b"IEND":
             break
@@ -279,9 +284,9 @@ def _webp_chunks(data: bytes, pos: int, end: int, allowed: set[bytes], limits: L
                 fail("WebP header announces metadata")
             width = int.from_bytes(data[pos + 12 : pos + 15], "little") + 1
             height = int.from_bytes(data[pos + 15 : pos + 18], "little") + 1
-            _check_pixels(width, height, limits)
+            _check_pixels(width, height, limits, 4)
         elif fourcc in (b"VP8 ", b"VP8L"):
-            _check_pixels(*_vp8_size(fourcc, data[pos + 8 : body_end]), limits)
+            _check_pixels(*_vp8_size(fourcc, data[pos + 8 : body_end]), limits, 4)
         elif fourcc == b"ANMF":
             if size < 16:
                 fail("truncated WebP frame")
@@ -332,7 +337,7 @@ def check_tiff(data: bytes, limits: Limits) -> None:
         if offset in seen:
             fail("TIFF directories form a loop")
         seen.add(offset)
-        if len(seen) > min(MAX_TIFF_DIRECTORIES, limits.max_pdf_pages + 1):
+        if len(seen) > min(MAX_TIFF_DIRECTORIES, limits.max_image_frames):
             raise LimitExceeded("too many TIFF pages")
         offset = _check_tiff_directory(data, offset, order, limits)
 

@@ -244,6 +244,8 @@ def _check_stream(stream: pikepdf.Stream, budget: _Budget) -> None:
             check_jpx(raw)
         _check_xmp(raw, "a PDF image")
         return
+    if is_image:
+        _check_declared_image(stream, budget.limits)
     decoded = _decode(stream, raw, filters, budget)
     _check_xmp(decoded, "a PDF stream")
     if not is_image:
@@ -252,6 +254,18 @@ def _check_stream(stream: pikepdf.Stream, budget: _Budget) -> None:
         check_icc_profile(decoded, "a PDF colour profile")
     if stream.objgen in budget.content_streams and has_comment(decoded):
         fail("comment in the drawing instructions of a PDF page")
+
+
+def _check_declared_image(stream: pikepdf.Stream, limits: Limits) -> None:
+    """Before an image is decoded: its declared size, at one colour component (never
+    more than the cleaner counted), within the picture budget."""
+    try:
+        width, height = int(stream.get("/Width", 0)), int(stream.get("/Height", 0))
+        bits = 1 if stream.get("/ImageMask") is True else int(stream.get("/BitsPerComponent", 8))
+    except (TypeError, ValueError):
+        fail("malformed image dictionary in PDF")
+    if width * height * max(bits, 1) // 8 > limits.max_image_bytes:
+        raise LimitExceeded("PDF image too large once decoded")
 
 
 def _decode(stream: pikepdf.Stream, raw: bytes, filters: list[str], budget: _Budget) -> bytes:

@@ -139,10 +139,10 @@ def test_decompression_bomb_is_refused_before_decoding() -> None:
     assert time.monotonic() - started < 2
 
 
-def test_pixel_limit_counts_every_frame_of_an_animation() -> None:
+def test_decoded_size_limit_counts_every_frame_of_an_animation() -> None:
     dirty, _ = dirty_media.dirty_gif()  # three 30 × 20 frames: 1,800 pixels
     with pytest.raises(LimitExceeded):
-        clean_bytes(dirty, name_hint="moving.gif", limits=Limits(max_image_pixels=1000))
+        clean_bytes(dirty, name_hint="moving.gif", limits=Limits(max_image_bytes=1800))
 
 
 @pytest.mark.parametrize("build,name", [(dirty_media.dirty_jpeg, "cut.jpg"),

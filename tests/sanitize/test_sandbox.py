@@ -265,8 +265,9 @@ def test_the_start_up_check_notices_a_sandbox_with_a_layer_missing(monkeypatch, 
     """The probe can fail: take one layer out of bubblewrap's command and it says which."""
     build = sandbox._bwrap_arguments
 
-    def without(seccomp_fd: int, die_with_parent: bool, renderer: bool = False) -> list[str]:
-        arguments = build(seccomp_fd, die_with_parent, renderer)
+    def without(seccomp_fd: int, die_with_parent: bool, renderer: bool = False,
+                scratch_bytes: int = 0) -> list[str]:
+        arguments = build(seccomp_fd, die_with_parent, renderer, scratch_bytes)
         at = arguments.index(dropped)
         return arguments[:at] + arguments[at + (2 if dropped == "--seccomp" else 1):]
 

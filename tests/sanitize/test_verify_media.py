@@ -178,10 +178,10 @@ def test_image_with_metadata_is_refused(case: str) -> None:
         verify(kind, build())
 
 
-def test_image_with_too_many_pixels_is_refused() -> None:
+def test_image_too_large_once_decoded_is_refused() -> None:
     for kind in ("jpeg", "png", "gif", "webp", "tiff", "bmp"):
         with pytest.raises(LimitExceeded):
-            verify(kind, image(kind.upper()), Limits(max_image_pixels=10))
+            verify(kind, image(kind.upper()), Limits(max_image_bytes=10))
 
 
 def retag(data: bytes, change: Callable[[Any], None]) -> bytes:
