@@ -250,7 +250,8 @@ def run(users: int, duration: float, redis: str, work: Path, attack: str) -> int
             TOR[:] = [edge.tor]
             # Codenames to come back with, made before the clock starts (four at a time).
             with ThreadPoolExecutor(4) as pool:
-                CODENAMES[:] = pool.map(lambda _: HttpAuthor(server.url).new_author("load"), range(8))
+                CODENAMES[:] = pool.map(lambda _: HttpAuthor(edge.tor.url(next(CIRCUITS)))
+                                        .new_author("load"), range(8))
             environment = Environment(user_classes=[Reader, Uploader, Monitor], host=edge.authors)
             runner = environment.create_local_runner()
             samples: list[tuple[float, int]] = []
