@@ -103,6 +103,12 @@ def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = Fa
     ]
     if die_with_parent:
         arguments.append("--die-with-parent")
+    if renderer:
+        # The renderer's scratch folder (memory only, gone with the sandbox) comes first,
+        # so that code installed under /tmp is still bound over it, read-only.
+        if scratch_bytes:  # the scratch folder is memory: held to its share of it
+            arguments += ["--size", str(scratch_bytes)]
+        arguments += ["--tmpfs", "/tmp"]  # noqa: S108 - inside the sandbox
     for path in readable_paths():
         arguments += ["--ro-bind", path, path]
     # Debian's merged /usr: /lib, /bin ... are links into it.
@@ -114,16 +120,13 @@ def _bwrap_arguments(seccomp_fd: int, die_with_parent: bool, renderer: bool = Fa
     if os.path.exists("/etc/ld.so.cache"):
         arguments += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     if renderer:
-        # LibreOffice, poppler and Tesseract need their configuration and fonts,
-        # a scratch folder (memory only, gone with the sandbox) and a /proc,
-        # which in the sandbox's own PID namespace shows only its own processes.
+        # LibreOffice, poppler and Tesseract need their configuration and fonts, the
+        # scratch folder above and a /proc, which in the sandbox's own PID namespace
+        # shows only its own processes.
         for config in RENDERER_CONFIG:
             if os.path.exists(config):
                 arguments += ["--ro-bind", config, config]
         arguments += ["--proc", "/proc"]
-        if scratch_bytes:  # the scratch folder is memory: held to its share of it
-            arguments += ["--size", str(scratch_bytes)]
-        arguments += ["--tmpfs", "/tmp"]  # noqa: S108 - inside the sandbox
     # /dev/null, zero, random, urandom and the like on a tmpfs, made read-only
     # like the root, so no file can be created anywhere (but the renderer's /tmp).
     arguments += ["--dev", "/dev", "--remount-ro", "/dev", "--remount-ro", "/",
