@@ -38,16 +38,15 @@ import unicodedata
 from pathlib import Path
 from typing import IO, Any
 
+from . import kinds
 from .sandbox import undumpable
 
 SCRATCH = Path("/tmp")  # noqa: S108 - the sandbox's own tmpfs, private to this process
-IMAGE_KINDS = frozenset({"jpeg", "png", "webp", "tiff", "gif", "bmp", "heic"})
-# Kinds LibreOffice reads, with the file name extension its import filters expect.
-OFFICE_EXTENSIONS = {
-    "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "odt": "odt", "ods": "ods",
-    "odp": "odp", "odg": "odg", "rtf": "rtf", "ole": "doc", "text": "txt", "markdown": "txt",
-}
-RENDERABLE = frozenset({"pdf", "epub", *IMAGE_KINDS, *OFFICE_EXTENSIONS})
+# What can be drawn, and the file name extension LibreOffice's import filters
+# expect for each kind it reads: the kinds table.
+IMAGE_KINDS = kinds.IMAGES
+OFFICE_EXTENSIONS = kinds.OFFICE_EXTENSIONS
+RENDERABLE = kinds.RENDERABLE
 # An e-book's bounds: chapters laid out, members unpacked, bytes unpacked.
 EPUB_MAX_CHAPTERS = 500
 EPUB_MAX_MEMBERS = 10_000

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from . import kinds
 from .errors import VerificationFailed
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -39,7 +40,7 @@ class StreamVerifier:
     """Checks output of the single-pass cleaners as it is written."""
 
     def __init__(self, kind: str) -> None:
-        if kind not in ("text", "markdown", "openpgp", "wav"):
+        if kind not in kinds.STREAMING:
             raise VerificationFailed(f"no verifier for {kind}")
         self.kind = kind
         self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
@@ -87,17 +88,11 @@ class StreamVerifier:
             raise VerificationFailed("not an OpenPGP message")
 
 
-# Whole-file verifiers, one per kind, each in its own module under verify_*.
+# Whole-file verifiers, one per kind, each in its own module under verify_*; the
+# kinds table names them, and a kind it gives none is refused.
 _VERIFIERS: dict[str, str] = {
-    **dict.fromkeys(
-        ("docx", "xlsx", "pptx", "odt", "ods", "odp", "odg"),
-        "portal.sanitize.verify_office:verify_office",
-    ),
-    "pdf": "portal.sanitize.verify_pdf:verify_pdf",
-    **dict.fromkeys(
-        ("jpeg", "png", "webp", "tiff", "gif", "bmp", "heic", "mp3", "flac", "ogg", "m4a"),
-        "portal.sanitize.verify_media:verify_media",
-    ),
+    name: ":".join(kinds.module_path(target))
+    for name, target in kinds.VERIFIERS.items() if target != "stream"
 }
 
 

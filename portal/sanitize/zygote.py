@@ -31,15 +31,17 @@ import signal
 import socket
 import sys
 
+from .kinds import module_path
 from .sandbox import confine_zygote
 
 
 def preload() -> None:
-    from .core import CLEANERS
+    from .kinds import CLEANERS, VERIFIERS
 
-    for target in {*CLEANERS.values(), "portal.sanitize.verify:verify"}:
+    targets = {*CLEANERS.values(), *VERIFIERS.values(), "verify:verify"} - {"stream"}
+    for target in targets:
         try:
-            importlib.import_module(target.partition(":")[0])
+            importlib.import_module(module_path(target)[0])
         except Exception:  # noqa: S112 - a missing optional parser is loaded (and refused) later
             continue
     for name in ("verify_office", "verify_pdf", "verify_media", "verify_audio"):
