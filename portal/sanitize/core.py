@@ -50,7 +50,16 @@ class Context:
     budget: DecodeBudget | None = None
     # Cleaners call this for an embedded document or image; it returns the cleaned
     # bytes or raises CleaningRefused, and records the embedded file in the report.
-    clean_embedded: Callable[[bytes, str, Report], bytes] = field(default=lambda d, n, r: d)
+    # Unless the caller passes the recursion down, embedded content is refused:
+    # nothing leaves a cleaner uncleaned because someone forgot to wire it.
+    clean_embedded: Callable[[bytes, str, Report], bytes] = field(
+        default=lambda data, name, report: refuse_embedded(name)
+    )
+
+
+def refuse_embedded(name: str) -> bytes:
+    """The default for a Context built without a way to clean what it holds."""
+    raise CleaningRefused("embedded-not-cleaned", name)
 
 
 class BoundedWriter(io.RawIOBase):
