@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from .core import clean, clean_bytes
 from .errors import CleaningRefused, LimitExceeded, VerificationFailed
-from .isolate import clean_isolated
 from .limits import DEFAULT_LIMITS, Limits
 from .report import Finding, Report
+from .sandbox.isolate import clean_isolated
 
 __all__ = [
     "DEFAULT_LIMITS",

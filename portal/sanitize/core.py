@@ -1,10 +1,10 @@
 """Clean one file: sniff its type, run the format's cleaner, verify the output.
 
-This is the in-process engine; `isolate.py` runs it inside a resource-limited
+This is the in-process engine; `sandbox/isolate.py` runs it inside a resource-limited
 child process, which is how the server and `portal-clean` call it. Every cleaner
 has the same shape, `clean_<format>(src, dst, report, ctx)`, reads `src`, writes
 only allow-listed content to `dst`, and records what it removed in `report`.
-The verifier (`verify.py`) then re-reads the output with its own deny-list and
+The verifier (`verify/__init__.py`) then re-reads the output with its own deny-list and
 refuses the file if anything identifying remains.
 """
 

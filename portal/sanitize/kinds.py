@@ -52,10 +52,10 @@ class Kind:
 
 _OOXML_MIME = "application/vnd.openxmlformats-officedocument."
 _ODF_MIME = "application/vnd.oasis.opendocument."
-_OOXML = ("ooxml:clean_ooxml", "verify_office:verify_office")
-_ODF = ("odf:clean_odf", "verify_office:verify_office")
-_IMAGE = ("images:clean_image", "verify_media:verify_media")
-_AUDIO = ("audio:clean_audio", "verify_media:verify_media")
+_OOXML = ("formats.ooxml:clean_ooxml", "verify.office:verify_office")
+_ODF = ("formats.odf:clean_odf", "verify.office:verify_office")
+_IMAGE = ("formats.images:clean_image", "verify.media:verify_media")
+_AUDIO = ("formats.audio:clean_audio", "verify.media:verify_media")
 _STREAM = "stream"
 
 
@@ -67,13 +67,13 @@ def _refused(name: str, code: str, detail: str = "", *extensions: str, mimes: tu
 
 KINDS: tuple[Kind, ...] = (
     Kind("text", "text", ("txt",), ("text/plain",), gettext_noop("Plain text"),
-         "text:clean_text", _STREAM, streaming=True, render="office",
+         "formats.text:clean_text", _STREAM, streaming=True, render="office",
          office_extension="txt"),
     Kind("markdown", "text", ("md", "markdown"), ("text/markdown",),
-         gettext_noop("Markdown text"), "text:clean_text", _STREAM, streaming=True,
+         gettext_noop("Markdown text"), "formats.text:clean_text", _STREAM, streaming=True,
          render="office", office_extension="txt"),
     Kind("openpgp", "passthrough", ("gpg", "pgp", "asc"), ("application/pgp-encrypted",),
-         gettext_noop("OpenPGP encrypted file"), "passthrough:pass_openpgp", _STREAM,
+         gettext_noop("OpenPGP encrypted file"), "formats.passthrough:pass_openpgp", _STREAM,
          streaming=True),
     Kind("docx", "ooxml", ("docx",), (_OOXML_MIME + "wordprocessingml.document",),
          gettext_noop("Word document (DOCX)"), *_OOXML, render="office", office_extension="docx"),
@@ -93,7 +93,7 @@ KINDS: tuple[Kind, ...] = (
          gettext_noop("OpenDocument drawing (ODG)"), *_ODF, render="office",
          office_extension="odg"),
     Kind("pdf", "pdf", ("pdf",), ("application/pdf",), gettext_noop("PDF"),
-         "pdf:clean_pdf", "verify_pdf:verify_pdf", render="pdf"),
+         "formats.pdf:clean_pdf", "verify.pdf:verify_pdf", render="pdf"),
     Kind("jpeg", "image", ("jpg", "jpeg"), ("image/jpeg",), gettext_noop("JPEG picture"),
          *_IMAGE, render="image"),
     Kind("png", "image", ("png",), ("image/png",), gettext_noop("PNG picture"), *_IMAGE,
@@ -115,7 +115,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("m4a", "audio", ("m4a",), ("audio/mp4", "audio/x-m4a"), gettext_noop("M4A audio"),
          *_AUDIO),
     Kind("wav", "audio", ("wav",), ("audio/wav", "audio/x-wav"), gettext_noop("WAV audio"),
-         "audio:clean_wav", _STREAM, streaming=True),
+         "formats.audio:clean_wav", _STREAM, streaming=True),
     _refused("ole", "legacy-office", "DOC/XLS/PPT", "doc", "xls", "ppt",
              mimes=("application/msword",), render="office", office_extension="doc"),
     _refused("ooxml-encrypted", "encrypted-document"),
@@ -170,6 +170,6 @@ LABELS: dict[str, str] = {kind.name: kind.label for kind in KINDS if kind.label}
 
 
 def module_path(target: str) -> tuple[str, str]:
-    """"pdf:clean_pdf" → ("portal.sanitize.pdf", "clean_pdf")."""
+    """"formats.pdf:clean_pdf" → ("portal.sanitize.formats.pdf", "clean_pdf")."""
     module, _, func = target.partition(":")
     return f"portal.sanitize.{module}", func

@@ -11,7 +11,7 @@ import pytest
 
 from portal.sanitize.core import Context, clean_bytes
 from portal.sanitize.errors import CleaningRefused
-from portal.sanitize.ooxml import clean_ooxml
+from portal.sanitize.formats.ooxml import clean_ooxml
 from portal.sanitize.report import Report
 
 from .dirty_office import dirty_docx

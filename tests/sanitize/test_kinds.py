@@ -8,7 +8,8 @@ import importlib
 
 import pytest
 
-from portal.sanitize import core, filenames, kinds, messages, render, sniff, verify
+from portal.sanitize import core, filenames, kinds, messages, sniff, verify
+from portal.sanitize.safecopy import render
 
 
 @pytest.mark.parametrize("kind", sorted(kinds.CLEANABLE | kinds.PASS_THROUGH))

@@ -26,9 +26,11 @@ from typing import Any
 
 import pytest
 
-from portal.sanitize import CleaningRefused, Limits, clean_isolated, isolate, sandbox
+from portal.sanitize import CleaningRefused, Limits, clean_isolated
 from portal.sanitize.messages import REFUSED
-from portal.sanitize.slots import CleanerSlots
+from portal.sanitize.sandbox import confine as sandbox
+from portal.sanitize.sandbox import isolate
+from portal.sanitize.sandbox.slots import CleanerSlots
 
 PAYLOAD = (Path(__file__).parent / "exploited_parser.py").read_text()
 LIMITS = Limits(memory_bytes=512 * 1024 * 1024, cpu_seconds=20, wall_seconds=60)
@@ -292,7 +294,7 @@ def test_a_worker_started_outside_the_sandbox_cleans_nothing(tmp_path):
     read, write = os.pipe()
     env = {"PATH": "/usr/bin:/bin", "PORTAL_CLEAN_ARGS": json.dumps(
         {"limits": Limits().to_json(), "name": "a.txt", "type": "", "result_fd": write})}
-    ran = subprocess.run([sys.executable, "-I", "-B", "-m", "portal.sanitize.worker"],
+    ran = subprocess.run([sys.executable, "-I", "-B", "-m", "portal.sanitize.sandbox.worker"],
                          input=b"a draft\n", capture_output=True, env=env, pass_fds=(write,),
                          timeout=60, check=False)
     os.close(write)
@@ -306,7 +308,7 @@ def test_at_most_n_cleaners_at_once_across_processes(tmp_path):
     slots = CleanerSlots(tmp_path / "slots", 1, wait_seconds=0.3)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path;"
-         "from portal.sanitize.slots import CleanerSlots;"
+         "from portal.sanitize.sandbox.slots import CleanerSlots;"
          f"s = CleanerSlots(Path({str(tmp_path / 'slots')!r}), 1, 0)\n"
          "with s.hold():\n print('held', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, cwd=Path(__file__).parents[2])
