@@ -324,3 +324,34 @@ def test_at_most_n_cleaners_at_once_across_processes(tmp_path):
         holder.wait()
     with slots.hold():  # a killed holder's slot is free at once
         pass
+
+
+def test_a_confined_child_imports_the_parents_portal() -> None:
+    """The child runs the code under test: the same portal/__init__.py as this process,
+    through the real sandbox and the very command the cleaners start with."""
+    import portal
+
+    child = sandbox.launch(list(sandbox.python_command("portal.sanitize.sandbox.origin")),
+                           env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0
+    assert out.decode().strip() == str(Path(portal.__file__).resolve())
+    assert isolate.WORKER_COMMAND[:-1] == isolate.ZYGOTE_COMMAND[:-1]
+    assert isolate.WORKER_COMMAND[:-1] == sandbox.python_command("x")[:-1]
+
+
+def test_the_bootstrap_imports_the_root_it_is_given_not_the_installed_one(tmp_path: Path) -> None:
+    """A copy of portal elsewhere, named as the root: the child imports the copy, so a
+    child can never silently run an installed portal instead of the parent's."""
+    import shutil
+
+    import portal
+
+    shutil.copytree(Path(portal.__file__).parent, tmp_path / "portal",
+                    ignore=shutil.ignore_patterns("__pycache__", "locale", "static", "templates"))
+    command = [*sandbox.python_command("portal.sanitize.sandbox.origin")]
+    command[-2] = str(tmp_path)
+    ran = subprocess.run(command, capture_output=True, timeout=60, check=True,
+                         env={"PATH": "/usr/bin:/bin"})
+    assert ran.stdout.decode().strip() == str(tmp_path / "portal" / "__init__.py")

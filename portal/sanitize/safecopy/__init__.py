@@ -27,7 +27,6 @@ import math
 import os
 import select
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -39,7 +38,7 @@ from ..sandbox import confine as sandbox
 from .pagepdf import PageImagePdf
 from .render import PAGE_POINTS_MAX, RENDERABLE
 
-RENDER_COMMAND = (sys.executable, "-I", "-B", "-m", "portal.sanitize.safecopy.render")
+RENDER_COMMAND = sandbox.python_command("portal.sanitize.safecopy.render")
 MiB = 1024 * 1024
 # Why a file has no safe copy; the editors' report has a sentence for each.
 PROBLEMS = ("pages", "time", "pixels", "unavailable", "failed", "kind")

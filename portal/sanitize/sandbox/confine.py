@@ -84,9 +84,25 @@ def bwrap_path() -> str | None:
     return shutil.which(os.environ.get(BWRAP_VARIABLE) or "bwrap")
 
 
+# The folder that holds this `portal` package. A child runs with -I (no PYTHONPATH,
+# no user site, no current folder), which alone would import whichever portal is
+# installed; the bootstrap below puts this one first, so the child runs exactly the
+# parent's code (the checkout under test, or the installed copy when that is the one).
+CODE_ROOT = str(Path(__file__).resolve().parents[3])
+_BOOTSTRAP = (
+    "import runpy, sys; root, module = sys.argv[1:3]; del sys.argv[1:3]; "
+    "sys.path.insert(0, root); runpy.run_module(module, run_name='__main__', alter_sys=True)"
+)
+
+
+def python_command(module: str) -> tuple[str, ...]:
+    """`python -I -B -m module` for a child, importing the same `portal` as this process."""
+    return (sys.executable, "-I", "-B", "-c", _BOOTSTRAP, CODE_ROOT, module)
+
+
 def readable_paths() -> list[str]:
     """The directories a confined process may read: interpreter, installed code, libraries."""
-    code = str(Path(__file__).resolve().parents[2])  # portal/, wherever it is installed
+    code = str(Path(CODE_ROOT) / "portal")  # this process's portal/, wherever it is
     wanted = sorted({"/usr", sys.base_prefix, sys.prefix, code})
     kept: list[str] = []
     for path in wanted:
@@ -268,7 +284,7 @@ def _probe(must_not_see: list[str]) -> str | None:
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
            "PORTAL_PROBE_PATHS": json.dumps([*must_not_see, "/proc/1/environ", "/etc/passwd"])}
     try:
-        child = launch([sys.executable, "-I", "-B", "-m", "portal.sanitize.sandbox.confine"], env=env,
+        child = launch(list(python_command("portal.sanitize.sandbox.confine")), env=env,
                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     except SandboxUnavailable as exc:
         return exc.detail

@@ -13,8 +13,9 @@ whatever reached the sink must be discarded. The child's answer is checked
 Children come from a pre-loaded zygote process (see sandbox/zygote.py), itself inside
 the sandbox, when it can be started, which saves ~90 ms of interpreter
 start-up per file; otherwise (or with PORTAL_CLEAN_ZYGOTE=0) each child is a
-fresh `python -m portal.sanitize.sandbox.worker` in a sandbox of its own. Either way
-every file gets its own confined process. With `slots`, at most that many
+fresh `python -I` running portal.sanitize.sandbox.worker in a sandbox of its own.
+Either way every file gets its own confined process, and imports the very `portal`
+its parent runs (`confine.python_command`), not whichever copy is installed. With `slots`, at most that many
 children run at once across the server (`sandbox/slots.py`).
 """
 
@@ -26,7 +27,6 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -41,8 +41,8 @@ from .slots import CleanerSlots
 
 CHUNK = 64 * 1024
 # What the sandbox starts: the zygote, or a one-file worker.
-ZYGOTE_COMMAND = (sys.executable, "-I", "-B", "-m", "portal.sanitize.sandbox.zygote")
-WORKER_COMMAND = (sys.executable, "-I", "-B", "-m", "portal.sanitize.sandbox.worker")
+ZYGOTE_COMMAND = sandbox.python_command("portal.sanitize.sandbox.zygote")
+WORKER_COMMAND = sandbox.python_command("portal.sanitize.sandbox.worker")
 
 
 def clean_isolated(
