@@ -40,7 +40,6 @@ DIRTY: dict[str, tuple[Callable[[], tuple[bytes, dict[str, str]]], str]] = {
     "pptx": (dirty_pptx.dirty_pptx, "talk.pptx"),
 }
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 

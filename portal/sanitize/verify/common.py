@@ -21,10 +21,11 @@ from lxml import etree
 from ..errors import LimitExceeded, VerificationFailed
 from ..limits import Limits
 
-# How a file found inside another one is verified, with the verifier for its real
-# type: `verify()` passes its own dispatcher down to the verifiers of documents
-# (as the cleaner's engine passes Context.clean_embedded), so no verifier module
-# imports a dispatcher that imports it back. Arguments: data, where, limits, depth.
+# How a file found inside another one is verified, with the verifier for its
+# real kind: `verify()` passes its own dispatcher down to the verifiers of
+# documents (as the cleaner's engine passes Context.clean_embedded), so no verifier
+# module imports a dispatcher that imports it back. Arguments: data, where,
+# limits, depth.
 EmbeddedCheck = Callable[[bytes, str, Limits, int], None]
 
 

@@ -74,14 +74,14 @@ def scrub_ooxml_part(root: etree._Element, tally: Tally) -> None:
             tally.add(code, _path_of(node) if code == "file-path" else "")
             doomed.append((node, code))
             continue
-        _scrub_attributes(node, ns, tally)
+        _scrub_attributes(node, tally)
     for node, _code in doomed:
         if is_attached(node, root):
             _remove_with_wrapper(node)
     remove_empty_lists(root)
 
 
-def _scrub_attributes(node: etree._Element, element_ns: str, tally: Tally) -> None:
+def _scrub_attributes(node: etree._Element, tally: Tally) -> None:
     for key in list(node.attrib):
         value = str(node.attrib[key])
         ns, local = split_tag(key)

@@ -64,7 +64,6 @@ SETTINGS_KEPT = frozenset({
     "decimalSymbol", "listSeparator", "defaultTableStyle",
 })
 _MATH_NS = "http://schemas.openxmlformats.org/officeDocument/2006/math"
-_VML_OFFICE = "urn:schemas-microsoft-com:office:office"
 
 
 def _word_nodes(root: etree._Element, locals_: frozenset[str]) -> list[etree._Element]:
