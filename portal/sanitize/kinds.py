@@ -156,6 +156,9 @@ REFUSED: dict[str, tuple[str, str]] = {k.name: k.refusal for k in KINDS if k.ref
 CLEANERS: dict[str, str] = {kind.name: kind.cleaner for kind in KINDS if kind.cleaner}
 VERIFIERS: dict[str, str] = {kind.name: kind.verifier for kind in KINDS if kind.verifier}
 IMAGES = frozenset(kind.name for kind in KINDS if kind.render == "image")
+AUDIO = frozenset(kind.name for kind in KINDS if kind.family == "audio" and not kind.streaming)
+OOXML = frozenset(kind.name for kind in KINDS if kind.family == "ooxml")
+ODF = frozenset(kind.name for kind in KINDS if kind.family == "odf")
 OFFICE_EXTENSIONS: dict[str, str] = {
     kind.name: kind.office_extension for kind in KINDS if kind.render == "office"
 }

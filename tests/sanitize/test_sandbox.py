@@ -30,6 +30,7 @@ from portal.sanitize import CleaningRefused, Limits, clean_isolated
 from portal.sanitize.messages import REFUSED
 from portal.sanitize.sandbox import confine as sandbox
 from portal.sanitize.sandbox import isolate
+from portal.sanitize.sandbox.command import python_command
 from portal.sanitize.sandbox.slots import CleanerSlots
 
 PAYLOAD = (Path(__file__).parent / "exploited_parser.py").read_text()
@@ -331,14 +332,14 @@ def test_a_confined_child_imports_the_parents_portal() -> None:
     through the real sandbox and the very command the cleaners start with."""
     import portal
 
-    child = sandbox.launch(list(sandbox.python_command("portal.sanitize.sandbox.origin")),
+    child = sandbox.launch(list(python_command("portal.sanitize.sandbox.origin")),
                            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     out, _ = child.communicate(timeout=60)
     assert child.returncode == 0
     assert out.decode().strip() == str(Path(portal.__file__).resolve())
     assert isolate.WORKER_COMMAND[:-1] == isolate.ZYGOTE_COMMAND[:-1]
-    assert isolate.WORKER_COMMAND[:-1] == sandbox.python_command("x")[:-1]
+    assert isolate.WORKER_COMMAND[:-1] == python_command("x")[:-1]
 
 
 def test_the_bootstrap_imports_the_root_it_is_given_not_the_installed_one(tmp_path: Path) -> None:
@@ -350,7 +351,7 @@ def test_the_bootstrap_imports_the_root_it_is_given_not_the_installed_one(tmp_pa
 
     shutil.copytree(Path(portal.__file__).parent, tmp_path / "portal",
                     ignore=shutil.ignore_patterns("__pycache__", "locale", "static", "templates"))
-    command = [*sandbox.python_command("portal.sanitize.sandbox.origin")]
+    command = [*python_command("portal.sanitize.sandbox.origin")]
     command[-2] = str(tmp_path)
     ran = subprocess.run(command, capture_output=True, timeout=60, check=True,
                          env={"PATH": "/usr/bin:/bin"})

@@ -35,10 +35,11 @@ from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 from ..sandbox import confine as sandbox
+from ..sandbox.command import python_command
 from .pagepdf import PageImagePdf
 from .render import PAGE_POINTS_MAX, RENDERABLE
 
-RENDER_COMMAND = sandbox.python_command("portal.sanitize.safecopy.render")
+RENDER_COMMAND = python_command("portal.sanitize.safecopy.render")
 MiB = 1024 * 1024
 # Why a file has no safe copy; the editors' report has a sentence for each.
 PROBLEMS = ("pages", "time", "pixels", "unavailable", "failed", "kind")

@@ -1,7 +1,7 @@
 """Inside the renderer's sandbox: turn one document into page pixels and words.
 
 Started by `safecopy/__init__.py` only, as `python -I -B` running this module
-from the parent's own portal (`confine.python_command`), inside
+from the parent's own portal (`sandbox/command.py`), inside
 `sandbox.launch(renderer=True)`: no network, an empty read-only root with the
 system, the fonts and a scratch /tmp in memory. Arguments arrive in
 PORTAL_RENDER_ARGS, the document on stdin.

@@ -1,9 +1,10 @@
 """Process isolation for the cleaners and the renderer.
 
 `confine` builds the sandbox (namespaces, seccomp from `syscalls`, resource
-limits, no core dumps); `isolate` runs a cleaning in it, through a `zygote`
-that forks a `worker` per file or a fresh worker of its own; `slots` bounds how
-many run at once across the server.
+limits, no core dumps); `command` starts a child on the parent's own code;
+`isolate` runs a cleaning in it, through a `zygote` that forks a `worker` per
+file or a fresh worker of its own; `slots` bounds how many run at once across
+the server; `origin` says which portal a child imported.
 """
 
 from __future__ import annotations

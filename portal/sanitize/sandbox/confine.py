@@ -53,6 +53,7 @@ from typing import IO, Any
 
 from ..errors import CleaningRefused
 from ..limits import Limits
+from .command import CODE_ROOT, python_command
 
 # The bubblewrap program; PORTAL_BWRAP names another one (or a missing one, to
 # see the portal refuse uploads).
@@ -82,22 +83,6 @@ class SandboxUnavailable(CleaningRefused):
 
 def bwrap_path() -> str | None:
     return shutil.which(os.environ.get(BWRAP_VARIABLE) or "bwrap")
-
-
-# The folder that holds this `portal` package. A child runs with -I (no PYTHONPATH,
-# no user site, no current folder), which alone would import whichever portal is
-# installed; the bootstrap below puts this one first, so the child runs exactly the
-# parent's code (the checkout under test, or the installed copy when that is the one).
-CODE_ROOT = str(Path(__file__).resolve().parents[3])
-_BOOTSTRAP = (
-    "import runpy, sys; root, module = sys.argv[1:3]; del sys.argv[1:3]; "
-    "sys.path.insert(0, root); runpy.run_module(module, run_name='__main__', alter_sys=True)"
-)
-
-
-def python_command(module: str) -> tuple[str, ...]:
-    """`python -I -B -m module` for a child, importing the same `portal` as this process."""
-    return (sys.executable, "-I", "-B", "-c", _BOOTSTRAP, CODE_ROOT, module)
 
 
 def readable_paths() -> list[str]:

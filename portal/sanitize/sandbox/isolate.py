@@ -15,8 +15,9 @@ the sandbox, when it can be started, which saves ~90 ms of interpreter
 start-up per file; otherwise (or with PORTAL_CLEAN_ZYGOTE=0) each child is a
 fresh `python -I` running portal.sanitize.sandbox.worker in a sandbox of its own.
 Either way every file gets its own confined process, and imports the very `portal`
-its parent runs (`confine.python_command`), not whichever copy is installed. With `slots`, at most that many
-children run at once across the server (`sandbox/slots.py`).
+its parent runs (`command.python_command`), not whichever copy is installed.
+With `slots`, at most that many children run at once across the server
+(`sandbox/slots.py`).
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ from ..errors import CleaningRefused, LimitExceeded
 from ..limits import DEFAULT_LIMITS, Limits
 from ..report import Report
 from . import confine as sandbox
+from .command import python_command
 from .slots import CleanerSlots
 
 CHUNK = 64 * 1024
 # What the sandbox starts: the zygote, or a one-file worker.
-ZYGOTE_COMMAND = sandbox.python_command("portal.sanitize.sandbox.zygote")
-WORKER_COMMAND = sandbox.python_command("portal.sanitize.sandbox.worker")
+ZYGOTE_COMMAND = python_command("portal.sanitize.sandbox.zygote")
+WORKER_COMMAND = python_command("portal.sanitize.sandbox.worker")
 
 
 def clean_isolated(

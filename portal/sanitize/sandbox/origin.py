@@ -1,6 +1,6 @@
 """Say which `portal` a child imported: one line, the path of portal/__init__.py.
 
-Started through `confine.python_command` by the test that proves a confined
+Started through `command.python_command` by the test that proves a confined
 child runs the very code of its parent, not whichever copy is installed.
 """
 

@@ -1,7 +1,7 @@
 """The child process that cleans one file: stdin in, stdout out, result on a pipe.
 
 Started inside the sandbox (`sandbox/confine.py`) by `sandbox/isolate.py` only, either as
-`sandbox.python_command("portal.sanitize.sandbox.worker")` or forked by the zygote, with its
+`command.python_command("portal.sanitize.sandbox.worker")` or forked by the zygote, with its
 arguments (limits, name hint, type hint, result pipe) in PORTAL_CLEAN_ARGS.
 Before it reads a byte of the (possibly hostile) input it confines itself for
 good (`sandbox.confine_cleaner`: address space, CPU time, open files, no file

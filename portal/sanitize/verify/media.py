@@ -39,6 +39,7 @@ import io
 import struct
 import zlib
 
+from .. import kinds
 from ..errors import LimitExceeded
 from ..limits import Limits
 from .common import (
@@ -49,15 +50,12 @@ from .common import (
     fail,
 )
 
-AUDIO_KINDS = frozenset({"mp3", "flac", "ogg", "m4a"})
+AUDIO_KINDS = kinds.AUDIO  # the whole-file ones; WAV is checked as it is written
 
 
 def verify_media(kind: str, data: bytes, limits: Limits, embedded: EmbeddedCheck) -> None:
-    """Raise VerificationFailed if this image or recording still carries metadata.
-
-    `embedded` is the verifiers' common signature: a picture or a recording holds
-    no file of its own.
-    """
+    """Raise VerificationFailed if this image or recording still carries metadata
+    (`embedded`, the verifiers' common argument, is unused: it holds no file)."""
     if kind in AUDIO_KINDS:
         from .sound import verify_sound
 

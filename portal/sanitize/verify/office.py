@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from .. import kinds
 from ..limits import Limits
 from .common import (
     EmbeddedCheck,
@@ -59,8 +60,8 @@ from .common import (
 from .workbook import WorkbookCheck
 from .zip import Member, iter_contents, read_members
 
-OOXML_KINDS = frozenset({"docx", "xlsx", "pptx"})
-ODF_KINDS = frozenset({"odt", "ods", "odp", "odg"})
+OOXML_KINDS = kinds.OOXML
+ODF_KINDS = kinds.ODF
 
 _DENIED_PARTS: tuple[tuple[str, str], ...] = (
     (r"docProps/custom\.xml", "custom document properties"),
