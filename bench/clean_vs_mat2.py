@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 from portal.sanitize import CleaningRefused, clean_isolated  # noqa: E402
 from portal.sanitize.sniff import HEAD_BYTES, sniff, sniff_zip  # noqa: E402
 from tests.sanitize import dirty_audio, dirty_media  # noqa: E402
+from tests.sanitize.corpus import CORPUS  # noqa: E402
 from tests.sanitize.scan import find_tokens  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "mat2"
 TEXT_KEPT_RATIO = 0.9
 
 

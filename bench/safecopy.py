@@ -45,7 +45,7 @@ PARAGRAPHS_PER_PAGE = 7
 _ONE = """
 import io, json, os, subprocess, sys, threading, time
 from pathlib import Path
-from portal.sanitize.sandbox import descendants
+from portal.sanitize.sandbox.confine import descendants
 how, source, kind, scratch = sys.argv[1:5]
 peak = [0]
 

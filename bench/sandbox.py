@@ -34,21 +34,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portal.sanitize import isolate, sandbox
+from portal.sanitize.sandbox import confine as sandbox
+from portal.sanitize.sandbox import isolate
 from tests.sanitize import dirty_media, dirty_office
 
 # The production zygote and worker, with the sandbox's confinement swapped for
 # what they did before it: the rlimits alone.
 _BEFORE = """
 import sys
-import portal.sanitize.sandbox as sandbox
+import portal.sanitize.sandbox.confine as sandbox
 
 sandbox.confine_zygote = lambda: None
 sandbox.confine_cleaner = sandbox.apply_limits
 if sys.argv[1] == "zygote":
-    from portal.sanitize.zygote import main
+    from portal.sanitize.sandbox.zygote import main
 else:
-    from portal.sanitize.worker import main
+    from portal.sanitize.sandbox.worker import main
 sys.exit(main())
 """
 BEFORE_ZYGOTE = (sys.executable, "-I", "-B", "-c", _BEFORE, "zygote")

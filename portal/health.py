@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from portal.access import public
-from portal.sanitize import sandbox
+from portal.sanitize.sandbox import confine as sandbox
 from portal.store import LOW_SPACE_BYTES, Store, StoreError
 
 log = logging.getLogger("portal.health")
@@ -52,7 +52,7 @@ def store_problem() -> str | None:
 
 
 def sandbox_problem() -> str | None:
-    """Uploads are refused while this says something (portal.sanitize.sandbox)."""
+    """Uploads are refused while this says something (portal.sanitize.sandbox.confine)."""
     problem = sandbox.problem([str(settings.DATA_DIR)])
     return f"sandbox: {problem}" if problem else None
 

@@ -8,7 +8,7 @@ import sys
 
 def main() -> None:
     # Like the web workers: no core dumps, no ptrace or /proc/PID/mem of this process.
-    from portal.sanitize.sandbox import undumpable
+    from portal.sanitize.sandbox.confine import undumpable
 
     undumpable()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")

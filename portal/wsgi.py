@@ -13,7 +13,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from portal.sanitize.sandbox import undumpable
+from portal.sanitize.sandbox.confine import undumpable
 
 undumpable()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")

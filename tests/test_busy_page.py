@@ -25,7 +25,7 @@ from portal.authors.cleaning import RENDERER_PYTHON_BYTES, cleaner_slots, safe_c
 from portal.authors.models import Submission
 from portal.sanitize import CleaningRefused
 from portal.sanitize.safecopy import SafeCopy
-from portal.sanitize.slots import CleanerSlots
+from portal.sanitize.sandbox.slots import CleanerSlots
 from tests.authoring import new_author, review_of, upload
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from pathlib import Path
 from portal.editor_client import confinement
 from portal.editor_client.sync import SAFE, UNOPENED, Landing
 from portal.editor_client.wording import ReportWriter
-from portal.sanitize import sandbox
+from portal.sanitize.sandbox import confine as sandbox
 
 
 def test_a_home_holding_the_code_is_named_around_it(monkeypatch, tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ import pikepdf
 import pytest
 from PIL import Image, ImageDraw
 
-from portal.sanitize import isolate, sandbox
+from portal.sanitize.sandbox import confine as sandbox
+from portal.sanitize.sandbox import isolate
 from portal.store import Store
 from tests.liveserver import live_server
 from tests.sanitize.safe_copies import (

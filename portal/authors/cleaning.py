@@ -22,7 +22,7 @@ from django.conf import settings
 
 from portal.sanitize import DEFAULT_LIMITS, Limits
 from portal.sanitize.safecopy import SafeCopyLimits
-from portal.sanitize.slots import CleanersBusy, CleanerSlots
+from portal.sanitize.sandbox.slots import CleanersBusy, CleanerSlots
 
 __all__ = ["CleanersBusy", "cleaner_slots", "cleaning_limits", "safe_copy_limits"]
 

@@ -6,7 +6,7 @@ socket (GNUPGHOME), every decrypted draft (the sync folder), the API token (the
 configuration, under the home directory) and a network to send them out on.
 
 Promise: `private_places()` names those places, and `sandbox_problem()` starts
-one confined probe (portal.sanitize.sandbox) that must find none of them and no
+one confined probe (portal.sanitize.sandbox.confine) that must find none of them and no
 network; `portal-editor sync` passes the same places to every clean_isolated
 call, so every file is parsed in a sandbox proven not to see them. When the
 probe fails (not Linux, no bubblewrap, no seccomp filter, a place still
@@ -51,7 +51,7 @@ def sandbox_problem(places: list[str]) -> str | None:
     if not sys.platform.startswith("linux"):
         return "there is no sandbox for parsers on this system (it needs Linux with bubblewrap)"
     try:
-        from portal.sanitize import sandbox
+        from portal.sanitize.sandbox import confine as sandbox
     except ImportError as exc:  # a system without the modules the sandbox is built from
         return f"the sandbox cannot be loaded here ({exc})"
     return sandbox.problem(places)
@@ -60,7 +60,7 @@ def sandbox_problem(places: list[str]) -> str | None:
 def _code_paths() -> list[Path]:
     """What the sandbox shows: the interpreter, the installed code, the system libraries."""
     try:
-        from portal.sanitize import sandbox
+        from portal.sanitize.sandbox import confine as sandbox
     except ImportError:
         return []
     return [Path(os.path.realpath(p)) for p in sandbox.readable_paths()]

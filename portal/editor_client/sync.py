@@ -11,7 +11,7 @@ damaged, truncated or tampered file is reported and leaves nothing half-written
 in place.
 
 Promise (no file the authors sent is parsed unconfined): every parse here runs
-in the sandbox of portal.sanitize.sandbox, proven at the start of each sync not
+in the sandbox of portal.sanitize.sandbox.confine, proven at the start of each sync not
 to see the editor's keys, drafts or home directory (confinement.py). Where it
 cannot be established (macOS, Windows, no bubblewrap) nothing is parsed: each
 file, decrypted and checked against the manifest, goes unopened into

@@ -19,7 +19,6 @@ import sys
 import tempfile
 
 from .errors import CleaningRefused
-from .isolate import clean_isolated
 from .messages import (
     kinds_only,
     note_kind,
@@ -29,6 +28,7 @@ from .messages import (
     removed_kind,
     removed_sentence,
 )
+from .sandbox.isolate import clean_isolated
 
 
 def main(argv: list[str] | None = None) -> int:

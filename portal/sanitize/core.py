@@ -1,10 +1,10 @@
 """Clean one file: sniff its type, run the format's cleaner, verify the output.
 
-This is the in-process engine; `isolate.py` runs it inside a resource-limited
+This is the in-process engine; `sandbox/isolate.py` runs it inside a resource-limited
 child process, which is how the server and `portal-clean` call it. Every cleaner
 has the same shape, `clean_<format>(src, dst, report, ctx)`, reads `src`, writes
 only allow-listed content to `dst`, and records what it removed in `report`.
-The verifier (`verify.py`) then re-reads the output with its own deny-list and
+The verifier (`verify/__init__.py`) then re-reads the output with its own deny-list and
 refuses the file if anything identifying remains.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
+from . import kinds
 from .budget import DecodeBudget
 from .errors import CleaningRefused, LimitExceeded, import_refusal
 from .limits import DEFAULT_LIMITS, Limits
@@ -30,36 +31,11 @@ from .sniff import (
     sniff,
 )
 
-# One registry: the kind detected from the bytes names the cleaner that handles it.
-CLEANERS: dict[str, str] = {
-    "text": "portal.sanitize.text:clean_text",
-    "markdown": "portal.sanitize.text:clean_text",
-    "openpgp": "portal.sanitize.passthrough:pass_openpgp",
-    "docx": "portal.sanitize.ooxml:clean_ooxml",
-    "xlsx": "portal.sanitize.ooxml:clean_ooxml",
-    "pptx": "portal.sanitize.ooxml:clean_ooxml",
-    "odt": "portal.sanitize.odf:clean_odf",
-    "ods": "portal.sanitize.odf:clean_odf",
-    "odp": "portal.sanitize.odf:clean_odf",
-    "odg": "portal.sanitize.odf:clean_odf",
-    "pdf": "portal.sanitize.pdf:clean_pdf",
-    "jpeg": "portal.sanitize.images:clean_image",
-    "png": "portal.sanitize.images:clean_image",
-    "webp": "portal.sanitize.images:clean_image",
-    "tiff": "portal.sanitize.images:clean_image",
-    "gif": "portal.sanitize.images:clean_image",
-    "bmp": "portal.sanitize.images:clean_image",
-    "heic": "portal.sanitize.images:clean_image",
-    "mp3": "portal.sanitize.audio:clean_audio",
-    "flac": "portal.sanitize.audio:clean_audio",
-    "ogg": "portal.sanitize.audio:clean_audio",
-    "m4a": "portal.sanitize.audio:clean_audio",
-    "wav": "portal.sanitize.audio:clean_wav",
-}
-
-# Kinds whose cleaner reads and writes in a single pass, so a large recording or
-# text never has to fit in memory. The others read the whole (size-capped) file.
-STREAMING = frozenset({"text", "markdown", "wav", "openpgp"})
+# One registry (kinds.py): the kind detected from the bytes names the cleaner that
+# handles it. STREAMING kinds are cleaned in a single pass, so a large recording or
+# text never has to fit in memory; the others read the whole (size-capped) file.
+CLEANERS = kinds.CLEANERS
+STREAMING = kinds.STREAMING
 
 
 @dataclass
@@ -74,7 +50,16 @@ class Context:
     budget: DecodeBudget | None = None
     # Cleaners call this for an embedded document or image; it returns the cleaned
     # bytes or raises CleaningRefused, and records the embedded file in the report.
-    clean_embedded: Callable[[bytes, str, Report], bytes] = field(default=lambda d, n, r: d)
+    # Unless the caller passes the recursion down, embedded content is refused:
+    # nothing leaves a cleaner uncleaned because someone forgot to wire it.
+    clean_embedded: Callable[[bytes, str, Report], bytes] = field(
+        default=lambda data, name, report: refuse_embedded(name)
+    )
+
+
+def refuse_embedded(name: str) -> bytes:
+    """The default for a Context built without a way to clean what it holds."""
+    raise CleaningRefused("embedded-not-cleaned", name)
 
 
 class BoundedWriter(io.RawIOBase):
@@ -97,7 +82,7 @@ class BoundedWriter(io.RawIOBase):
 
 
 def load_cleaner(kind: str) -> Callable[[BinaryIO, BinaryIO, Report, Context], None]:
-    module_name, _, func = CLEANERS[kind].partition(":")
+    module_name, func = kinds.module_path(CLEANERS[kind])
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

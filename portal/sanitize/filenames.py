@@ -15,13 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .kinds import FILE_EXTENSIONS
+
 # The extension editors' programs expect for each kind the cleaner detects.
-EXTENSIONS = {
-    "pdf": "pdf", "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "odt": "odt", "ods": "ods",
-    "odp": "odp", "odg": "odg", "jpeg": "jpg", "png": "png", "webp": "webp", "tiff": "tif",
-    "gif": "gif", "bmp": "bmp", "heic": "heic", "mp3": "mp3", "flac": "flac", "ogg": "ogg",
-    "m4a": "m4a", "wav": "wav", "text": "txt", "markdown": "md", "openpgp": "gpg",
-}
+EXTENSIONS = FILE_EXTENSIONS
 _EXTENSION_RE = re.compile(r"^[a-z0-9]{1,10}$")
 MAX_SHOWN = 40  # characters of a matched piece shown back to the author
 

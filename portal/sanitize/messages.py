@@ -20,12 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .kinds import LABELS, gettext_noop
 from .report import Finding, Report
-
-
-def gettext_noop(message: str) -> str:
-    """Mark a string for translation without translating it here."""
-    return message
 
 
 @dataclass(frozen=True)
@@ -47,32 +43,8 @@ class Wording:
         return "{detail}" in self.author
 
 
-# What each kind of file is called, for authors and editors alike.
-KIND_NAMES = {
-    "docx": gettext_noop("Word document (DOCX)"),
-    "xlsx": gettext_noop("Spreadsheet (XLSX)"),
-    "pptx": gettext_noop("Slides (PPTX)"),
-    "odt": gettext_noop("OpenDocument text (ODT)"),
-    "ods": gettext_noop("OpenDocument spreadsheet (ODS)"),
-    "odp": gettext_noop("OpenDocument slides (ODP)"),
-    "odg": gettext_noop("OpenDocument drawing (ODG)"),
-    "pdf": gettext_noop("PDF"),
-    "jpeg": gettext_noop("JPEG picture"),
-    "png": gettext_noop("PNG picture"),
-    "webp": gettext_noop("WebP picture"),
-    "tiff": gettext_noop("TIFF picture"),
-    "gif": gettext_noop("GIF picture"),
-    "bmp": gettext_noop("BMP picture"),
-    "heic": gettext_noop("HEIC picture"),
-    "mp3": gettext_noop("MP3 audio"),
-    "flac": gettext_noop("FLAC audio"),
-    "ogg": gettext_noop("Ogg audio"),
-    "m4a": gettext_noop("M4A audio"),
-    "wav": gettext_noop("WAV audio"),
-    "text": gettext_noop("Plain text"),
-    "markdown": gettext_noop("Markdown text"),
-    "openpgp": gettext_noop("OpenPGP encrypted file"),
-}
+# What each kind of file is called, for authors and editors alike (kinds.py).
+KIND_NAMES = LABELS
 
 
 REMOVED: dict[str, Wording] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+from . import kinds
 from .errors import CleaningRefused
 from .forbidden import archive_signature, is_program, ole_verdict
 from .sniff_video import (
@@ -21,75 +22,11 @@ from .sniff_video import (
 
 HEAD_BYTES = 64 * 1024
 
-# Types we clean, and the families that refuse with a reason an author can act on.
-CLEANABLE = frozenset({
-    "pdf", "docx", "xlsx", "pptx", "odt", "ods", "odp", "odg",
-    "jpeg", "png", "webp", "tiff", "gif", "bmp", "heic",
-    "mp3", "flac", "ogg", "m4a", "wav", "text", "markdown",
-})
-PASS_THROUGH = frozenset({"openpgp"})
-REFUSED_KINDS: dict[str, tuple[str, str]] = {
-    "ole": ("legacy-office", "DOC/XLS/PPT"),
-    "ooxml-encrypted": ("encrypted-document", ""),
-    "rtf": ("rtf", ""),
-    "zip": ("archive", "ZIP"),
-    "rar": ("archive", "RAR"),
-    "7z": ("archive", "7z"),
-    "gzip": ("archive", "gzip"),
-    "bzip2": ("archive", "bzip2"),
-    "xz": ("archive", "xz"),
-    "zstd": ("archive", "zstd"),
-    "tar": ("archive", "tar"),
-    "cab": ("archive", "CAB"),
-    "epub": ("epub", ""),
-    "video": ("video", ""),
-    # An MP4-family file whose tracks were not read yet (see sniff_isobmff), or
-    # one with neither pictures nor sound.
-    "isobmff": ("unknown-type", "MP4"),
-    "executable": ("executable", ""),
-    # A legacy Office file that carries a macro project (forbidden.ole_verdict).
-    "ole-macros": ("macros", ""),
-    "markup": ("markup", ""),
-    "svg": ("svg", ""),
-    "utf16": ("not-utf8", ""),
-    "binary": ("unknown-type", ""),
-}
-ZIP_KINDS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "odg", "epub", "zip"})
-
-_EXTENSIONS = {
-    "pdf": "pdf", "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "odt": "odt",
-    "ods": "ods", "odp": "odp", "odg": "odg", "jpg": "jpeg", "jpeg": "jpeg",
-    "png": "png", "webp": "webp", "tif": "tiff", "tiff": "tiff", "gif": "gif",
-    "bmp": "bmp", "heic": "heic", "heif": "heic", "mp3": "mp3", "flac": "flac",
-    "ogg": "ogg", "opus": "ogg", "oga": "ogg", "m4a": "m4a", "wav": "wav",
-    "txt": "text", "md": "markdown", "markdown": "markdown", "doc": "ole", "xls": "ole",
-    "ppt": "ole", "rtf": "rtf", "zip": "zip", "gpg": "openpgp", "pgp": "openpgp",
-    "asc": "openpgp", "html": "markup", "htm": "markup", "xhtml": "markup", "svg": "svg",
-    "epub": "epub", "mp4": "video", "m4v": "video", "mov": "video", "mkv": "video",
-    "webm": "video", "avi": "video", "3gp": "video", "3g2": "video", "flv": "video",
-    "ts": "video", "mts": "video", "m2ts": "video", "wmv": "video", "mpg": "video",
-    "mpeg": "video", "rar": "rar", "7z": "7z", "gz": "gzip", "tgz": "gzip", "bz2": "bzip2",
-    "xz": "xz", "zst": "zstd", "tar": "tar",
-}
-_MIME = {
-    "application/pdf": "pdf", "image/jpeg": "jpeg", "image/png": "png",
-    "image/webp": "webp", "image/tiff": "tiff", "image/gif": "gif", "image/bmp": "bmp",
-    "image/heic": "heic", "audio/mpeg": "mp3", "audio/flac": "flac", "audio/ogg": "ogg",
-    "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/wav": "wav", "audio/x-wav": "wav",
-    "text/plain": "text", "text/markdown": "markdown", "application/msword": "ole",
-    "application/rtf": "rtf", "application/zip": "zip", "text/html": "markup",
-    "image/svg+xml": "svg", "application/epub+zip": "epub", "video/mp4": "video",
-    "video/quicktime": "video", "video/x-matroska": "video", "video/webm": "video",
-    "video/x-msvideo": "video", "video/3gpp": "video", "video/mp2t": "video",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
-    "application/vnd.oasis.opendocument.text": "odt",
-    "application/vnd.oasis.opendocument.spreadsheet": "ods",
-    "application/vnd.oasis.opendocument.presentation": "odp",
-    "application/vnd.oasis.opendocument.graphics": "odg",
-    "application/pgp-encrypted": "openpgp",
-}
+# Types we clean, and the families that refuse with a reason an author can act on:
+# one table, kinds.py.
+CLEANABLE = kinds.CLEANABLE
+PASS_THROUGH = kinds.PASS_THROUGH
+REFUSED_KINDS = kinds.REFUSED
 _ODF_MIMETYPES = {
     b"application/vnd.oasis.opendocument.text": "odt",
     b"application/vnd.oasis.opendocument.spreadsheet": "ods",
@@ -102,9 +39,9 @@ _ODF_MIMETYPES = {
 def claimed_kind(name_hint: str = "", type_hint: str = "") -> str:
     """The type the file name, or failing that the browser, suggests ("" if none)."""
     ext = name_hint.rsplit(".", 1)[-1].lower() if "." in name_hint else ""
-    if ext in _EXTENSIONS:
-        return _EXTENSIONS[ext]
-    return _MIME.get(type_hint.split(";", 1)[0].strip().lower(), "")
+    if ext in kinds.BY_EXTENSION:
+        return kinds.BY_EXTENSION[ext]
+    return kinds.BY_MIME.get(type_hint.split(";", 1)[0].strip().lower(), "")
 
 
 def sniff(head: bytes, name_hint: str = "") -> str:

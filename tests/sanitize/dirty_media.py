@@ -18,13 +18,14 @@ import shutil
 import struct
 import subprocess
 import zlib
-from pathlib import Path
 
 import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name, Stream, String
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
+
+from tests.sanitize.corpus import CORPUS
 
 BODY_TEXT = "The quick body text"
 
@@ -320,7 +321,6 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
 
 # -- shared checks ------------------------------------------------------------------
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mat2"
 _IDENTIFYING_GROUPS = ("XMP", "ICC", "IPTC", "Photoshop", "ExifIFD", "GPS", "ID3", "APE",
                        "IFD1", "MakerNotes", "Lyrics3", "ItemList", "UserData", "Keys")
 _IDENTIFYING_TAGS = frozenset({
@@ -358,15 +358,10 @@ def identifying_tags(data: bytes) -> dict[str, str]:
     return found
 
 
-def clean_isolated_or_skip(data: bytes, name: str, **kwargs: object) -> tuple[bytes, object]:
-    """Clean through the confined child process; skip while verify.py lacks the kind."""
-    from portal.sanitize import CleaningRefused, clean_isolated
+def clean_isolated_bytes(data: bytes, name: str, **kwargs: object) -> tuple[bytes, object]:
+    """Clean through the confined child process; a kind without a verifier fails."""
+    from portal.sanitize import clean_isolated
 
     out = io.BytesIO()
-    try:
-        report = clean_isolated(io.BytesIO(data), out, name_hint=name, **kwargs)  # type: ignore[arg-type]
-    except CleaningRefused as exc:
-        if exc.code == "verification" and exc.detail.startswith("no verifier for"):
-            pytest.skip(f"verify.py has no whole-file verifier for this kind yet ({exc.detail})")
-        raise
+    report = clean_isolated(io.BytesIO(data), out, name_hint=name, **kwargs)  # type: ignore[arg-type]
     return out.getvalue(), report

@@ -61,7 +61,7 @@ def _reproducible(seeds: dict[str, bytes]) -> dict[str, bytes]:
 
 def _mat2(*suffixes: str) -> dict[str, bytes]:
     """Every mat2 corpus file with one of these suffixes; nothing if the corpus is absent."""
-    from tests.sanitize.test_properties import CORPUS
+    from tests.sanitize.corpus import CORPUS
 
     if not CORPUS.is_dir():
         return {}
@@ -292,7 +292,7 @@ def instrument_cleaner() -> None:
 
         for module in pkgutil.iter_modules(portal.sanitize.__path__):
             importlib.import_module(f"portal.sanitize.{module.name}")
-        from portal.sanitize.images import _register_heif
+        from portal.sanitize.formats.images import _register_heif
 
         _register_heif()
 
@@ -304,7 +304,7 @@ class InjectedCrash(Exception):
 def inject_crash() -> None:
     """Make the text cleaner raise on any draft that mentions overtime (加班), as a
     parser bug would: test_fuzz.py checks that the harness then fails and says why."""
-    from portal.sanitize import text
+    from portal.sanitize.formats import text
 
     real_clean_text = text.clean_text
 

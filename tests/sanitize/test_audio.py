@@ -26,7 +26,7 @@ from portal.sanitize import (
     clean_isolated,
 )
 from portal.sanitize import clean as clean_in_process
-from portal.sanitize.verify_audio import WavStreamCheck
+from portal.sanitize.verify.audio import WavStreamCheck
 from tests.sanitize import dirty_audio, dirty_media
 from tests.sanitize.scan import find_tokens
 
@@ -302,7 +302,7 @@ def test_mp3_cut_in_its_audio_keeps_the_whole_frames_before_the_cut() -> None:
 
 def test_mp3_through_the_isolated_cleaner() -> None:
     dirty, tokens = dirty_audio.dirty_mp3()
-    cleaned, _ = dirty_media.clean_isolated_or_skip(dirty, "song.mp3")
+    cleaned, _ = dirty_media.clean_isolated_bytes(dirty, "song.mp3")
     assert find_tokens(cleaned, list(tokens.values())) == []
 
 

@@ -28,7 +28,6 @@ from portal.sanitize import (
     clean,
     clean_isolated,
 )
-from portal.sanitize.core import CLEANERS
 from portal.sanitize.messages import REFUSED
 from portal.sanitize.sniff import CLEANABLE
 from portal.sanitize.verify import StreamVerifier, verify
@@ -81,15 +80,15 @@ def clean_in_child(data: bytes, name: str, limits: Limits = HOSTILE_LIMITS) -> O
     assert seconds < WALL_BOUND_SECONDS, f"{name}: took {seconds:.1f} s"
     if refused is not None:
         assert refused.code in REFUSED, f"{name}: refusal code {refused.code!r} has no sentence"
-        skip_if_cleaner_missing(refused)
+        fail_if_cleaner_missing(refused)
     return Outcome(report, out.getvalue(), refused, seconds)
 
 
-def skip_if_cleaner_missing(refused: CleaningRefused) -> None:
-    """A kind we promise to clean, refused as unknown, means its cleaner module is not there yet."""
-    if refused.code == "unknown-type" and refused.detail in CLEANABLE:
-        module = CLEANERS.get(refused.detail, "?").partition(":")[0]
-        pytest.skip(f"the {refused.detail} cleaner ({module}) is not present yet")
+def fail_if_cleaner_missing(refused: CleaningRefused) -> None:
+    """A kind we promise to clean, refused as unknown, means its cleaner is missing: a failure."""
+    assert not (refused.code == "unknown-type" and refused.detail in CLEANABLE), (
+        f"the {refused.detail} cleaner is missing"
+    )
 
 
 def assert_refused(outcome: Outcome, name: str, codes: frozenset[str] = STRUCTURAL_CODES) -> None:

@@ -23,17 +23,15 @@ import tempfile
 import wave
 import zipfile
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from portal.sanitize import CleaningRefused, Report, clean_isolated
-from portal.sanitize.core import CLEANERS
 from portal.sanitize.messages import REFUSED
 from portal.sanitize.sniff import CLEANABLE
+from tests.sanitize.corpus import CORPUS
 from tests.sanitize.scan import find_tokens
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mat2"
 if not CORPUS.is_dir():
     pytest.skip(f"the mat2 corpus is not present at {CORPUS}", allow_module_level=True)
 
@@ -142,13 +140,13 @@ def cleaned(name: str) -> tuple[Report | None, bytes, CleaningRefused | None]:
     return report, out.getvalue(), None
 
 
-def outcome_or_skip(name: str) -> tuple[Report, bytes] | CleaningRefused:
-    """The cleaning outcome; skipped when the file's cleaner module has not landed yet."""
+def clean_outcome(name: str) -> tuple[Report, bytes] | CleaningRefused:
+    """The cleaning outcome; a kind we promise to clean refused as unknown is a failure."""
     report, output, refused = cleaned(name)
     if refused is not None:
-        if refused.code == "unknown-type" and refused.detail in CLEANABLE:
-            module = CLEANERS[refused.detail].partition(":")[0]
-            pytest.skip(f"the {refused.detail} cleaner ({module}) is not present yet")
+        assert not (refused.code == "unknown-type" and refused.detail in CLEANABLE), (
+            f"the {refused.detail} cleaner is missing"
+        )
         return refused
     assert report is not None
     return report, output
@@ -236,7 +234,7 @@ OPENERS = {
 
 @pytest.mark.parametrize("name", FILES)
 def test_corpus_file_is_cleaned_or_refused_with_a_reason(name: str) -> None:
-    outcome = outcome_or_skip(name)
+    outcome = clean_outcome(name)
     if isinstance(outcome, CleaningRefused):
         assert outcome.code in REFUSED, f"{name}: refusal code {outcome.code!r} has no sentence"
         assert outcome.code not in ("crashed", "timeout"), f"{name}: the child {outcome.code}"
@@ -251,7 +249,7 @@ def test_corpus_file_is_cleaned_or_refused_with_a_reason(name: str) -> None:
 
 @pytest.mark.parametrize("name", FILES)
 def test_cleaned_corpus_file_keeps_no_identifying_value(name: str) -> None:
-    outcome = outcome_or_skip(name)
+    outcome = clean_outcome(name)
     if isinstance(outcome, CleaningRefused):
         pytest.skip(f"refused ({outcome.code}): nothing to scan")
     report, output = outcome
@@ -265,7 +263,7 @@ def test_cleaned_corpus_file_keeps_no_identifying_value(name: str) -> None:
 
 @pytest.mark.parametrize("name", FILES)
 def test_cleaned_corpus_file_still_opens(name: str) -> None:
-    outcome = outcome_or_skip(name)
+    outcome = clean_outcome(name)
     if isinstance(outcome, CleaningRefused):
         pytest.skip(f"refused ({outcome.code}): nothing to open")
     report, output = outcome

@@ -30,9 +30,10 @@ import pytest
 from django.conf import settings
 
 from portal.authors.cleaning import cleaning_limits
-from portal.sanitize import CleaningRefused, Limits, clean_isolated, sandbox
+from portal.sanitize import CleaningRefused, Limits, clean_isolated
 from portal.sanitize.budget import frame_charge
-from portal.sanitize.slots import CleanerSlots
+from portal.sanitize.sandbox import confine as sandbox
+from portal.sanitize.sandbox.slots import CleanerSlots
 from tests.sanitize import bombs
 
 MiB = 1024 * 1024

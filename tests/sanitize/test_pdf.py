@@ -174,7 +174,7 @@ def test_mat2_dirty_pdf_loses_its_metadata(tmp_path: Path) -> None:
 
 def test_pdf_through_the_isolated_cleaner() -> None:
     dirty, tokens = dirty_media.dirty_pdf()
-    cleaned, report = dirty_media.clean_isolated_or_skip(dirty, "draft.pdf")
+    cleaned, report = dirty_media.clean_isolated_bytes(dirty, "draft.pdf")
     assert find_tokens(cleaned, list(tokens.values())) == []
     assert "pdf-info" in codes(report)
 
@@ -193,7 +193,7 @@ def test_font_named_in_gbk_keeps_its_name_and_odd_keys_are_reported() -> None:
         f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont " + songti + b" >>",
     ])
-    cleaned, report = dirty_media.clean_isolated_or_skip(dirty, "songti.pdf")
+    cleaned, report = dirty_media.clean_isolated_bytes(dirty, "songti.pdf")
     assert "unknown-part" in codes(report)
     with pikepdf.open(io.BytesIO(cleaned)) as pdf:
         fonts = pdf.pages[0].obj.Resources.Font

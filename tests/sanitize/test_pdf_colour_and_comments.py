@@ -25,7 +25,7 @@ from PIL import Image, ImageCms
 
 from portal.sanitize import clean_bytes
 from portal.sanitize.errors import VerificationFailed
-from portal.sanitize.icc import neutral_profile
+from portal.sanitize.formats.pdf.icc import neutral_profile
 from portal.sanitize.messages import REMOVED
 from portal.sanitize.verify import verify
 

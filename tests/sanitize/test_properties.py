@@ -18,7 +18,6 @@ kept by design. The token checks run on well-formed files, in the format tests.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import re
@@ -26,7 +25,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -35,15 +33,15 @@ from hypothesis import HealthCheck, currently_in_test_context, event, given, set
 from hypothesis import strategies as st
 
 from portal.sanitize import CleaningRefused, Report, VerificationFailed, clean, clean_bytes, clean_isolated
-from portal.sanitize.core import CLEANERS, STREAMING
+from portal.sanitize.core import STREAMING
 from portal.sanitize.messages import REFUSED
 from portal.sanitize.verify import StreamVerifier, verify
 from tests.sanitize import dirty_audio, dirty_media, hostile_samples, verify_samples
+from tests.sanitize.corpus import CORPUS
 
 # Pillow warns about every damaged TIFF tag it skips; the outcome is what is checked.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.*")
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mat2"
 # One example of any family is cleaned far faster than this; more means a hang.
 EXAMPLE_BOUND_SECONDS = 10.0
 
@@ -167,13 +165,6 @@ def seeds_of(kind: str) -> dict[str, bytes]:
     return seeds
 
 
-def skip_if_cleaner_missing(kind: str) -> None:
-    """Families whose cleaner module has not landed yet are skipped, visibly."""
-    module = CLEANERS[kind].partition(":")[0]
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"the {kind} cleaner ({module}) is not present yet")
-
-
 # -- mutations ---------------------------------------------------------------------
 
 # Structure lives near the start of most formats (headers, the first zip member, the
@@ -260,7 +251,6 @@ def assert_clean_or_refused(data: bytes, name: str, entry: str) -> None:
 @FAMILY_SETTINGS
 @given(data=st.data())
 def test_mutated_file_is_cleaned_and_verified_or_refused(kind: str, data: st.DataObject) -> None:
-    skip_if_cleaner_missing(kind)
     seeds = seeds_of(kind)
     name = data.draw(st.sampled_from(sorted(seeds)), label="seed")
     event(f"seed: {name}")
@@ -276,7 +266,6 @@ def test_mutated_file_through_the_confined_child_never_crashes_it(
     kind: str, data: st.DataObject
 ) -> None:
     """The same property through the real child process: no "crashed", no "timeout"."""
-    skip_if_cleaner_missing(kind)
     seeds = seeds_of(kind)
     seed = seeds[data.draw(st.sampled_from(sorted(seeds)), label="seed")]
     mutated = mutate(seed, data.draw(st.lists(mutation, min_size=1, max_size=4), label="mutations"))

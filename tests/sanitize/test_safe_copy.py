@@ -27,8 +27,6 @@ import docx
 import openpyxl
 import pytest
 
-from portal.sanitize import sandbox
-from portal.sanitize.render import EPUB_MAX_MEMBERS
 from portal.sanitize.safecopy import (
     MAX_HEADER_BYTES,
     MAX_WORD_CHARACTERS,
@@ -39,6 +37,8 @@ from portal.sanitize.safecopy import (
     _rebuild,
     make_safe_copy,
 )
+from portal.sanitize.safecopy.render import EPUB_MAX_MEMBERS
+from portal.sanitize.sandbox import confine as sandbox
 from tests.sanitize.dirty_media import dirty_pdf
 from tests.sanitize.dirty_odf import dirty_odf
 from tests.sanitize.dirty_office import dirty_docx, rezip, unzip

@@ -26,9 +26,12 @@ from typing import Any
 
 import pytest
 
-from portal.sanitize import CleaningRefused, Limits, clean_isolated, isolate, sandbox
+from portal.sanitize import CleaningRefused, Limits, clean_isolated
 from portal.sanitize.messages import REFUSED
-from portal.sanitize.slots import CleanerSlots
+from portal.sanitize.sandbox import confine as sandbox
+from portal.sanitize.sandbox import isolate
+from portal.sanitize.sandbox.command import python_command
+from portal.sanitize.sandbox.slots import CleanerSlots
 
 PAYLOAD = (Path(__file__).parent / "exploited_parser.py").read_text()
 LIMITS = Limits(memory_bytes=512 * 1024 * 1024, cpu_seconds=20, wall_seconds=60)
@@ -292,7 +295,7 @@ def test_a_worker_started_outside_the_sandbox_cleans_nothing(tmp_path):
     read, write = os.pipe()
     env = {"PATH": "/usr/bin:/bin", "PORTAL_CLEAN_ARGS": json.dumps(
         {"limits": Limits().to_json(), "name": "a.txt", "type": "", "result_fd": write})}
-    ran = subprocess.run([sys.executable, "-I", "-B", "-m", "portal.sanitize.worker"],
+    ran = subprocess.run([sys.executable, "-I", "-B", "-m", "portal.sanitize.sandbox.worker"],
                          input=b"a draft\n", capture_output=True, env=env, pass_fds=(write,),
                          timeout=60, check=False)
     os.close(write)
@@ -306,7 +309,7 @@ def test_at_most_n_cleaners_at_once_across_processes(tmp_path):
     slots = CleanerSlots(tmp_path / "slots", 1, wait_seconds=0.3)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path;"
-         "from portal.sanitize.slots import CleanerSlots;"
+         "from portal.sanitize.sandbox.slots import CleanerSlots;"
          f"s = CleanerSlots(Path({str(tmp_path / 'slots')!r}), 1, 0)\n"
          "with s.hold():\n print('held', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, cwd=Path(__file__).parents[2])
@@ -322,3 +325,34 @@ def test_at_most_n_cleaners_at_once_across_processes(tmp_path):
         holder.wait()
     with slots.hold():  # a killed holder's slot is free at once
         pass
+
+
+def test_a_confined_child_imports_the_parents_portal() -> None:
+    """The child runs the code under test: the same portal/__init__.py as this process,
+    through the real sandbox and the very command the cleaners start with."""
+    import portal
+
+    child = sandbox.launch(list(python_command("portal.sanitize.sandbox.origin")),
+                           env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0
+    assert out.decode().strip() == str(Path(portal.__file__).resolve())
+    assert isolate.WORKER_COMMAND[:-1] == isolate.ZYGOTE_COMMAND[:-1]
+    assert isolate.WORKER_COMMAND[:-1] == python_command("x")[:-1]
+
+
+def test_the_bootstrap_imports_the_root_it_is_given_not_the_installed_one(tmp_path: Path) -> None:
+    """A copy of portal elsewhere, named as the root: the child imports the copy, so a
+    child can never silently run an installed portal instead of the parent's."""
+    import shutil
+
+    import portal
+
+    shutil.copytree(Path(portal.__file__).parent, tmp_path / "portal",
+                    ignore=shutil.ignore_patterns("__pycache__", "locale", "static", "templates"))
+    command = [*python_command("portal.sanitize.sandbox.origin")]
+    command[-2] = str(tmp_path)
+    ran = subprocess.run(command, capture_output=True, timeout=60, check=True,
+                         env={"PATH": "/usr/bin:/bin"})
+    assert ran.stdout.decode().strip() == str(tmp_path / "portal" / "__init__.py")

@@ -8,7 +8,6 @@ import shutil
 import struct
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import mutagen
@@ -18,6 +17,7 @@ from PIL import Image
 from portal.sanitize.errors import LimitExceeded, VerificationFailed
 from portal.sanitize.limits import Limits
 from portal.sanitize.verify import verify
+from tests.sanitize.corpus import CORPUS
 
 from . import verify_samples as samples
 from .scan import exiftool_view
@@ -26,7 +26,6 @@ XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
 EXIF = Image.Exif()
 EXIF[0x013B] = "王小明"  # Artist
 EXIF[0x0110] = "Pixel 7"  # Model
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mat2"
 
 
 def image(fmt: str, mode: str = "RGB", **save: object) -> bytes:
@@ -256,7 +255,7 @@ def _two_ogg_streams() -> bytes:
         end = position + 27 + segments + sum(second[position + 27 : position + 27 + segments])
         page = bytearray(second[position:end])
         page[22:26] = bytes(4)
-        from portal.sanitize.verify_sound import _ogg_crc
+        from portal.sanitize.verify.sound import _ogg_crc
 
         second[position + 22 : position + 26] = struct.pack("<I", _ogg_crc(bytes(page)))
         position = end

@@ -18,7 +18,6 @@ from . import verify_samples as samples
 from .verify_samples import REL
 
 W14 = 'xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml"'
-PIC = "word/media/image1.png"
 
 
 def _para(inner: str, attrs: str = "") -> str:
