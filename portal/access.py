@@ -28,7 +28,7 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
-from portal.authors.models import Author, Submission
+from portal.submissions.models import Author, Submission
 
 SESSION_AUTHOR = "author_id"
 SESSION_EPOCH = "editor_epoch"

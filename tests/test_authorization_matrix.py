@@ -56,10 +56,10 @@ from django.test import Client
 from portal.access import SESSION_AUTHOR, SESSION_EPOCH
 from portal.api.models import SCOPES, ApiToken
 from portal.api.openapi import SPEC
-from portal.authors.models import Author, Submission
 from portal.editorial import keys, replacement
 from portal.editorial.models import Editor
 from portal.editorial.webauthn_views import REGISTRATION_GRANT
+from portal.submissions.models import Author, Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import approved_key, make_editor
 from tests.routes import Route, all_routes

@@ -21,10 +21,10 @@ import pytest
 from django.test import Client
 
 from portal.authors.identity import reply_secret_for
-from portal.authors.models import Submission, SubmissionFile
 from portal.correspondence import replykeys, thread, unlock
 from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import codenames, replykey
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.leaks import database_dump, found_in, found_in_files
 from tests.test_login_throttle import to_start_of_minute

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.authors.models import Submission, SubmissionFile
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
 
 pytestmark = pytest.mark.django_db

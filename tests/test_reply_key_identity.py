@@ -172,7 +172,7 @@ def test_downloads_name_neither_the_portal_nor_the_submission(client, desk):
     codename = new_author(client)
     response = confirm(client, review_of(upload(client, [("a.md", b"# words\n")])))
     submission_url = response["Location"].split("?")[0]
-    from portal.authors.models import Submission
+    from portal.submissions.models import Submission
 
     submission = Submission.objects.get()
     reply = desk.post(f"/editor/submission/{submission.public_id}/reply/", {"text": "hello"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.authors.models import Submission
+from portal.submissions.models import Submission
 
 
 def submission_summary(submission: Submission) -> dict[str, Any]:

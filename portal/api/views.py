@@ -33,13 +33,13 @@ from portal.access import (
     editor_of,
     editor_user,
 )
-from portal.authors.models import Submission
 from portal.authors.sending import store
 from portal.editorial import audit, changes, hiding, keys, replacement
 from portal.editorial.login_steps import known_user, record_failure
 from portal.editorial.models import EditorKey, Note, Replacement
 from portal.editorial.throttle import Throttle
 from portal.store import StoreError
+from portal.submissions.models import Submission
 
 from .models import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 from .openapi import SPEC

@@ -10,8 +10,8 @@ from django.db import transaction
 
 from portal.correspondence.models import Message
 from portal.editorial.models import Note, Replacement
+from portal.submissions.models import Submission, SubmissionFile
 
-from .models import Submission, SubmissionFile
 from .sending import store
 
 

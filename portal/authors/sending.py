@@ -32,9 +32,9 @@ from portal.editorial.keys import keyring, recipients
 from portal.sanitize.messages import kinds_only
 from portal.sanitize.report import Report
 from portal.store import Store, StoreError, batch_boundary
+from portal.submissions.models import Author, Submission, SubmissionFile, today
 
 from . import pending as pending_uploads
-from .models import Author, Submission, SubmissionFile, today
 
 # /2: reports are kinds and counts, names are neutral unless kept. /1 manifests
 # (older submissions) may hold removed values and original names; the editors'

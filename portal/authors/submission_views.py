@@ -21,10 +21,10 @@ from portal.correspondence import thread, unlock
 from portal.correspondence.forms import MessageForm
 from portal.correspondence.replykeys import active_key
 from portal.editorial import workflow
+from portal.submissions.models import Author, Submission
 
 from . import sending
 from .forms import SubmissionForm
-from .models import Author, Submission
 from .removal import delete_submission
 from .sending import submissions_open
 from .views import upload_limits

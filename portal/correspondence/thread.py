@@ -21,13 +21,13 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from portal.authors.models import Author, Submission
 from portal.authors.sending import store
 from portal.counters import count
 from portal.crypto import replykey
 from portal.crypto.openpgp import EncryptionFailed
 from portal.editorial.keys import keyring, recipients
 from portal.store import StoreError
+from portal.submissions.models import Author, Submission
 
 from . import replykeys
 from .models import Message, ReplyKey

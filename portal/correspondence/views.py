@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import author_required, own_submission
 from portal.authors.identity import attempt_codename, canonical
-from portal.authors.models import Author
 from portal.authors.sending import store
 from portal.authors.submission_views import submission_context
 from portal.authors.unused import mark_came_back
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyUnusable, armor_message
+from portal.submissions.models import Author
 
 from . import replykeys, thread, unlock
 from .forms import CodenameAgainForm, MessageForm, OwnKeyForm

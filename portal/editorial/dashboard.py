@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from portal.access import editor_required, editor_user
-from portal.authors.models import Submission
+from portal.submissions.models import Submission
 
 from . import hiding, keys, workflow
 from .forms import FilterForm

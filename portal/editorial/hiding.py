@@ -29,7 +29,7 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from portal.authors.models import Author, Submission
+from portal.submissions.models import Author, Submission
 
 from . import audit
 

@@ -47,9 +47,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portal.authors.models import Submission
 from portal.authors.sending import store
 from portal.store import StoreError
+from portal.submissions.models import Submission
 
 from . import audit, keys
 from .models import EditorKey, Replacement, ReplacementConfirmation

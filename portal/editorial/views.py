@@ -34,11 +34,11 @@ from portal.access import (
     log_out_everywhere,
     managing_editor_required,
 )
-from portal.authors.models import Submission
 from portal.authors.sending import store
 from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
 from portal.store import StoreError
+from portal.submissions.models import Submission
 
 from . import audit, changes, keys, workflow
 from .forms import (

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.authors.models import Submission
+from portal.submissions.models import Submission
 
 from . import audit
 from .models import StateChange

@@ -21,10 +21,10 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.api.models import ApiToken, digest
-from portal.authors.models import Submission
 from portal.editor_client import confirm as client_checks
 from portal.editorial import replacement
 from portal.editorial.models import EditorKey, Note, Replacement
+from portal.submissions.models import Submission
 from tests.api.test_api import get_token
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor

@@ -15,8 +15,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from portal.authors.models import Submission
 from portal.editorial.models import AuditEvent, Editor, EditorKey
+from portal.submissions.models import Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor, verified_client
 from tests.storage import blob_path

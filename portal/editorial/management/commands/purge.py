@@ -29,12 +29,12 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from portal.authors import pending, unused
-from portal.authors.models import Submission
 from portal.authors.removal import delete_submission, referenced_blobs
 from portal.authors.sending import publish_batch
 from portal.counters import report_and_clear
 from portal.editorial import replacement
 from portal.store import Store
+from portal.submissions.models import Submission
 
 
 class Command(BaseCommand):
