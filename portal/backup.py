@@ -230,7 +230,7 @@ def write_backup(destination: Path, fingerprint: str, ring: Keyring) -> Summary:
     if target.exists():
         raise BackupError(f"{target} already exists; a backup never overwrites another")
     incomplete = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
-    store = Store(Path(settings.PORTAL_STORE_DIR))
+    store = Store.default()
     for _attempt in range(ATTEMPTS):
         snapshot = take_snapshot()
         try:

@@ -220,7 +220,7 @@ def _put_pepper(pepper: bytes) -> None:
 
 
 def restore_backup(source: Path) -> Summary:
-    store = Store(Path(settings.PORTAL_STORE_DIR))
+    store = Store.default()
     problem = target_is_empty(store)
     if problem:
         raise BackupError(f"restore only fills an empty portal: {problem}")

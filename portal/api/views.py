@@ -33,12 +33,11 @@ from portal.access import (
     editor_of,
     editor_user,
 )
-from portal.authors.sending import store
 from portal.editorial import audit, changes, hiding, keys, replacement
 from portal.editorial.login_steps import known_user, record_failure
 from portal.editorial.models import EditorKey, Note, Replacement
 from portal.editorial.throttle import Throttle
-from portal.store import StoreError
+from portal.store import Store, StoreError
 from portal.submissions.models import Submission
 
 from .models import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
@@ -150,7 +149,7 @@ def _find(public_id: Any) -> Submission | None:
 
 
 def _sizes(names: list[str]) -> dict[str, int]:
-    target = store()
+    target = Store.default()
     sizes = {}
     for name in names:
         try:
@@ -194,7 +193,7 @@ def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
 
 def _download(request: HttpRequest, name: str) -> HttpResponseBase:
     try:
-        handle = store().open(name)
+        handle = Store.default().open(name)
         size = os.fstat(handle.fileno()).st_size
     except OSError:
         return _error("ciphertext missing on the server", 410)
@@ -238,12 +237,12 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
         return _error("no such submission", 404)
     ring = keys.keyring()
     try:
-        name = store().receive(request, MAX_NOTE_BYTES, ring.is_encrypted_message)  # type: ignore[arg-type]
+        name = Store.default().receive(request, MAX_NOTE_BYTES, ring.is_encrypted_message)  # type: ignore[arg-type]
     except StoreError as refused:
         return _error(f"not stored: {refused}", 400)
     note = Note.objects.create(
         submission=found, written_by=editor_user(request), blob=name,
-        ciphertext_bytes=store().size(name),
+        ciphertext_bytes=Store.default().size(name),
         recipients=keys.recipients(ring), encrypted_by_server=False,
     )
     audit.record(request.user, "note", found.short_id, via="api")

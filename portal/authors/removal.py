@@ -10,9 +10,8 @@ from django.db import transaction
 
 from portal.correspondence.models import Message
 from portal.editorial.models import Note, Replacement
+from portal.store import Store
 from portal.submissions.models import Submission, SubmissionFile
-
-from .sending import store
 
 
 def blobs_of(submission: Submission) -> list[str]:
@@ -48,4 +47,4 @@ def delete_submission(submission: Submission) -> None:
     names = blobs_of(submission)
     with transaction.atomic():
         submission.delete()
-    store().delete(names)
+    Store.default().delete(names)

@@ -61,14 +61,10 @@ class SendFailed(Exception):
         self.stage = stage
 
 
-def store() -> Store:
-    return Store(Path(settings.PORTAL_STORE_DIR))
-
-
 def publish_batch(now: float | None = None) -> int:
     """Publish the ciphertext that waited through the latest batch boundary (see portal.store)."""
     now = time.time() if now is None else now
-    return store().publish(before=batch_boundary(now, settings.PORTAL_BATCH_HOURS), now=now)
+    return Store.default().publish(before=batch_boundary(now, settings.PORTAL_BATCH_HOURS), now=now)
 
 
 def submissions_open() -> bool:
@@ -104,7 +100,7 @@ def send(
     if not chosen:
         raise ValueError("nothing to send")
     first = revision_target(author, pending.revision_of) if pending.revision_of else None
-    target = store()
+    target = Store.default()
     written: list[str] = []
     public_id = uuid.uuid4()
     try:

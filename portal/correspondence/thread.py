@@ -21,12 +21,11 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from portal.authors.sending import store
 from portal.counters import count
 from portal.crypto import replykey
 from portal.crypto.openpgp import EncryptionFailed
 from portal.editorial.keys import keyring, recipients
-from portal.store import StoreError
+from portal.store import Store, StoreError
 from portal.submissions.models import Author, Submission
 
 from . import replykeys
@@ -72,7 +71,7 @@ def post(submission: Submission, text: str, *, sender: str, user: Any = None,
                                   if author_key else None)
             if author_fingerprint is None:
                 raise MessageNotSent("author-key")
-            blob = store().put_encrypted(ring, io.BytesIO(text.encode("utf-8")),
+            blob = Store.default().put_encrypted(ring, io.BytesIO(text.encode("utf-8")),
                                          [*editors, author_fingerprint])
     except EncryptionFailed as exc:
         count(f"message not stored: encryption failed ({type(exc).__name__})")
@@ -93,7 +92,7 @@ def receive(submission: Submission, source: BinaryIO, user: Any, reply_key: str)
         raise MessageNotSent("author-key")
     ring = keyring()
     try:
-        blob = store().receive(source, MAX_REPLY_CIPHERTEXT_BYTES, ring.is_encrypted_message)
+        blob = Store.default().receive(source, MAX_REPLY_CIPHERTEXT_BYTES, ring.is_encrypted_message)
     except StoreError as exc:
         raise MessageNotSent("refused") from exc
     return _record(submission, blob, sender=Message.Sender.EDITOR, user=user, decision="",
@@ -106,11 +105,11 @@ def _record(submission: Submission, blob: str, *, sender: str, user: Any, decisi
         with transaction.atomic():
             return Message.objects.create(
                 submission=submission, sender=sender, written_by=user, blob=blob,
-                ciphertext_bytes=store().size(blob), recipients=recipients,
+                ciphertext_bytes=Store.default().size(blob), recipients=recipients,
                 reply_key=reply_key, encrypted_by_server=by_server, decision=decision,
             )
     except (DatabaseError, OSError) as exc:
-        store().delete([blob])
+        Store.default().delete([blob])
         count(f"message not recorded: {type(exc).__name__}")
         raise MessageNotSent("database") from exc
 
@@ -150,7 +149,7 @@ def _decrypt_group(key: ReplyKey, secret: bytes, group: list[Message]) -> dict[i
     ciphertexts = []
     for message in group:
         try:
-            with store().open(message.blob) as handle:
+            with Store.default().open(message.blob) as handle:
                 ciphertexts.append(handle.read())
         except (OSError, ValueError):
             ciphertexts.append(b"")

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import author_required, own_submission
 from portal.authors.identity import attempt_codename, canonical
-from portal.authors.sending import store
 from portal.authors.submission_views import submission_context
 from portal.authors.unused import mark_came_back
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyUnusable, armor_message
+from portal.store import Store
 from portal.submissions.models import Author
 
 from . import replykeys, thread, unlock
@@ -87,7 +87,7 @@ def download_message(request: HttpRequest, author: Author, public_id: str, numbe
     if not 1 <= number <= len(messages):
         raise Http404("no such message")
     try:
-        with store().open(messages[number - 1].blob) as handle:
+        with Store.default().open(messages[number - 1].blob) as handle:
             data = handle.read()
     except (OSError, ValueError):
         raise Http404("message missing") from None

@@ -47,8 +47,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portal.authors.sending import store
-from portal.store import StoreError
+from portal.store import Store, StoreError
 from portal.submissions.models import Submission
 
 from . import audit, keys
@@ -112,7 +111,7 @@ def propose(submission: Submission, name: str, source: BinaryIO, proposer: Any,
         raise ReplacementRefused("no approved editor key could confirm a replacement", 409)
     ring = keys.keyring()
     try:
-        candidate = store().receive(source, candidate_limit(), ring.is_encrypted_message)
+        candidate = Store.default().receive(source, candidate_limit(), ring.is_encrypted_message)
     except StoreError as refused:
         raise ReplacementRefused(f"not stored: {refused}") from None
     superseded: list[Replacement] = []
@@ -182,7 +181,7 @@ def answer(replacement_id: int, user: Any, fingerprint: str, *, plaintext_sha256
 def _complete(replacement: Replacement) -> None:
     """Swap the candidate in under the old name (inside the caller's transaction)."""
     submission = replacement.submission
-    target = store()
+    target = Store.default()
     ring = keys.keyring()
     if replacement.blob not in replaceable_names(submission):
         _discard(replacement, "gone", None)
@@ -217,7 +216,7 @@ def _discard(replacement: Replacement, reason: str, by: Any, **detail: Any) -> N
     audit.record(by, "reencrypt-discarded", replacement.submission.short_id,
                  file=replacement.blob, replacement=replacement.pk, reason=reason, **detail)
     name = replacement.candidate
-    transaction.on_commit(lambda: store().delete([name]))
+    transaction.on_commit(lambda: Store.default().delete([name]))
 
 
 def expire(days: int = PENDING_DAYS) -> int:
@@ -259,6 +258,6 @@ def waiting_for(user: Any) -> list[dict[str, Any]]:
 
 def _size(name: str) -> int:
     try:
-        return store().size(name)
+        return Store.default().size(name)
     except (OSError, ValueError):
         return 0

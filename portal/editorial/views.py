@@ -34,10 +34,9 @@ from portal.access import (
     log_out_everywhere,
     managing_editor_required,
 )
-from portal.authors.sending import store
 from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
-from portal.store import StoreError
+from portal.store import Store, StoreError
 from portal.submissions.models import Submission
 
 from . import audit, changes, keys, workflow
@@ -172,13 +171,13 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
         recipients = keys.recipients(ring)
         if not recipients:
             raise EncryptionFailed("no editor key")
-        blob = store().put_encrypted(ring, io.BytesIO(form.cleaned_data["text"].encode()),
+        blob = Store.default().put_encrypted(ring, io.BytesIO(form.cleaned_data["text"].encode()),
                                      recipients)
     except (EncryptionFailed, StoreError):
         return render_submission(request, submission, _("The note could not be encrypted and "
                                                          "was not saved."), status=503)
     Note.objects.create(submission=submission, written_by=editor_user(request), blob=blob,
-                        ciphertext_bytes=store().size(blob), recipients=recipients)
+                        ciphertext_bytes=Store.default().size(blob), recipients=recipients)
     audit.record(request.user, "note", submission.short_id)
     return redirect("editorial:submission", public_id=submission.public_id)
 
@@ -199,7 +198,7 @@ def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBas
     if name not in labels:
         raise Http404("no such file in this submission")
     try:
-        handle = store().open(name)
+        handle = Store.default().open(name)
     except (OSError, ValueError):
         raise Http404("ciphertext missing") from None
     audit.record(request.user, "download", submission.short_id, file=labels[name])

@@ -21,7 +21,6 @@ counts only. Run it from a timer (see deploy/).
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -49,7 +48,7 @@ class Command(BaseCommand):
         expired = replacement.expire()
         spools = pending.sweep()
         identities = unused.purge_unused(timezone.now().date())
-        blobs = Store(Path(settings.PORTAL_STORE_DIR)).sweep(
+        blobs = Store.default().sweep(
             referenced_blobs(), older_than_seconds=settings.PORTAL_PENDING_SECONDS
         )
         # What went wrong for authors since the last run, counted rather than logged
