@@ -50,6 +50,7 @@ from portal.backup import (
 )
 from portal.env import env_secret
 from portal.store import NAME_RE, Store, fsync_dir
+from portal.submissions.recipients import recipients
 
 
 @dataclass
@@ -249,8 +250,6 @@ def restore_backup(source: Path) -> Summary:
         for leftover in staging.iterdir():
             leftover.unlink()
         staging.rmdir()
-    from portal.editorial.keys import recipients
-
     recipients()  # rebuild the server's public keyring from the restored key registry
     rows = json.loads(archive.database)
     return Summary(source, "", len(rows), len(archive.staged))

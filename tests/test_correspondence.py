@@ -362,7 +362,7 @@ def test_a_thread_stops_at_its_message_limit(client, desk, monkeypatch):
 
 
 def test_no_editor_key_means_the_message_is_not_kept_and_the_author_is_told(client, desk):
-    from portal.editorial.models import EditorKey
+    from portal.submissions.models import EditorKey
 
     new_author(client)
     submission = send_draft(client)

@@ -22,7 +22,7 @@ from django.test import Client
 from portal.correspondence import replykeys
 from portal.correspondence.models import ReplyKey
 from portal.crypto import replykey
-from portal.editorial.keys import keyring
+from portal.submissions.recipients import keyring
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.gpgkeys import EditorKeypair, make_keypair
 from tests.leaks import database_dump, found_in, found_in_files

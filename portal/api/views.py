@@ -33,12 +33,14 @@ from portal.access import (
     editor_of,
     editor_user,
 )
-from portal.editorial import audit, changes, hiding, keys, replacement
+from portal.editorial import changes, hiding, keys, replacement
 from portal.editorial.login_steps import known_user, record_failure
-from portal.editorial.models import EditorKey, Note, Replacement
+from portal.editorial.models import Note, Replacement
 from portal.editorial.throttle import Throttle
 from portal.store import Store, StoreError
-from portal.submissions.models import Submission
+from portal.submissions import audit
+from portal.submissions import recipients as editor_keys
+from portal.submissions.models import EditorKey, Submission
 
 from .models import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 from .openapi import SPEC
@@ -235,7 +237,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     try:
         name = Store.default().receive(request, MAX_NOTE_BYTES, ring.is_encrypted_message)  # type: ignore[arg-type]
     except StoreError as refused:
@@ -243,7 +245,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     note = Note.objects.create(
         submission=found, written_by=editor_user(request), blob=name,
         ciphertext_bytes=Store.default().size(name),
-        recipients=keys.recipients(ring), encrypted_by_server=False,
+        recipients=editor_keys.recipients(ring), encrypted_by_server=False,
     )
     audit.record(request.user, "note", found.short_id, via="api")
     return JsonResponse({"id": note.pk, "name": name}, status=201)
@@ -283,8 +285,8 @@ def recipient_keys(request: HttpRequest) -> HttpResponseBase:
 
     Approved keys only: a key waiting for a second managing editor is not listed.
     """
-    ring = keys.keyring()
-    usable = set(keys.recipients(ring))
+    ring = editor_keys.keyring()
+    usable = set(editor_keys.recipients(ring))
     rows = EditorKey.objects.filter(fingerprint__in=usable).select_related("user")
     return JsonResponse({"keys": [
         {"fingerprint": k.fingerprint, "editor": k.user.get_username(), "armored": k.armored}

@@ -28,11 +28,12 @@ from django.db import DatabaseError, transaction
 
 from portal.counters import count
 from portal.crypto.openpgp import EncryptionFailed
-from portal.editorial.keys import keyring, recipients
 from portal.sanitize.messages import kinds_only
 from portal.sanitize.report import Report
 from portal.store import Store, StoreError, batch_boundary
+from portal.submissions import workflow
 from portal.submissions.models import Author, Submission, SubmissionFile, today
+from portal.submissions.recipients import keyring, recipients
 
 from . import pending as pending_uploads
 
@@ -165,11 +166,9 @@ def send(
 
 def revision_target(author: Author, public_id: str) -> Submission:
     """The author's own first version that may take a revision now, or RevisionRefused."""
-    from portal.editorial.workflow import takes_revisions
-
     first = Submission.objects.filter(public_id=public_id, author=author,
                                       revision_of__isnull=True).first()
-    if first is None or not takes_revisions(first) or first.revisions.count() + 1 >= MAX_VERSIONS:
+    if first is None or not workflow.takes_revisions(first) or first.revisions.count() + 1 >= MAX_VERSIONS:
         raise RevisionRefused()
     return first
 
@@ -186,8 +185,6 @@ def _next_version(first: Submission) -> int:
 
 def _revised(first: Submission) -> None:
     """A revision answers a request for revisions: the piece goes back into review."""
-    from portal.editorial import workflow
-
     if first.state == Submission.State.REVISIONS_REQUESTED:
         workflow.change_state(first, Submission.State.IN_REVIEW, None)
 

@@ -20,7 +20,7 @@ from portal.access import author_required, own_submission
 from portal.correspondence import thread, unlock
 from portal.correspondence.forms import MessageForm
 from portal.correspondence.replykeys import active_key
-from portal.editorial import workflow
+from portal.submissions import workflow
 from portal.submissions.models import Author, Submission
 
 from . import sending

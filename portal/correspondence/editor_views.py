@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.access import editor_required, editor_user
-from portal.editorial import audit
 from portal.editorial.views import render_submission, submission_or_404
+from portal.submissions import audit
 
 from . import thread
 from .forms import ReplyForm

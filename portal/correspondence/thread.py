@@ -24,9 +24,9 @@ from django.db import DatabaseError, transaction
 from portal.counters import count
 from portal.crypto import replykey
 from portal.crypto.openpgp import EncryptionFailed
-from portal.editorial.keys import keyring, recipients
 from portal.store import Store, StoreError
 from portal.submissions.models import Author, Submission
+from portal.submissions.recipients import keyring, recipients
 
 from . import replykeys
 from .models import Message, ReplyKey

@@ -52,8 +52,9 @@ from portal.access import (
     revoke_api_token,
     start_editor_session,
 )
+from portal.submissions import audit
 
-from . import audit, devices
+from . import devices
 from .auth_forms import MAX_CODE_CHARS, CodeForm, EnrolForm, LoginForm, PasswordChangeForm, RemoveKeyForm
 from .forms import FreshOtpForm
 from .login_steps import (

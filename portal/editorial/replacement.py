@@ -48,10 +48,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.store import Store, StoreError
-from portal.submissions.models import Submission
+from portal.submissions import audit
+from portal.submissions import recipients as editor_keys
+from portal.submissions.models import EditorKey, Submission
 
-from . import audit, keys
-from .models import EditorKey, Replacement, ReplacementConfirmation
+from .models import Replacement, ReplacementConfirmation
 
 # A candidate nobody has finished confirming is discarded after this many days.
 PENDING_DAYS = 14
@@ -89,7 +90,7 @@ def blob_recipients(submission: Submission, name: str) -> list[str]:
 
 
 def required_keys(submission: Submission, name: str) -> list[str]:
-    current = keys.recipients()
+    current = editor_keys.recipients()
     covered = set(EditorKey.objects.filter(fingerprint__in=current).values_list("user_id", flat=True))
     old = EditorKey.objects.filter(fingerprint__in=blob_recipients(submission, name),
                                    user__is_active=True, user__editor__isnull=False) \
@@ -109,7 +110,7 @@ def propose(submission: Submission, name: str, source: BinaryIO, proposer: Any,
     required = required_keys(submission, name)
     if not required:
         raise ReplacementRefused("no approved editor key could confirm a replacement", 409)
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     try:
         candidate = Store.default().receive(source, candidate_limit(), ring.is_encrypted_message)
     except StoreError as refused:
@@ -182,7 +183,7 @@ def _complete(replacement: Replacement) -> None:
     """Swap the candidate in under the old name (inside the caller's transaction)."""
     submission = replacement.submission
     target = Store.default()
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     if replacement.blob not in replaceable_names(submission):
         _discard(replacement, "gone", None)
         return

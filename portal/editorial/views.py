@@ -37,9 +37,11 @@ from portal.access import (
 from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
 from portal.store import Store, StoreError
-from portal.submissions.models import Submission
+from portal.submissions import audit, workflow
+from portal.submissions import recipients as editor_keys
+from portal.submissions.models import AuditEvent, EditorKey, Submission
 
-from . import audit, changes, keys, workflow
+from . import changes, keys
 from .forms import (
     ApproveKeyForm,
     AssignForm,
@@ -49,7 +51,7 @@ from .forms import (
     SeenForm,
     StateForm,
 )
-from .models import Assignment, AuditEvent, Editor, EditorKey, Note
+from .models import Assignment, Editor, Note
 
 
 def submission_or_404(public_id: Any) -> Submission:
@@ -167,8 +169,8 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
         return render_submission(request, submission, _("The note is empty or too long."),
                                   status=400, note_form=form)
     try:
-        ring = keys.keyring()
-        recipients = keys.recipients(ring)
+        ring = editor_keys.keyring()
+        recipients = editor_keys.recipients(ring)
         if not recipients:
             raise EncryptionFailed("no editor key")
         blob = Store.default().put_encrypted(ring, io.BytesIO(form.cleaned_data["text"].encode()),
@@ -225,7 +227,7 @@ def render_keys(request: HttpRequest, form: KeyForm | None = None, error: str = 
                 approve_error: tuple[int, str] | None = None, status: int = 200) -> HttpResponse:
     """Every editor sees every key and who proposed and approved it; managing editors act."""
     editor = editor_of(request.user)
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     rows = []
     for key in EditorKey.objects.select_related("user", "proposed_by", "approved_by"):
         refusal = keys.approval_refusal(key, request.user) if key.pending else ""

@@ -66,7 +66,7 @@ def test_token_is_refused_to_non_editors(data_dir, django_user_model):
 
 def test_a_password_typed_as_the_username_never_reaches_the_audit_log(data_dir):
     """As at the web login: an unknown account is recorded as unknown, without what was typed."""
-    from portal.editorial.models import AuditEvent
+    from portal.submissions.models import AuditEvent
     from tests.leaks import database_dump, found_in
 
     boss = make_editor("boss")
