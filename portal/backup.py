@@ -16,7 +16,7 @@ Promises:
   editors' keys.
 - Nothing here names a model: the rows are every app's but the few that
   `migrate` makes itself (NOT_DUMPED), and the ciphertext names are exactly
-  `portal.authors.removal.referenced_blobs()`, the list `portal purge` keeps.
+  `portal.submissions.ciphertext.referenced_blobs()`, the list `portal purge` keeps.
   A new app, or a new kind of ciphertext listed there, is backed up as it is.
   Spools and pending uploads (transient, under keys nobody kept) are left out;
   the server's public keyring is rebuilt from the database.
@@ -56,9 +56,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
-from portal.authors.removal import referenced_blobs
 from portal.crypto.openpgp import EncryptionFailed, Keyring, KeyUnusable
 from portal.store import Store, fsync_dir
+from portal.submissions.ciphertext import referenced_blobs
 
 ARCHIVE_FORMAT = 1
 META = "meta.json"

@@ -35,7 +35,6 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
-from portal.authors.removal import referenced_blobs
 from portal.backup import (
     ARCHIVE_FORMAT,
     DATABASE,
@@ -50,6 +49,7 @@ from portal.backup import (
 )
 from portal.env import env_secret
 from portal.store import NAME_RE, Store, fsync_dir
+from portal.submissions.ciphertext import referenced_blobs
 from portal.submissions.recipients import recipients
 
 

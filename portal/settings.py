@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "portal.correspondence",
     "portal.api",
     "portal.counters",
+    "portal.operations",
 ]
 
 MIDDLEWARE = [

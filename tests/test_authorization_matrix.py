@@ -54,13 +54,13 @@ from django.http.response import HttpResponseBase
 from django.test import Client
 
 from portal.access import SESSION_AUTHOR, SESSION_EPOCH
-from portal.api.models import SCOPES, ApiToken
 from portal.api.openapi import SPEC
 from portal.editorial import replacement
 from portal.editorial.models import Editor
 from portal.editorial.webauthn_views import REGISTRATION_GRANT
 from portal.submissions import recipients as editor_keys
 from portal.submissions.models import Author, Submission
+from portal.submissions.tokens import SCOPES, ApiToken
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import approved_key, make_editor
 from tests.routes import Route, all_routes

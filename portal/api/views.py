@@ -41,8 +41,8 @@ from portal.store import Store, StoreError
 from portal.submissions import audit
 from portal.submissions import recipients as editor_keys
 from portal.submissions.models import EditorKey, Submission
+from portal.submissions.tokens import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 
-from .models import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 from .openapi import SPEC
 
 MAX_JSON_BYTES = 4 * 1024

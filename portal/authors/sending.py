@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 from pathlib import Path, PurePosixPath
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from portal.counters import count
 from portal.crypto.openpgp import EncryptionFailed
 from portal.sanitize.messages import kinds_only
 from portal.sanitize.report import Report
-from portal.store import Store, StoreError, batch_boundary
+from portal.store import Store, StoreError
 from portal.submissions import workflow
 from portal.submissions.models import Author, Submission, SubmissionFile, today
 from portal.submissions.recipients import keyring, recipients
@@ -60,12 +58,6 @@ class SendFailed(Exception):
     def __init__(self, stage: str) -> None:
         super().__init__(stage)
         self.stage = stage
-
-
-def publish_batch(now: float | None = None) -> int:
-    """Publish the ciphertext that waited through the latest batch boundary (see portal.store)."""
-    now = time.time() if now is None else now
-    return Store.default().publish(before=batch_boundary(now, settings.PORTAL_BATCH_HOURS), now=now)
 
 
 def submissions_open() -> bool:

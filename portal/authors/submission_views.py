@@ -21,11 +21,11 @@ from portal.correspondence import thread, unlock
 from portal.correspondence.forms import MessageForm
 from portal.correspondence.replykeys import active_key
 from portal.submissions import workflow
+from portal.submissions.ciphertext import delete_submission
 from portal.submissions.models import Author, Submission
 
 from . import sending
 from .forms import SubmissionForm
-from .removal import delete_submission
 from .sending import submissions_open
 from .views import upload_limits
 

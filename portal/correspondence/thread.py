@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
 
 from portal.counters import count
 from portal.crypto import replykey
@@ -48,6 +49,23 @@ class MessageNotSent(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def not_sent_reason(reason: str) -> str:
+    """The sentence an author or editor reads when a message was not kept."""
+    return {
+        "closed": _("No editor can receive messages right now, so nothing was sent. Please try "
+                    "again later."),
+        "author-key": _("The author’s reply key cannot be used (it may have expired), so "
+                        "nothing was sent."),
+        "full": _("This conversation has reached its limit of %(n)d messages. Nothing was sent.")
+        % {"n": MAX_MESSAGES_PER_THREAD},
+        "encryption": _("Encryption failed on the server, so nothing was sent or kept."),
+        "storage": _("The server could not save the message (its storage failed), so nothing "
+                     "was kept."),
+        "database": _("The server could not record the message, so nothing was kept."),
+        "refused": _("That was not an encrypted message, so nothing was kept."),
+    }[reason]
 
 
 def _check_room(submission: Submission) -> None:

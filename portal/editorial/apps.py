@@ -7,3 +7,11 @@ class EditorialConfig(AppConfig):
     name = "portal.editorial"
     label = "editorial"
     verbose_name = "Editors and their keys"
+
+    def ready(self) -> None:
+        from portal.submissions.ciphertext import holds_ciphertext
+
+        from .models import Note, Replacement
+
+        holds_ciphertext(Note, "blob")
+        holds_ciphertext(Replacement, "candidate", state=Replacement.State.PENDING)

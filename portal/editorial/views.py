@@ -34,6 +34,10 @@ from portal.access import (
     log_out_everywhere,
     managing_editor_required,
 )
+from portal.correspondence import thread
+from portal.correspondence.forms import ReplyForm
+from portal.correspondence.models import Message
+from portal.correspondence.replykeys import active_key
 from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
 from portal.store import Store, StoreError
@@ -67,9 +71,6 @@ def submission_page(request: HttpRequest, public_id: Any) -> HttpResponse:
 def render_submission(request: HttpRequest, submission: Submission, error: str = "",
                        status: int = 200, note_form: NoteForm | None = None,
                        reply_form: Any = None, state_form: StateForm | None = None) -> HttpResponse:
-    from portal.correspondence.forms import ReplyForm
-    from portal.correspondence.replykeys import active_key
-
     submission = submission.first_version
     editor = editor_of(request.user)
     by_fingerprint = {k.fingerprint: k for k in EditorKey.objects.select_related("user")}
@@ -109,10 +110,6 @@ def render_submission(request: HttpRequest, submission: Submission, error: str =
 @editor_required
 def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
     """Move the submission; a message written with the decision goes to the author with it."""
-    from portal.correspondence import thread
-    from portal.correspondence.models import Message
-    from portal.correspondence.views import not_sent_reason
-
     submission = submission_or_404(public_id).first_version
     form = StateForm(request.POST)
     if not form.is_valid():
@@ -130,7 +127,7 @@ def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
         except thread.MessageNotSent as failed:
             return render_submission(request, submission, _(
                 "The state was changed, but the message was not sent: %(reason)s") % {
-                "reason": not_sent_reason(failed.reason)}, status=503, state_form=form)
+                "reason": thread.not_sent_reason(failed.reason)}, status=503, state_form=form)
         audit.record(request.user, "reply", submission.short_id, via="web", decision=target)
     return redirect("editorial:submission", public_id=submission.public_id)
 

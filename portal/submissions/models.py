@@ -24,6 +24,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .tokens import ApiToken  # noqa: F401  (registered with the other rows, label "api")
+
 
 def today() -> object:
     """The current day: the only precision the portal stores for author activity."""

@@ -11,10 +11,10 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
-from portal.api.models import ApiToken, digest
 from portal.api.openapi import SPEC
 from portal.editorial.models import Editor, Note
 from portal.submissions.models import Submission
+from portal.submissions.tokens import ApiToken, digest
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor
 from tests.storage import blob_path
