@@ -39,6 +39,7 @@ test: $(STAMP) messages
 lint: $(STAMP)
 	$(BIN)/ruff check portal tests bench
 	$(BIN)/mypy portal
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/upload.py
