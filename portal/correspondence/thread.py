@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 
 from portal.counters import count
 from portal.crypto import replykey
-from portal.crypto.openpgp import EncryptionFailed
 from portal.store import Store, StoreError
 from portal.submissions.models import Author, Submission
 from portal.submissions.recipients import keyring, recipients
+from portal.submissions.sealing import NotSealed, Stage, sealing
 
 from . import replykeys
 from .models import Message, ReplyKey
@@ -80,25 +80,28 @@ def post(submission: Submission, text: str, *, sender: str, user: Any = None,
     _check_room(submission)
     try:
         # The editors' keys and the author's, in a keyring made for this message alone.
-        with replykeys.throwaway_keyring() as ring:
-            editors = recipients(ring)
-            if not editors:
-                raise MessageNotSent("closed")
+        with replykeys.throwaway_keyring() as ring, sealing(ring) as seal:
             author_key = replykeys.active_key(submission.author)
             author_fingerprint = (replykeys.usable_fingerprint(author_key, ring)
                                   if author_key else None)
             if author_fingerprint is None:
                 raise MessageNotSent("author-key")
-            blob = Store.default().put_encrypted(ring, io.BytesIO(text.encode("utf-8")),
-                                         [*editors, author_fingerprint])
-    except EncryptionFailed as exc:
-        count(f"message not stored: encryption failed ({type(exc).__name__})")
-        raise MessageNotSent("encryption") from exc
-    except (StoreError, OSError) as exc:
-        count(f"message not stored: {type(exc).__name__}")
-        raise MessageNotSent("storage") from exc
-    return _record(submission, blob, sender=sender, user=user, decision=decision,
-                   recipients=editors, reply_key=author_fingerprint, by_server=True)
+            blob = seal.put(io.BytesIO(text.encode("utf-8")), also=[author_fingerprint])
+            with transaction.atomic():
+                return Message.objects.create(
+                    submission=submission, sender=sender, written_by=user, blob=blob,
+                    ciphertext_bytes=seal.size(blob), recipients=seal.editors,
+                    reply_key=author_fingerprint, encrypted_by_server=True, decision=decision,
+                )
+    except NotSealed as failed:
+        cause = type(failed.__cause__).__name__
+        if failed.stage is Stage.ENCRYPTION:
+            count(f"message not stored: encryption failed ({cause})")
+        elif failed.stage is Stage.STORAGE:
+            count(f"message not stored: {cause}")
+        elif failed.stage is Stage.DATABASE:
+            count(f"message not recorded: {cause}")
+        raise MessageNotSent(failed.stage.value) from failed
 
 
 def receive(submission: Submission, source: BinaryIO, user: Any, reply_key: str) -> Message:

@@ -38,12 +38,13 @@ from portal.correspondence import thread
 from portal.correspondence.forms import ReplyForm
 from portal.correspondence.models import Message
 from portal.correspondence.replykeys import active_key
-from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
+from portal.crypto.openpgp import KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
-from portal.store import Store, StoreError
+from portal.store import Store
 from portal.submissions import audit, workflow
 from portal.submissions import recipients as editor_keys
 from portal.submissions.models import AuditEvent, EditorKey, Submission
+from portal.submissions.sealing import NotSealed, Stage, sealing
 
 from . import changes, keys
 from .forms import (
@@ -166,17 +167,17 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
         return render_submission(request, submission, _("The note is empty or too long."),
                                   status=400, note_form=form)
     try:
-        ring = editor_keys.keyring()
-        recipients = editor_keys.recipients(ring)
-        if not recipients:
-            raise EncryptionFailed("no editor key")
-        blob = Store.default().put_encrypted(ring, io.BytesIO(form.cleaned_data["text"].encode()),
-                                     recipients)
-    except (EncryptionFailed, StoreError):
+        with sealing() as seal:
+            blob = seal.put(io.BytesIO(form.cleaned_data["text"].encode()))
+            with transaction.atomic():
+                Note.objects.create(submission=submission, written_by=editor_user(request),
+                                    blob=blob, ciphertext_bytes=seal.size(blob),
+                                    recipients=seal.editors)
+    except NotSealed as failed:
+        if failed.stage is Stage.DATABASE:
+            raise
         return render_submission(request, submission, _("The note could not be encrypted and "
                                                          "was not saved."), status=503)
-    Note.objects.create(submission=submission, written_by=editor_user(request), blob=blob,
-                        ciphertext_bytes=Store.default().size(blob), recipients=recipients)
     audit.record(request.user, "note", submission.short_id)
     return redirect("editorial:submission", public_id=submission.public_id)
 
