@@ -40,6 +40,7 @@ from portal.editorial.throttle import Throttle
 from portal.store import Store, StoreError
 from portal.submissions import audit
 from portal.submissions import recipients as editor_keys
+from portal.submissions.ciphertext import names_of
 from portal.submissions.models import EditorKey, Submission
 from portal.submissions.tokens import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 
@@ -141,7 +142,7 @@ def submissions(request: HttpRequest) -> HttpResponseBase:
         # One request for everything a sync needs (names and sizes of every file).
         rows = rows.prefetch_related("files", "notes__written_by", "messages__written_by")
         listed = list(rows)
-        sizes = _sizes([n for s in listed for n in _names_of(s)])
+        sizes = _sizes([n for s in listed for n in names_of(s, readable_only=True)])
         return JsonResponse({"submissions": [submission_detail(s, sizes) for s in listed]})
     return JsonResponse({"submissions": [submission_summary(s) for s in rows]})
 
@@ -161,12 +162,6 @@ def _sizes(names: list[str]) -> dict[str, int]:
     return sizes
 
 
-def _names_of(submission: Submission) -> list[str]:
-    return [submission.manifest_blob, *submission.files.values_list("blob", flat=True),
-            *submission.notes.values_list("blob", flat=True),  # type: ignore[attr-defined]
-            *submission.messages.values_list("blob", flat=True)]  # type: ignore[attr-defined]
-
-
 @api_editor_required
 @api_answers(GET=READ)
 def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
@@ -175,7 +170,7 @@ def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
-    return JsonResponse(submission_detail(found, _sizes(_names_of(found))))
+    return JsonResponse(submission_detail(found, _sizes(names_of(found, readable_only=True))))
 
 
 @api_editor_required
@@ -183,7 +178,7 @@ def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
 def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
     """GET a ciphertext (resumable with `Range: bytes=N-`); PUT proposes a re-encrypted one."""
     found = _find(public_id)
-    if found is None or name not in _names_of(found):
+    if found is None or name not in names_of(found, readable_only=True):
         return _error("no such file in this submission", 404)
     if request.method == "GET":
         return _download(request, name)

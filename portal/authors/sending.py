@@ -53,10 +53,11 @@ class RevisionRefused(Exception):
 
 
 class SendFailed(Exception):
-    """The submission could not be stored; nothing was kept. `stage` says where."""
+    """The submission could not be stored; nothing was kept. `stage` says where
+    (encryption, storage or database: see portal.submissions.sealing.Stage)."""
 
-    def __init__(self, stage: str) -> None:
-        super().__init__(stage)
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage.value)
         self.stage = stage
 
 
@@ -83,7 +84,7 @@ def send(
         fingerprints = recipients(ring)
     except EncryptionFailed as exc:
         count(f"submission not stored: encryption unavailable ({type(exc).__name__})")
-        raise SendFailed("encryption") from exc
+        raise SendFailed(Stage.ENCRYPTION) from exc
     if not fingerprints:
         raise SubmissionsClosed()
     chosen = [
@@ -104,9 +105,9 @@ def send(
             raise SubmissionsClosed() from failed
         if failed.stage is Stage.DATABASE:
             count(f"submission not recorded: {cause}")
-            raise SendFailed("database") from failed.__cause__
+            raise SendFailed(Stage.DATABASE) from failed.__cause__
         count(f"submission not stored: {cause}")
-        raise SendFailed(failed.stage.value) from failed.__cause__
+        raise SendFailed(failed.stage) from failed.__cause__
     return submission
 
 

@@ -14,4 +14,5 @@ class EditorialConfig(AppConfig):
         from .models import Note, Replacement
 
         holds_ciphertext(Note, "blob")
-        holds_ciphertext(Replacement, "candidate", state=Replacement.State.PENDING)
+        holds_ciphertext(Replacement, "candidate", readable=False,
+                         state=Replacement.State.PENDING)

@@ -29,11 +29,16 @@ from .models import Submission, SubmissionFile
 
 @dataclass(frozen=True)
 class Holder:
-    """A model whose rows name ciphertext in `column`; `only` narrows which rows count."""
+    """A model whose rows name ciphertext in `column`; `only` narrows which rows count.
+
+    `readable`: editors read it (a file, a note, a message), as opposed to a copy
+    that waits to replace one.
+    """
 
     model: type[models.Model]
     column: str
     only: dict[str, Any] = field(default_factory=dict)
+    readable: bool = True
 
     def rows(self) -> models.QuerySet[Any]:
         return self.model._default_manager.filter(**self.only)
@@ -42,22 +47,28 @@ class Holder:
 HOLDERS: list[Holder] = [Holder(SubmissionFile, "blob")]
 
 
-def holds_ciphertext(model: type[models.Model], column: str, **only: Any) -> None:
+def holds_ciphertext(model: type[models.Model], column: str, *, readable: bool = True,
+                     **only: Any) -> None:
     """Declare that `model` rows (with a `submission`) name ciphertext in `column`."""
-    holder = Holder(model, column, only)
+    holder = Holder(model, column, only, readable)
     if holder not in HOLDERS:
         HOLDERS.append(holder)
 
 
-def blobs_of(submission: Submission) -> list[str]:
-    """Every ciphertext of a piece: each version's manifest and files, notes and the thread."""
-    names: list[str] = []
-    for version in submission.first_version.versions():
-        names.append(version.manifest_blob)
-        for holder in HOLDERS:
+def names_of(version: Submission, readable_only: bool = False) -> list[str]:
+    """The ciphertext of one version: its manifest, its files, and every row that holds
+    ciphertext of it (with `readable_only`, what editors read: no waiting copies)."""
+    names = [version.manifest_blob]
+    for holder in HOLDERS:
+        if holder.readable or not readable_only:
             names += list(holder.rows().filter(submission=version)
                           .values_list(holder.column, flat=True))
     return names
+
+
+def blobs_of(submission: Submission) -> list[str]:
+    """Every ciphertext of a piece: each version's manifest and files, notes and the thread."""
+    return [name for version in submission.first_version.versions() for name in names_of(version)]
 
 
 def referenced_blobs() -> set[str]:
