@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class OperationsConfig(AppConfig):
-    """The server's timed jobs (`portal purge`, `portal publish`): above every face, imported by none."""
+    """The admin's jobs (`portal purge`, `publish`, `backup`, `restore`): above every face."""
 
     name = "portal.operations"
     label = "operations"

@@ -35,7 +35,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
-from portal.backup import (
+from portal.env import env_secret
+from portal.store import NAME_RE, Store, fsync_dir
+from portal.submissions.backup import (
     ARCHIVE_FORMAT,
     DATABASE,
     MAX_DATABASE_BYTES,
@@ -47,8 +49,6 @@ from portal.backup import (
     BackupError,
     Summary,
 )
-from portal.env import env_secret
-from portal.store import NAME_RE, Store, fsync_dir
 from portal.submissions.ciphertext import referenced_blobs
 from portal.submissions.recipients import recipients
 

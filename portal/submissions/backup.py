@@ -26,7 +26,7 @@ Promises:
   backup runs (a purge), the backup starts again from a new snapshot.
 - Members carry no timestamps or owners, so the archive does not record
   when each draft arrived (file modification times would).
-- `portal.restore` reads these archives back (into an empty portal only).
+- `portal.submissions.restore` reads these archives back (into an empty portal only).
 
 Why `dumpdata` and not pg_dump: one format for SQLite and PostgreSQL (a
 backup of either restores into either), no client tool whose version must
