@@ -33,6 +33,7 @@ from portal.access import (
     editor_of,
     editor_user,
 )
+from portal.correspondence import thread
 from portal.editorial import changes, hiding, keys, replacement
 from portal.editorial.login_steps import known_user, record_failure
 from portal.editorial.models import Note, Replacement
@@ -45,6 +46,7 @@ from portal.submissions.models import EditorKey, Submission
 from portal.submissions.tokens import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 
 from .openapi import SPEC
+from .serializers import submission_detail, submission_summary
 
 MAX_JSON_BYTES = 4 * 1024
 MAX_NOTE_BYTES = 1024 * 1024
@@ -131,8 +133,6 @@ def openapi(request: HttpRequest) -> HttpResponse:
 @api_editor_required
 @api_answers(GET=READ)
 def submissions(request: HttpRequest) -> HttpResponseBase:
-    from .serializers import submission_detail, submission_summary
-
     rows = Submission.objects.select_related("author", "revision_of").order_by("id")
     # Hidden authors' submissions are left out (sync never fetches them) unless asked for:
     # re-encryption must reach them too, and an editor may look on purpose.
@@ -165,8 +165,6 @@ def _sizes(names: list[str]) -> dict[str, int]:
 @api_editor_required
 @api_answers(GET=READ)
 def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
-    from .serializers import submission_detail
-
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
@@ -254,8 +252,6 @@ def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     The body must be an OpenPGP message to public keys; `X-Penname-Reply-Key` names
     the author's reply key it was encrypted to, which must be their active one.
     """
-    from portal.correspondence import thread
-
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
