@@ -24,11 +24,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.db.models import F
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
+from django.utils import timezone
 
-from portal.authors.models import Author, Submission
+from portal.submissions.models import Author, Submission
+from portal.submissions.tokens import REENCRYPT, ApiToken, digest
 
 SESSION_AUTHOR = "author_id"
 SESSION_EPOCH = "editor_epoch"
@@ -174,27 +177,17 @@ def start_editor_session(request: HttpRequest, user: Any) -> None:
 
 def log_out_everywhere(user: Any) -> None:
     """End every session of this editor (each is checked against the epoch)."""
-    from django.db.models import F
-
     type(user.editor).objects.filter(pk=user.editor.pk).update(session_epoch=F("session_epoch") + 1)
-    from portal.api.models import ApiToken
-
     ApiToken.objects.filter(user=user).update(revoked=True)
 
 
 def api_tokens_of(user: Any) -> list[Any]:
     """The editor's portal-editor tokens that still work (for their account page)."""
-    from django.utils import timezone
-
-    from portal.api.models import ApiToken
-
     return list(ApiToken.objects.filter(user=user, revoked=False, expires__gt=timezone.now()))
 
 
 def revoke_api_token(user: Any, pk: int) -> bool:
     """Revoke one of `user`'s own tokens (again, if it was); False if they have no such token."""
-    from portal.api.models import ApiToken
-
     return bool(ApiToken.objects.filter(user=user, pk=pk).update(revoked=True))
 
 
@@ -219,8 +212,6 @@ def api_editor_required(view: Callable[..., HttpResponseBase]) -> Callable[..., 
     """
     from django.http import JsonResponse
     from django.views.decorators.csrf import csrf_exempt
-
-    from portal.api.models import ApiToken, digest
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -268,8 +259,6 @@ def api_scope_refusal(request: HttpRequest, scope: str) -> HttpResponseBase | No
     For views behind `api_editor_required`; the refusal is a JSON 403 that names the scope.
     """
     from django.http import JsonResponse
-
-    from portal.api.models import REENCRYPT
 
     row = request.api_token  # type: ignore[attr-defined]
     if not row.allows(scope):

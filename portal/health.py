@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -38,7 +37,7 @@ def database_problem() -> str | None:
 
 
 def store_problem() -> str | None:
-    store = Store(Path(settings.PORTAL_STORE_DIR))
+    store = Store.default()
     try:
         store.ensure()
     except StoreError:

@@ -63,11 +63,13 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    "portal.submissions",
     "portal.authors",
     "portal.editorial",
     "portal.correspondence",
     "portal.api",
     "portal.counters",
+    "portal.operations",
 ]
 
 MIDDLEWARE = [

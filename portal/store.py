@@ -17,7 +17,9 @@ batch run. Until then a waiting file's change and birth times still show when
 it arrived (SECURITY.md says so). Readers see the newest copy wherever it is
 (`path()`).
 
-No Django imports: the root directory is passed in.
+Django is read in one place only: `Store.default()`, the portal's store at
+settings.PORTAL_STORE_DIR, the one way the portal's code opens it. Everything
+else takes its root directory as given.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+
+from django.conf import settings
 
 from portal.crypto.openpgp import EncryptionFailed, Keyring
 
@@ -71,6 +75,11 @@ class Store:
         self.root = Path(root)
         self.incoming = self.root / ".incoming"
         self.batch = self.root / ".batch"
+
+    @classmethod
+    def default(cls) -> Store:
+        """The portal's store (settings.PORTAL_STORE_DIR)."""
+        return cls(Path(settings.PORTAL_STORE_DIR))
 
     def ensure(self) -> None:
         try:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from portal.authors.models import Submission
+from portal.submissions.models import Submission
 from tests.authoring import confirm, new_author, review_of, upload
 
 # The author routes, their access level, and an example path (the whole URLconf is

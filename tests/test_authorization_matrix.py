@@ -54,12 +54,13 @@ from django.http.response import HttpResponseBase
 from django.test import Client
 
 from portal.access import SESSION_AUTHOR, SESSION_EPOCH
-from portal.api.models import SCOPES, ApiToken
 from portal.api.openapi import SPEC
-from portal.authors.models import Author, Submission
-from portal.editorial import keys, replacement
+from portal.editorial import replacement
 from portal.editorial.models import Editor
 from portal.editorial.webauthn_views import REGISTRATION_GRANT
+from portal.submissions import recipients as editor_keys
+from portal.submissions.models import Author, Submission
+from portal.submissions.tokens import SCOPES, ApiToken
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import approved_key, make_editor
 from tests.routes import Route, all_routes
@@ -225,7 +226,7 @@ def world(db, data_dir, editor_keypair, second_editor_keypair) -> World:  # type
     confirm(a, review_of(upload(a, [("a.txt", b"author A's draft")], title="A's")))
     submission = Submission.objects.get()
     candidate = data_dir / "candidate.gpg"
-    keys.keyring().encrypt_bytes(b"author A's draft", candidate, keys.recipients())
+    editor_keys.keyring().encrypt_bytes(b"author A's draft", candidate, editor_keys.recipients())
     with open(candidate, "rb") as source:
         pending = replacement.propose(submission, submission.files.get().blob, source, managing,
                                       hashlib.sha256(b"author A's draft").hexdigest())

@@ -22,10 +22,10 @@ from django.utils.translation import gettext
 from portal.authors import pending as pending_uploads
 from portal.authors.busy import RETRY_AFTER_SECONDS
 from portal.authors.cleaning import RENDERER_PYTHON_BYTES, cleaner_slots, safe_copy_limits
-from portal.authors.models import Submission
 from portal.sanitize import CleaningRefused
 from portal.sanitize.safecopy import SafeCopy
 from portal.sanitize.sandbox.slots import CleanerSlots
+from portal.submissions.models import Submission
 from tests.authoring import new_author, review_of, upload
 
 pytestmark = pytest.mark.django_db

@@ -27,10 +27,10 @@ from django.utils import timezone
 
 import portal.settings as production
 from portal import circuits
-from portal.authors.models import Author, Submission
 from portal.correspondence import replykeys
 from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import codenames, replykey
+from portal.submissions.models import Author, Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.leaks import database_dump, found_in
 from tests.test_login_throttle import (

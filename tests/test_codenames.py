@@ -193,7 +193,7 @@ def test_session_cookie_flags(client, data_dir, settings):
 
 @pytest.mark.django_db
 def test_pen_name_can_change_and_is_bounded(client, data_dir, settings):
-    from portal.authors.models import Author
+    from portal.submissions.models import Author
 
     new_author(client, pen_name="First")
     assert client.post("/author/pen-name/", {"pen_name": "  Second   name "}).status_code == 302

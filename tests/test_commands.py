@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 import portal.store as store_module
-from portal.editorial.models import EditorKey
+from portal.submissions.models import EditorKey
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_check_keys_passes_with_a_good_key_and_fails_without(data_dir, editor, e
 def test_check_keys_restores_the_keyring_from_the_registry(data_dir, editor):
     import shutil
 
-    from portal.editorial.keys import recipients
+    from portal.submissions.recipients import recipients
 
     shutil.rmtree(data_dir / "gnupg")
     call_command("check_keys", stdout=io.StringIO())

@@ -21,10 +21,11 @@ import pytest
 from django.test import Client
 
 from portal.authors.identity import reply_secret_for
-from portal.authors.models import Submission, SubmissionFile
 from portal.correspondence import replykeys, thread, unlock
 from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import codenames, replykey
+from portal.store import Store
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.leaks import database_dump, found_in, found_in_files
 from tests.test_login_throttle import to_start_of_minute
@@ -86,7 +87,7 @@ def test_the_locked_key_opens_only_with_the_codename(client, desk):
     submission = send_draft(client)
     reply_from_web(desk, submission, "Only for the author")
     key = ReplyKey.objects.get()
-    stored = thread.store().path(Message.objects.get().blob).read_bytes()
+    stored = Store.default().path(Message.objects.get().blob).read_bytes()
     right = replykeys.passphrase(reply_secret_for(codenames.normalise(codename) or ""))
     assert replykey.decrypt_messages(key.locked_secret_key, right, [stored],
                                      replykeys.workdir()) == [b"Only for the author"]
@@ -231,7 +232,7 @@ def test_editors_decrypt_every_message_with_their_own_key(client, desk, editor_k
     submission = send_draft(client)
     client.post(f"/author/submission/{submission.public_id}/message/", {"text": "From the author"})
     reply_from_web(desk, submission, "From an editor")
-    texts = [editor_keypair.decrypt(thread.store().path(m.blob)) for m in Message.objects.all()]
+    texts = [editor_keypair.decrypt(Store.default().path(m.blob)) for m in Message.objects.all()]
     assert texts == [b"From the author", b"From an editor"]
     assert [m.sender for m in Message.objects.all()] == ["author", "editor"]
     # Days only: no time of author activity is kept.
@@ -302,7 +303,7 @@ def test_a_revision_is_cleaned_and_reviewed_like_a_first_upload(client, desk, ed
     assert client.get(response["Location"], follow=True).content.decode().count("<td>2</td>") >= 1
     editor_page = desk.get(f"/editor/submission/{first.public_id}/").content.decode()
     assert "Version 1" in editor_page and "Version 2" in editor_page
-    cleaned = editor_keypair.decrypt(thread.store().path(
+    cleaned = editor_keypair.decrypt(Store.default().path(
         SubmissionFile.objects.get(submission=second).blob))
     with zipfile.ZipFile(io.BytesIO(cleaned)) as archive:
         everything = b"".join(archive.read(n) for n in archive.namelist())
@@ -357,21 +358,21 @@ def test_a_thread_stops_at_its_message_limit(client, desk, monkeypatch):
     refused = client.post(url, {"text": "one too many"})
     assert refused.status_code == 503 and "limit of 3 messages" in refused.content.decode()
     assert Message.objects.count() == 3
-    assert len(list(thread.store().names())) == 2 + 3  # manifest, file, three messages
+    assert len(list(Store.default().names())) == 2 + 3  # manifest, file, three messages
 
 
 def test_no_editor_key_means_the_message_is_not_kept_and_the_author_is_told(client, desk):
-    from portal.editorial.models import EditorKey
+    from portal.submissions.models import EditorKey
 
     new_author(client)
     submission = send_draft(client)
     EditorKey.objects.update(active=False)
-    before = set(thread.store().names())
+    before = set(Store.default().names())
     response = client.post(f"/author/submission/{submission.public_id}/message/",
                            {"text": "anyone there?"})
     assert response.status_code == 503
     assert "No editor can receive messages right now" in response.content.decode()
-    assert set(thread.store().names()) == before and not Message.objects.exists()
+    assert set(Store.default().names()) == before and not Message.objects.exists()
 
 
 # --- Another author, withdraw, delete --------------------------------------------------------
@@ -406,7 +407,7 @@ def test_withdraw_then_delete_leaves_no_ciphertext_and_no_rows(client, desk, dat
     assert client.post(f"/author/submission/{first.public_id}/withdraw/").status_code == 302
     first.refresh_from_db()
     assert first.state == "withdrawn"
-    assert len(list(thread.store().names())) == 2 + 2 + 1 + 2
+    assert len(list(Store.default().names())) == 2 + 2 + 1 + 2
     asked = client.post(f"/author/submission/{first.public_id}/delete/")
     assert asked.status_code == 200 and 'id="delete"' in asked.content.decode()
     assert Submission.objects.count() == 2  # asking again deletes nothing
@@ -414,7 +415,7 @@ def test_withdraw_then_delete_leaves_no_ciphertext_and_no_rows(client, desk, dat
     assert done.status_code == 302
     assert not Submission.objects.exists() and not SubmissionFile.objects.exists()
     assert not Message.objects.exists()
-    assert list(thread.store().names()) == []
+    assert list(Store.default().names()) == []
     assert client.get(f"/author/submission/{first.public_id}/").status_code == 404
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from portal.authors.models import Submission
-from portal.authors.sending import publish_batch
 from portal.correspondence.models import Message
-from portal.editorial.keys import keyring
 from portal.store import NAME_RE, batch_boundary, start_of_day
+from portal.submissions.ciphertext import publish_batch
+from portal.submissions.models import Submission
+from portal.submissions.recipients import keyring
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.storage import blob_files, blob_path
 

@@ -116,7 +116,7 @@ def add_safe_copy(server: Any, keypair: Any, pdf: bytes, of: int = 1, *, sha256:
     manifest_path.write_bytes(encrypt(keypair, json.dumps(manifest, ensure_ascii=False).encode()))
     size = Store(server.data_dir / "store").size(name)
     server.portal("shell", "-c", (
-        "from portal.authors.models import Submission, SubmissionFile\n"
+        "from portal.submissions.models import Submission, SubmissionFile\n"
         "s = Submission.objects.get()\n"
         f"SubmissionFile.objects.create(submission=s, position=s.files.count(), blob={name!r}, "
         f"ciphertext_bytes={size}, kind='pdf', cleaned=True, safe_copy_of={of - 1})\n"))

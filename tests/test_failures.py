@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.authors.models import Submission, SubmissionFile
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +85,7 @@ def test_gpg_missing_closes_submissions(client, editor, data_dir, settings):
 def test_expired_editor_key_closes_submissions(
     client, data_dir, editor_keypair, expired_keypair, django_user_model
 ):
-    from portal.editorial.models import EditorKey
+    from portal.submissions.models import EditorKey
     from tests.editorial.editors import approved_key
 
     user = django_user_model.objects.create_user("editor")

@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from portal.authors.models import Submission, SubmissionFile
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.httpauthor import HttpAuthor
 from tests.leaks import database_dump, found_in, found_in_files

@@ -384,9 +384,9 @@ def assert_attachment(response) -> bytes:  # type: ignore[no-untyped-def]
 @pytest.mark.django_db
 def test_every_download_is_an_attachment_never_inline(data_dir, editor_keypair):
     """Uploaded HTML and SVG with scripts, and everything else that can be downloaded."""
-    from portal.api.models import ApiToken
-    from portal.authors.models import Submission
     from portal.editorial.models import Editor
+    from portal.submissions.models import Submission
+    from portal.submissions.tokens import ApiToken
 
     editor = make_editor("ed", Editor.Role.MANAGING, key=editor_keypair.public)
     author = Client()
@@ -436,7 +436,7 @@ def test_no_security_code_uses_a_predictable_random_generator():
                     uses_secrets.add(path.relative_to(ROOT).as_posix())
     # Codenames, spool keys, ciphertext and pending-upload names, API tokens.
     assert {"portal/crypto/codenames.py", "portal/crypto/spool.py", "portal/store.py",
-            "portal/authors/pending.py", "portal/api/models.py"} <= uses_secrets
+            "portal/authors/pending.py", "portal/submissions/tokens.py"} <= uses_secrets
 
 
 @pytest.mark.django_db

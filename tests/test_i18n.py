@@ -336,7 +336,7 @@ def test_editor_pages_contain_no_untranslated_english(data_dir, editor_keypair, 
     pages = {"login": Client(HTTP_ACCEPT_LANGUAGE=lang).get("/editor/login/").content.decode()}
     client = verified_client(user)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = lang
-    from portal.authors.models import Submission
+    from portal.submissions.models import Submission
 
     submission = f"/editor/submission/{Submission.objects.get().public_id}/"
     for name, url in (("dashboard", "/editor/"), ("submission", submission), ("keys", "/editor/keys/"),

@@ -21,10 +21,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from portal.authors.models import Submission
 from portal.counters.models import EventCount
 from portal.editorial.models import Editor
 from portal.logfilter import DropRequestDetails
+from portal.submissions.models import Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import make_editor, verified_client
 

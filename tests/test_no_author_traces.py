@@ -40,7 +40,7 @@ def test_forwarded_for_user_agent_and_referer_leave_no_trace(
 
 
 def test_author_dates_are_days_not_times(client, editor, data_dir):
-    from portal.authors.models import Author, Submission
+    from portal.submissions.models import Author, Submission
 
     new_author(client)
     confirm(client, review_of(upload(client, [("a.txt", b"words")])))

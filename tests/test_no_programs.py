@@ -20,8 +20,8 @@ from typing import Any, BinaryIO
 import pytest
 
 from portal.authors import pending as pending_uploads
-from portal.authors.models import Submission, SubmissionFile
 from portal.sanitize import CleaningRefused, Report
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import Review, confirm, new_author, review_of, upload
 from tests.sanitize import program_samples as samples
 from tests.storage import blob_files, blob_path
@@ -251,8 +251,8 @@ def test_sending_never_includes_such_a_file_even_if_asked_directly(
     client, editor, data_dir
 ) -> None:
     """The promise holds below the view too: `send` leaves it out whatever it is given."""
-    from portal.authors.models import Author
     from portal.authors.sending import send
+    from portal.submissions.models import Author
 
     new_author(client)
     review = review_of(upload(client, [("a.txt", b"words"), ("setup.exe", samples.pe())]))

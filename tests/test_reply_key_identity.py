@@ -22,7 +22,7 @@ from django.test import Client
 from portal.correspondence import replykeys
 from portal.correspondence.models import ReplyKey
 from portal.crypto import replykey
-from portal.editorial.keys import keyring
+from portal.submissions.recipients import keyring
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.gpgkeys import EditorKeypair, make_keypair
 from tests.leaks import database_dump, found_in, found_in_files
@@ -172,7 +172,7 @@ def test_downloads_name_neither_the_portal_nor_the_submission(client, desk):
     codename = new_author(client)
     response = confirm(client, review_of(upload(client, [("a.md", b"# words\n")])))
     submission_url = response["Location"].split("?")[0]
-    from portal.authors.models import Submission
+    from portal.submissions.models import Submission
 
     submission = Submission.objects.get()
     reply = desk.post(f"/editor/submission/{submission.public_id}/reply/", {"text": "hello"})

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from portal.authors.models import Submission, SubmissionFile
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.leaks import found_in_files
 from tests.sanitize.safe_copies import (

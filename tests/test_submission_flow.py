@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.authors.models import Submission, SubmissionFile
+from portal.submissions.models import Submission, SubmissionFile
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.storage import blob_files, blob_path
 

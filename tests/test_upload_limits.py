@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from portal.authors.models import Submission
+from portal.submissions.models import Submission
 from tests.authoring import new_author, review_of, upload
 
 pytestmark = pytest.mark.django_db

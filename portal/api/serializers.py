@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.authors.models import Submission
+from portal.correspondence.replykeys import active_key
+from portal.submissions.models import Submission
 
 
 def submission_summary(submission: Submission) -> dict[str, Any]:
@@ -55,8 +56,6 @@ def submission_detail(submission: Submission, sizes: dict[str, int]) -> dict[str
 
 def _reply_key(submission: Submission) -> dict[str, Any] | None:
     """The author's current reply key, for replies encrypted on the editor's machine."""
-    from portal.correspondence.replykeys import active_key
-
     if submission.revision_of is not None:
         return None
     key = active_key(submission.author)

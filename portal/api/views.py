@@ -33,16 +33,20 @@ from portal.access import (
     editor_of,
     editor_user,
 )
-from portal.authors.models import Submission
-from portal.authors.sending import store
-from portal.editorial import audit, changes, hiding, keys, replacement
+from portal.correspondence import thread
+from portal.editorial import changes, hiding, keys, replacement
 from portal.editorial.login_steps import known_user, record_failure
-from portal.editorial.models import EditorKey, Note, Replacement
+from portal.editorial.models import Note, Replacement
 from portal.editorial.throttle import Throttle
-from portal.store import StoreError
+from portal.store import Store, StoreError
+from portal.submissions import audit
+from portal.submissions import recipients as editor_keys
+from portal.submissions.ciphertext import names_of
+from portal.submissions.models import EditorKey, Submission
+from portal.submissions.tokens import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 
-from .models import DEFAULT_SCOPES, NOTE, READ, REENCRYPT, REPLY, SCOPES, ApiToken
 from .openapi import SPEC
+from .serializers import submission_detail, submission_summary
 
 MAX_JSON_BYTES = 4 * 1024
 MAX_NOTE_BYTES = 1024 * 1024
@@ -129,8 +133,6 @@ def openapi(request: HttpRequest) -> HttpResponse:
 @api_editor_required
 @api_answers(GET=READ)
 def submissions(request: HttpRequest) -> HttpResponseBase:
-    from .serializers import submission_detail, submission_summary
-
     rows = Submission.objects.select_related("author", "revision_of").order_by("id")
     # Hidden authors' submissions are left out (sync never fetches them) unless asked for:
     # re-encryption must reach them too, and an editor may look on purpose.
@@ -140,7 +142,7 @@ def submissions(request: HttpRequest) -> HttpResponseBase:
         # One request for everything a sync needs (names and sizes of every file).
         rows = rows.prefetch_related("files", "notes__written_by", "messages__written_by")
         listed = list(rows)
-        sizes = _sizes([n for s in listed for n in _names_of(s)])
+        sizes = _sizes([n for s in listed for n in names_of(s, readable_only=True)])
         return JsonResponse({"submissions": [submission_detail(s, sizes) for s in listed]})
     return JsonResponse({"submissions": [submission_summary(s) for s in rows]})
 
@@ -150,7 +152,7 @@ def _find(public_id: Any) -> Submission | None:
 
 
 def _sizes(names: list[str]) -> dict[str, int]:
-    target = store()
+    target = Store.default()
     sizes = {}
     for name in names:
         try:
@@ -160,21 +162,13 @@ def _sizes(names: list[str]) -> dict[str, int]:
     return sizes
 
 
-def _names_of(submission: Submission) -> list[str]:
-    return [submission.manifest_blob, *submission.files.values_list("blob", flat=True),
-            *submission.notes.values_list("blob", flat=True),  # type: ignore[attr-defined]
-            *submission.messages.values_list("blob", flat=True)]  # type: ignore[attr-defined]
-
-
 @api_editor_required
 @api_answers(GET=READ)
 def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
-    from .serializers import submission_detail
-
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
-    return JsonResponse(submission_detail(found, _sizes(_names_of(found))))
+    return JsonResponse(submission_detail(found, _sizes(names_of(found, readable_only=True))))
 
 
 @api_editor_required
@@ -182,7 +176,7 @@ def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
 def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
     """GET a ciphertext (resumable with `Range: bytes=N-`); PUT proposes a re-encrypted one."""
     found = _find(public_id)
-    if found is None or name not in _names_of(found):
+    if found is None or name not in names_of(found, readable_only=True):
         return _error("no such file in this submission", 404)
     if request.method == "GET":
         return _download(request, name)
@@ -194,7 +188,7 @@ def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
 
 def _download(request: HttpRequest, name: str) -> HttpResponseBase:
     try:
-        handle = store().open(name)
+        handle = Store.default().open(name)
         size = os.fstat(handle.fileno()).st_size
     except OSError:
         return _error("ciphertext missing on the server", 410)
@@ -236,15 +230,15 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     try:
-        name = store().receive(request, MAX_NOTE_BYTES, ring.is_encrypted_message)  # type: ignore[arg-type]
+        name = Store.default().receive(request, MAX_NOTE_BYTES, ring.is_encrypted_message)  # type: ignore[arg-type]
     except StoreError as refused:
         return _error(f"not stored: {refused}", 400)
     note = Note.objects.create(
         submission=found, written_by=editor_user(request), blob=name,
-        ciphertext_bytes=store().size(name),
-        recipients=keys.recipients(ring), encrypted_by_server=False,
+        ciphertext_bytes=Store.default().size(name),
+        recipients=editor_keys.recipients(ring), encrypted_by_server=False,
     )
     audit.record(request.user, "note", found.short_id, via="api")
     return JsonResponse({"id": note.pk, "name": name}, status=201)
@@ -258,8 +252,6 @@ def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     The body must be an OpenPGP message to public keys; `X-Penname-Reply-Key` names
     the author's reply key it was encrypted to, which must be their active one.
     """
-    from portal.correspondence import thread
-
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
@@ -284,8 +276,8 @@ def recipient_keys(request: HttpRequest) -> HttpResponseBase:
 
     Approved keys only: a key waiting for a second managing editor is not listed.
     """
-    ring = keys.keyring()
-    usable = set(keys.recipients(ring))
+    ring = editor_keys.keyring()
+    usable = set(editor_keys.recipients(ring))
     rows = EditorKey.objects.filter(fingerprint__in=usable).select_related("user")
     return JsonResponse({"keys": [
         {"fingerprint": k.fingerprint, "editor": k.user.get_username(), "armored": k.armored}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .models import Author
+from portal.submissions.models import Author
 
 # "A few minutes": a cleaning takes at most five (Limits.wall_seconds).
 RETRY_AFTER_SECONDS = 180

@@ -19,9 +19,9 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from portal.crypto import codenames
+from portal.submissions.models import Author
 
 from . import budgets
-from .models import Author
 
 REPLY_KEY_PURPOSE = "reply-key"
 

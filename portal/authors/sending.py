@@ -19,22 +19,21 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 from pathlib import Path, PurePosixPath
 
-from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from portal.counters import count
 from portal.crypto.openpgp import EncryptionFailed
-from portal.editorial.keys import keyring, recipients
 from portal.sanitize.messages import kinds_only
 from portal.sanitize.report import Report
-from portal.store import Store, StoreError, batch_boundary
+from portal.submissions import workflow
+from portal.submissions.models import Author, Submission, SubmissionFile, today
+from portal.submissions.recipients import keyring, recipients
+from portal.submissions.sealing import NotSealed, Sealing, Stage, sealing
 
 from . import pending as pending_uploads
-from .models import Author, Submission, SubmissionFile, today
 
 # /2: reports are kinds and counts, names are neutral unless kept. /1 manifests
 # (older submissions) may hold removed values and original names; the editors'
@@ -54,21 +53,12 @@ class RevisionRefused(Exception):
 
 
 class SendFailed(Exception):
-    """The submission could not be stored; nothing was kept. `stage` says where."""
+    """The submission could not be stored; nothing was kept. `stage` says where
+    (encryption, storage or database: see portal.submissions.sealing.Stage)."""
 
-    def __init__(self, stage: str) -> None:
-        super().__init__(stage)
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage.value)
         self.stage = stage
-
-
-def store() -> Store:
-    return Store(Path(settings.PORTAL_STORE_DIR))
-
-
-def publish_batch(now: float | None = None) -> int:
-    """Publish the ciphertext that waited through the latest batch boundary (see portal.store)."""
-    now = time.time() if now is None else now
-    return store().publish(before=batch_boundary(now, settings.PORTAL_BATCH_HOURS), now=now)
 
 
 def submissions_open() -> bool:
@@ -94,7 +84,7 @@ def send(
         fingerprints = recipients(ring)
     except EncryptionFailed as exc:
         count(f"submission not stored: encryption unavailable ({type(exc).__name__})")
-        raise SendFailed("encryption") from exc
+        raise SendFailed(Stage.ENCRYPTION) from exc
     if not fingerprints:
         raise SubmissionsClosed()
     chosen = [
@@ -104,76 +94,79 @@ def send(
     if not chosen:
         raise ValueError("nothing to send")
     first = revision_target(author, pending.revision_of) if pending.revision_of else None
-    target = store()
-    written: list[str] = []
     public_id = uuid.uuid4()
     try:
-        entries = []
-        for pending_file in chosen:
-            with pending_uploads.open_file(directory, pending, pending_file) as source:
-                blob = target.put_encrypted(ring, source, fingerprints)  # type: ignore[arg-type]
-            written.append(blob)
-            entries.append((pending_file, blob))
-        safe_copies = []
-        for position, (pending_file, _) in enumerate(entries):
-            if pending_file.has_safe_copy:
-                with pending_uploads.open_file(directory, pending, pending_file,
-                                               safe_copy=True) as source:
-                    blob = target.put_encrypted(ring, source, fingerprints)  # type: ignore[arg-type]
-                written.append(blob)
-                safe_copies.append((position, pending_file, blob))
-        manifest = _manifest(public_id, author, pending, entries, first, keep_names, safe_copies)
-        manifest_blob = target.put_encrypted(ring, io.BytesIO(manifest), fingerprints)
-        written.append(manifest_blob)
-        with transaction.atomic():
-            version = _next_version(first) if first is not None else 1
-            submission = Submission.objects.create(
-                public_id=public_id, author=author, file_count=len(entries),
-                uncleaned_count=sum(1 for f, _ in entries if f.status != "cleaned"),
-                cleaned_bytes=sum(f.size for f, _ in entries),
-                manifest_blob=manifest_blob, recipients=fingerprints,
-                revision_of=first, version=version,
+        with sealing(ring, fingerprints) as seal:
+            submission = _seal(seal, author, pending, directory, chosen, first, keep_names,
+                               public_id)
+    except NotSealed as failed:
+        cause = type(failed.__cause__).__name__
+        if failed.stage is Stage.CLOSED:
+            raise SubmissionsClosed() from failed
+        if failed.stage is Stage.DATABASE:
+            count(f"submission not recorded: {cause}")
+            raise SendFailed(Stage.DATABASE) from failed.__cause__
+        count(f"submission not stored: {cause}")
+        raise SendFailed(failed.stage) from failed.__cause__
+    return submission
+
+
+def _seal(
+    seal: Sealing, author: Author, pending: pending_uploads.Pending, directory: Path,
+    chosen: list[pending_uploads.PendingFile], first: Submission | None,
+    keep_names: frozenset[int], public_id: uuid.UUID,
+) -> Submission:
+    """Encrypt the chosen files, their safe copies and the manifest; record the rows."""
+    entries = []
+    for pending_file in chosen:
+        with pending_uploads.open_file(directory, pending, pending_file) as source:
+            blob = seal.put(source)  # type: ignore[arg-type]
+        entries.append((pending_file, blob))
+    safe_copies = []
+    for position, (pending_file, _) in enumerate(entries):
+        if pending_file.has_safe_copy:
+            with pending_uploads.open_file(directory, pending, pending_file,
+                                           safe_copy=True) as source:
+                blob = seal.put(source)  # type: ignore[arg-type]
+            safe_copies.append((position, pending_file, blob))
+    manifest = _manifest(public_id, author, pending, entries, first, keep_names, safe_copies)
+    manifest_blob = seal.put(io.BytesIO(manifest))
+    with transaction.atomic():
+        version = _next_version(first) if first is not None else 1
+        submission = Submission.objects.create(
+            public_id=public_id, author=author, file_count=len(entries),
+            uncleaned_count=sum(1 for f, _ in entries if f.status != "cleaned"),
+            cleaned_bytes=sum(f.size for f, _ in entries),
+            manifest_blob=manifest_blob, recipients=seal.editors,
+            revision_of=first, version=version,
+        )
+        SubmissionFile.objects.bulk_create([
+            SubmissionFile(
+                submission=submission, position=position, blob=blob,
+                ciphertext_bytes=seal.size(blob),
+                kind=pending_file.kind[:16],
+                cleaned=pending_file.status == "cleaned",
             )
-            SubmissionFile.objects.bulk_create([
-                SubmissionFile(
-                    submission=submission, position=position, blob=blob,
-                    ciphertext_bytes=target.size(blob),
-                    kind=pending_file.kind[:16],
-                    cleaned=pending_file.status == "cleaned",
-                )
-                for position, (pending_file, blob) in enumerate(entries)
-            ] + [
-                # The page-image copies follow the files they copy.
-                SubmissionFile(
-                    submission=submission, position=len(entries) + number, blob=blob,
-                    ciphertext_bytes=target.size(blob), kind="pdf", cleaned=True,
-                    safe_copy_of=original,
-                )
-                for number, (original, _, blob) in enumerate(safe_copies)
-            ])
-            if first is not None:
-                _revised(first)
-    except (EncryptionFailed, StoreError, OSError) as exc:
-        target.delete(written)
-        count(f"submission not stored: {type(exc).__name__}")
-        raise SendFailed("encryption" if isinstance(exc, EncryptionFailed) else "storage") from exc
-    except DatabaseError as exc:
-        target.delete(written)
-        count(f"submission not recorded: {type(exc).__name__}")
-        raise SendFailed("database") from exc
-    except BaseException:
-        target.delete(written)
-        raise
+            for position, (pending_file, blob) in enumerate(entries)
+        ] + [
+            # The page-image copies follow the files they copy.
+            SubmissionFile(
+                submission=submission, position=len(entries) + number, blob=blob,
+                ciphertext_bytes=seal.size(blob), kind="pdf", cleaned=True,
+                safe_copy_of=original,
+            )
+            for number, (original, _, blob) in enumerate(safe_copies)
+        ])
+        if first is not None:
+            _revised(first)
     return submission
 
 
 def revision_target(author: Author, public_id: str) -> Submission:
     """The author's own first version that may take a revision now, or RevisionRefused."""
-    from portal.editorial.workflow import takes_revisions
-
     first = Submission.objects.filter(public_id=public_id, author=author,
                                       revision_of__isnull=True).first()
-    if first is None or not takes_revisions(first) or first.revisions.count() + 1 >= MAX_VERSIONS:
+    if first is None or not workflow.takes_revisions(first) or first.revisions.count() + 1 >= MAX_VERSIONS:
         raise RevisionRefused()
     return first
 
@@ -190,8 +183,6 @@ def _next_version(first: Submission) -> int:
 
 def _revised(first: Submission) -> None:
     """A revision answers a request for revisions: the piece goes back into review."""
-    from portal.editorial import workflow
-
     if first.state == Submission.State.REVISIONS_REQUESTED:
         workflow.change_state(first, Submission.State.IN_REVIEW, None)
 

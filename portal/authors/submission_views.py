@@ -20,12 +20,12 @@ from portal.access import author_required, own_submission
 from portal.correspondence import thread, unlock
 from portal.correspondence.forms import MessageForm
 from portal.correspondence.replykeys import active_key
-from portal.editorial import workflow
+from portal.submissions import workflow
+from portal.submissions.ciphertext import delete_submission
+from portal.submissions.models import Author, Submission
 
 from . import sending
 from .forms import SubmissionForm
-from .models import Author, Submission
-from .removal import delete_submission
 from .sending import submissions_open
 from .views import upload_limits
 

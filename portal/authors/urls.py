@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.correspondence import views as correspondence
-
 from . import submission_views, views
+from . import thread_views as correspondence
 
 app_name = "authors"
 

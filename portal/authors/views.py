@@ -32,14 +32,14 @@ from portal.correspondence import replykeys, unlock
 from portal.counters import count
 from portal.crypto.spool import SpoolCorrupt
 from portal.sanitize import CleaningRefused
+from portal.submissions import unused as unused_identities
+from portal.submissions.models import Author
 
 from . import budgets, sending
 from . import pending as pending_uploads
-from . import unused as unused_identities
 from .busy import busy_page
 from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
 from .identity import attempt_codename, create_author, reply_secret_for
-from .models import Author
 from .reporting import describe
 from .sending import (
     RevisionRefused,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from portal.authors.models import Author, Submission, today
+from portal.submissions.models import Author, Submission, today
 
 
 class ReplyKey(models.Model):

@@ -30,10 +30,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from portal.authors.models import Author
 from portal.counters import count
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyInfo, Keyring, KeyUnusable
+from portal.submissions.models import Author
 
 from .models import ReplyKey
 

@@ -20,14 +20,14 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
 
-from portal.authors.models import Author, Submission
-from portal.authors.sending import store
 from portal.counters import count
 from portal.crypto import replykey
-from portal.crypto.openpgp import EncryptionFailed
-from portal.editorial.keys import keyring, recipients
-from portal.store import StoreError
+from portal.store import Store, StoreError
+from portal.submissions.models import Author, Submission
+from portal.submissions.recipients import keyring, recipients
+from portal.submissions.sealing import NotSealed, Stage, sealing
 
 from . import replykeys
 from .models import Message, ReplyKey
@@ -51,6 +51,23 @@ class MessageNotSent(Exception):
         self.reason = reason
 
 
+def not_sent_reason(reason: str) -> str:
+    """The sentence an author or editor reads when a message was not kept."""
+    return {
+        "closed": _("No editor can receive messages right now, so nothing was sent. Please try "
+                    "again later."),
+        "author-key": _("The author’s reply key cannot be used (it may have expired), so "
+                        "nothing was sent."),
+        "full": _("This conversation has reached its limit of %(n)d messages. Nothing was sent.")
+        % {"n": MAX_MESSAGES_PER_THREAD},
+        "encryption": _("Encryption failed on the server, so nothing was sent or kept."),
+        "storage": _("The server could not save the message (its storage failed), so nothing "
+                     "was kept."),
+        "database": _("The server could not record the message, so nothing was kept."),
+        "refused": _("That was not an encrypted message, so nothing was kept."),
+    }[reason]
+
+
 def _check_room(submission: Submission) -> None:
     if submission.messages.count() >= MAX_MESSAGES_PER_THREAD:  # type: ignore[attr-defined]
         raise MessageNotSent("full")
@@ -63,25 +80,28 @@ def post(submission: Submission, text: str, *, sender: str, user: Any = None,
     _check_room(submission)
     try:
         # The editors' keys and the author's, in a keyring made for this message alone.
-        with replykeys.throwaway_keyring() as ring:
-            editors = recipients(ring)
-            if not editors:
-                raise MessageNotSent("closed")
+        with replykeys.throwaway_keyring() as ring, sealing(ring) as seal:
             author_key = replykeys.active_key(submission.author)
             author_fingerprint = (replykeys.usable_fingerprint(author_key, ring)
                                   if author_key else None)
             if author_fingerprint is None:
                 raise MessageNotSent("author-key")
-            blob = store().put_encrypted(ring, io.BytesIO(text.encode("utf-8")),
-                                         [*editors, author_fingerprint])
-    except EncryptionFailed as exc:
-        count(f"message not stored: encryption failed ({type(exc).__name__})")
-        raise MessageNotSent("encryption") from exc
-    except (StoreError, OSError) as exc:
-        count(f"message not stored: {type(exc).__name__}")
-        raise MessageNotSent("storage") from exc
-    return _record(submission, blob, sender=sender, user=user, decision=decision,
-                   recipients=editors, reply_key=author_fingerprint, by_server=True)
+            blob = seal.put(io.BytesIO(text.encode("utf-8")), also=[author_fingerprint])
+            with transaction.atomic():
+                return Message.objects.create(
+                    submission=submission, sender=sender, written_by=user, blob=blob,
+                    ciphertext_bytes=seal.size(blob), recipients=seal.editors,
+                    reply_key=author_fingerprint, encrypted_by_server=True, decision=decision,
+                )
+    except NotSealed as failed:
+        cause = type(failed.__cause__).__name__
+        if failed.stage is Stage.ENCRYPTION:
+            count(f"message not stored: encryption failed ({cause})")
+        elif failed.stage is Stage.STORAGE:
+            count(f"message not stored: {cause}")
+        elif failed.stage is Stage.DATABASE:
+            count(f"message not recorded: {cause}")
+        raise MessageNotSent(failed.stage.value) from failed
 
 
 def receive(submission: Submission, source: BinaryIO, user: Any, reply_key: str) -> Message:
@@ -93,7 +113,7 @@ def receive(submission: Submission, source: BinaryIO, user: Any, reply_key: str)
         raise MessageNotSent("author-key")
     ring = keyring()
     try:
-        blob = store().receive(source, MAX_REPLY_CIPHERTEXT_BYTES, ring.is_encrypted_message)
+        blob = Store.default().receive(source, MAX_REPLY_CIPHERTEXT_BYTES, ring.is_encrypted_message)
     except StoreError as exc:
         raise MessageNotSent("refused") from exc
     return _record(submission, blob, sender=Message.Sender.EDITOR, user=user, decision="",
@@ -106,11 +126,11 @@ def _record(submission: Submission, blob: str, *, sender: str, user: Any, decisi
         with transaction.atomic():
             return Message.objects.create(
                 submission=submission, sender=sender, written_by=user, blob=blob,
-                ciphertext_bytes=store().size(blob), recipients=recipients,
+                ciphertext_bytes=Store.default().size(blob), recipients=recipients,
                 reply_key=reply_key, encrypted_by_server=by_server, decision=decision,
             )
     except (DatabaseError, OSError) as exc:
-        store().delete([blob])
+        Store.default().delete([blob])
         count(f"message not recorded: {type(exc).__name__}")
         raise MessageNotSent("database") from exc
 
@@ -150,7 +170,7 @@ def _decrypt_group(key: ReplyKey, secret: bytes, group: list[Message]) -> dict[i
     ciphertexts = []
     for message in group:
         try:
-            with store().open(message.blob) as handle:
+            with Store.default().open(message.blob) as handle:
                 ciphertexts.append(handle.read())
         except (OSError, ValueError):
             ciphertexts.append(b"")

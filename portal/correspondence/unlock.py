@@ -20,7 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from portal.authors.models import Author
+from portal.submissions.models import Author
 
 COOKIE = "penname_unlock"
 SESSION_KEY = "unlock_key"

@@ -43,9 +43,10 @@ from django_otp_webauthn.admin import WebAuthnCredentialAdmin
 from django_otp_webauthn.models import WebAuthnCredential
 
 from portal.access import editor_of, editor_required, public
+from portal.submissions import audit
+from portal.submissions.models import AuditEvent
 
-from . import audit
-from .models import AuditEvent, Editor
+from .models import Editor
 
 
 def _guarded(patterns: list[Any]) -> list[Any]:

@@ -52,10 +52,11 @@ from portal.access import (
     revoke_api_token,
     start_editor_session,
 )
+from portal.submissions import audit
 
-from . import audit, devices
+from . import devices
 from .auth_forms import MAX_CODE_CHARS, CodeForm, EnrolForm, LoginForm, PasswordChangeForm, RemoveKeyForm
-from .forms import FreshOtpForm
+from .forms import FreshOtpForm, NotifyForm
 from .login_steps import (
     finish_verification,
     known_user,
@@ -217,8 +218,6 @@ def account(request: HttpRequest) -> HttpResponse:
 
 def account_page(request: HttpRequest, status: int = 200, **bound: Any) -> HttpResponse:
     """The account page; `bound` holds a submitted form (with its errors) by its context name."""
-    from .forms import NotifyForm
-
     user: Any = request.user
     return render(request, TEMPLATES + "account.html", {
         "notify_form": NotifyForm(initial={"address": user.editor.notify_address},
@@ -318,8 +317,6 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 @editor_required
 def notifications(request: HttpRequest) -> HttpResponse:
     """Opt in to (an address) or out of (empty) the "something new" mail."""
-    from .forms import NotifyForm
-
     form = NotifyForm(request.POST, auto_id="notify_%s")
     if not form.is_valid():
         return account_page(request, 400, notify_form=form)

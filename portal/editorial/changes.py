@@ -20,7 +20,9 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import AuditEvent, Editor
+from portal.submissions.models import AuditEvent
+
+from .models import Editor
 
 KEY_ACTIONS = ("key-proposed", "key-approved", "key-renewed", "key-deactivated",
                "editor-added", "editor-removed", "editor-role-changed")

@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from portal.access import editor_required, editor_user
-from portal.authors.models import Submission
+from portal.submissions import recipients as editor_keys
+from portal.submissions import workflow
+from portal.submissions.models import Submission
 
-from . import hiding, keys, workflow
+from . import hiding
 from .forms import FilterForm
 
 PAGE_SIZE = 100
@@ -65,15 +67,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                                                         revision_of__isnull=True))
         .exclude(state__in=workflow.CLOSED)[:PAGE_SIZE],
         "key_warnings": key_warnings(),
-        "closed": not keys.recipients(),
+        "closed": not editor_keys.recipients(),
     })
 
 
 def key_warnings() -> list[dict[str, Any]]:
     """Active keys that are unusable, or expire within 30 days."""
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     warnings = []
-    for key in keys.active_keys():
+    for key in editor_keys.active_keys():
         info = ring.key_info(key.fingerprint)
         if not info.usable:
             warnings.append({"key": key, "problem": info.reason})

@@ -6,8 +6,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.authors.models import Submission
 from portal.crypto.openpgp import MAX_KEY_BYTES
+from portal.submissions.models import Submission
 
 from .models import Editor
 

@@ -29,9 +29,8 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from portal.authors.models import Author, Submission
-
-from . import audit
+from portal.submissions import audit
+from portal.submissions.models import Author, Submission
 
 # More submissions than this from one author in one list are folded into one line:
 # a real author rarely has four pieces in the same state, a flood always does.

@@ -1,10 +1,6 @@
-"""The key registry: which editor keys every new submission is encrypted to.
+"""The key registry's changes: proposing, approving and deactivating editor keys.
 
-Promise: `recipients()` returns only keys that belong to active editors, are
-marked active, have been *approved*, are present in the server's public
-keyring, and pass the usability checks of `portal.crypto.openpgp` today (not
-expired, not revoked, able to encrypt, strong enough). An editor who is
-removed or deactivated receives nothing new.
+Which keys receive is `portal.submissions.recipients`: only approved keys.
 
 Threat answered (a hostile colleague, a coerced editor, a seized phone): no one
 account can make a new key receive drafts. A key is *proposed* by a managing
@@ -22,15 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from portal.crypto.openpgp import KeyInfo, Keyring, KeyUnusable
-
-from . import audit
-from .models import EditorKey
+from portal.submissions import audit
+from portal.submissions.models import EditorKey
+from portal.submissions.recipients import keyring
 
 
 class KeyAlreadyRegistered(KeyUnusable):
@@ -45,40 +40,11 @@ class ApprovalRefused(Exception):
     """This person may not approve this key; the message says why."""
 
 
-def keyring() -> Keyring:
-    return Keyring(settings.PORTAL_GNUPG_HOME, gpg_binary=settings.PORTAL_GPG_BINARY)
-
-
-def active_keys() -> list[EditorKey]:
-    """Active keys of active editors, approved or still waiting (for warnings and lists)."""
-    return list(
-        EditorKey.objects.filter(active=True, user__is_active=True).select_related("user")
-    )
-
-
 def pending_keys() -> list[EditorKey]:
     """Keys proposed and not yet approved: they receive nothing."""
     return list(EditorKey.objects.filter(active=True, user__is_active=True,
                                          approved_on__isnull=True)
                 .select_related("user", "proposed_by").order_by("id"))
-
-
-def recipients(ring: Keyring | None = None) -> list[str]:
-    """Full fingerprints of every usable, approved editor key (may be empty: submissions closed)."""
-    ring = ring or keyring()
-    rows = [k for k in active_keys() if k.approved]
-    usable = []
-    for row in rows:
-        info = ring.key_info(row.fingerprint)
-        if not info.usable and info.reason == "the key is not in the keyring":
-            # The keyring is a working copy; restore it from the registry.
-            try:
-                info = ring.import_public_key(row.armored)
-            except KeyUnusable:
-                continue
-        if info.usable:
-            usable.append(info.fingerprint)
-    return usable
 
 
 def _text(armored: str | bytes) -> str:

@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
 from portal.access import SESSION_EPOCH, editor_of
+from portal.submissions import audit
 
-from . import audit
 from .throttle import COOL_OFF_SECONDS, Throttle
 
 EDITOR_PREFIX = "/editor/"

@@ -1,14 +1,9 @@
-"""Editors' OpenPGP public keys: the only keys the server ever holds.
+"""Editors' own rows: roles, assignments, notes, notification marks, re-encryptions.
 
-A key row records the full fingerprint and the armored public key as the admin
-added it; the server's GnuPG home is rebuilt from these rows when needed, so
-the database is the registry and the keyring a working copy.
-
-A key receives nothing until it is approved (`approved_on`): by a second
-managing editor, or by the admin on the server's shell (`portal approve_key`),
-see `portal.editorial.keys`. Re-encrypted ciphertext waits beside the old as a
-`Replacement` until every editor's client has confirmed it, see
-`portal.editorial.replacement`.
+The key registry, the state history and the audit log are rows of the domain
+core (`portal.submissions.models`, still labelled "editorial"). Re-encrypted
+ciphertext waits beside the old as a `Replacement` until every editor's client
+has confirmed it, see `portal.editorial.replacement`.
 """
 
 from __future__ import annotations
@@ -22,46 +17,6 @@ from django.utils.translation import gettext_lazy as _
 def today() -> object:
     return timezone.now().date()
 
-
-class EditorKey(models.Model):
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="openpgp_keys"
-    )
-    fingerprint = models.CharField(max_length=64, unique=True)
-    armored = models.TextField()
-    algorithm = models.CharField(max_length=40)
-    user_ids = models.JSONField(default=list)
-    expires_on = models.DateField(null=True, blank=True)
-    added_on = models.DateField(default=today)
-    active = models.BooleanField(default=True)
-    # Who proposed it (None: the admin on the server's shell) and who approved it
-    # (None with a day: the server's shell, the first key at install time, or the
-    # migration that found it in use). Days only, like every date here.
-    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                    null=True, blank=True, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                    null=True, blank=True, related_name="+")
-    approved_on = models.DateField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["user__username", "-added_on"]
-
-    def __str__(self) -> str:
-        return f"{self.user} {self.fingerprint}"
-
-    @property
-    def approved(self) -> bool:
-        return self.approved_on is not None
-
-    @property
-    def pending(self) -> bool:
-        """Active but not approved yet: waiting for a second person."""
-        return self.active and self.approved_on is None
-
-    @property
-    def spaced_fingerprint(self) -> str:
-        fpr = self.fingerprint
-        return " ".join(fpr[i : i + 4] for i in range(0, len(fpr), 4))
 
 
 class Editor(models.Model):
@@ -88,26 +43,6 @@ class Editor(models.Model):
     def is_managing(self) -> bool:
         return self.role == self.Role.MANAGING
 
-
-class StateChange(models.Model):
-    """One row per workflow transition: who, when, from and to (written by workflow.py only)."""
-
-    submission = models.ForeignKey(
-        "authors.Submission", on_delete=models.CASCADE, related_name="state_changes"
-    )
-    from_state = models.CharField(max_length=32)
-    to_state = models.CharField(max_length=32)
-    # None when the author made the change (withdrawal): authors have no account.
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    # Editor actions keep a full time; author-made changes keep the day only (see workflow).
-    at = models.DateTimeField(null=True)
-    on = models.DateField(default=today)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.submission}: {self.from_state} → {self.to_state}"
 
 
 class Assignment(models.Model):
@@ -152,21 +87,6 @@ class Note(models.Model):
     def __str__(self) -> str:
         return f"note on {self.submission}"
 
-
-class AuditEvent(models.Model):
-    """What an editor did, for managing editors to review. No addresses, no agents."""
-
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    action = models.CharField(max_length=64)
-    target = models.CharField(max_length=120, blank=True)
-    detail = models.JSONField(default=dict)
-    at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return f"{self.actor} {self.action} {self.target}"
 
 
 class NotificationMark(models.Model):

@@ -19,8 +19,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max
 
-from portal.authors.models import Submission
 from portal.correspondence.models import Message
+from portal.submissions.models import Submission
 
 from . import hiding
 from .models import Editor, NotificationMark

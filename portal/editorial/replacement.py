@@ -47,12 +47,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portal.authors.models import Submission
-from portal.authors.sending import store
-from portal.store import StoreError
+from portal.store import Store, StoreError
+from portal.submissions import audit
+from portal.submissions import recipients as editor_keys
+from portal.submissions.models import EditorKey, Submission
 
-from . import audit, keys
-from .models import EditorKey, Replacement, ReplacementConfirmation
+from .models import Replacement, ReplacementConfirmation
 
 # A candidate nobody has finished confirming is discarded after this many days.
 PENDING_DAYS = 14
@@ -90,7 +90,7 @@ def blob_recipients(submission: Submission, name: str) -> list[str]:
 
 
 def required_keys(submission: Submission, name: str) -> list[str]:
-    current = keys.recipients()
+    current = editor_keys.recipients()
     covered = set(EditorKey.objects.filter(fingerprint__in=current).values_list("user_id", flat=True))
     old = EditorKey.objects.filter(fingerprint__in=blob_recipients(submission, name),
                                    user__is_active=True, user__editor__isnull=False) \
@@ -110,9 +110,9 @@ def propose(submission: Submission, name: str, source: BinaryIO, proposer: Any,
     required = required_keys(submission, name)
     if not required:
         raise ReplacementRefused("no approved editor key could confirm a replacement", 409)
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     try:
-        candidate = store().receive(source, candidate_limit(), ring.is_encrypted_message)
+        candidate = Store.default().receive(source, candidate_limit(), ring.is_encrypted_message)
     except StoreError as refused:
         raise ReplacementRefused(f"not stored: {refused}") from None
     superseded: list[Replacement] = []
@@ -182,8 +182,8 @@ def answer(replacement_id: int, user: Any, fingerprint: str, *, plaintext_sha256
 def _complete(replacement: Replacement) -> None:
     """Swap the candidate in under the old name (inside the caller's transaction)."""
     submission = replacement.submission
-    target = store()
-    ring = keys.keyring()
+    target = Store.default()
+    ring = editor_keys.keyring()
     if replacement.blob not in replaceable_names(submission):
         _discard(replacement, "gone", None)
         return
@@ -217,7 +217,7 @@ def _discard(replacement: Replacement, reason: str, by: Any, **detail: Any) -> N
     audit.record(by, "reencrypt-discarded", replacement.submission.short_id,
                  file=replacement.blob, replacement=replacement.pk, reason=reason, **detail)
     name = replacement.candidate
-    transaction.on_commit(lambda: store().delete([name]))
+    transaction.on_commit(lambda: Store.default().delete([name]))
 
 
 def expire(days: int = PENDING_DAYS) -> int:
@@ -259,6 +259,6 @@ def waiting_for(user: Any) -> list[dict[str, Any]]:
 
 def _size(name: str) -> int:
     try:
-        return store().size(name)
+        return Store.default().size(name)
     except (OSError, ValueError):
         return 0

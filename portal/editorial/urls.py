@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from portal.correspondence import editor_views
-
-from . import dashboard, hiding_views, views
+from . import dashboard, hiding_views, thread_views, views
 
 app_name = "editorial"
 
@@ -17,7 +15,7 @@ urlpatterns = [
     path("submission/<uuid:public_id>/state/", views.change_state, name="change_state"),
     path("submission/<uuid:public_id>/assign/", views.assign, name="assign"),
     path("submission/<uuid:public_id>/note/", views.add_note, name="add_note"),
-    path("submission/<uuid:public_id>/reply/", editor_views.reply, name="reply"),
+    path("submission/<uuid:public_id>/reply/", thread_views.reply, name="reply"),
     path("submission/<uuid:public_id>/author/", hiding_views.author_page, name="hide_author"),
     path("hidden/", hiding_views.hidden_authors, name="hidden_authors"),
     path("ciphertext/<uuid:public_id>/<str:name>", views.download, name="download"),

@@ -34,13 +34,19 @@ from portal.access import (
     log_out_everywhere,
     managing_editor_required,
 )
-from portal.authors.models import Submission
-from portal.authors.sending import store
-from portal.crypto.openpgp import EncryptionFailed, KeyUnusable
+from portal.correspondence import thread
+from portal.correspondence.forms import ReplyForm
+from portal.correspondence.models import Message
+from portal.correspondence.replykeys import active_key
+from portal.crypto.openpgp import KeyUnusable
 from portal.sanitize.messages import KIND_NAMES
-from portal.store import StoreError
+from portal.store import Store
+from portal.submissions import audit, workflow
+from portal.submissions import recipients as editor_keys
+from portal.submissions.models import AuditEvent, EditorKey, Submission
+from portal.submissions.sealing import NotSealed, Stage, sealing
 
-from . import audit, changes, keys, workflow
+from . import changes, keys
 from .forms import (
     ApproveKeyForm,
     AssignForm,
@@ -50,7 +56,7 @@ from .forms import (
     SeenForm,
     StateForm,
 )
-from .models import Assignment, AuditEvent, Editor, EditorKey, Note
+from .models import Assignment, Editor, Note
 
 
 def submission_or_404(public_id: Any) -> Submission:
@@ -66,9 +72,6 @@ def submission_page(request: HttpRequest, public_id: Any) -> HttpResponse:
 def render_submission(request: HttpRequest, submission: Submission, error: str = "",
                        status: int = 200, note_form: NoteForm | None = None,
                        reply_form: Any = None, state_form: StateForm | None = None) -> HttpResponse:
-    from portal.correspondence.forms import ReplyForm
-    from portal.correspondence.replykeys import active_key
-
     submission = submission.first_version
     editor = editor_of(request.user)
     by_fingerprint = {k.fingerprint: k for k in EditorKey.objects.select_related("user")}
@@ -108,10 +111,6 @@ def render_submission(request: HttpRequest, submission: Submission, error: str =
 @editor_required
 def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
     """Move the submission; a message written with the decision goes to the author with it."""
-    from portal.correspondence import thread
-    from portal.correspondence.models import Message
-    from portal.correspondence.views import not_sent_reason
-
     submission = submission_or_404(public_id).first_version
     form = StateForm(request.POST)
     if not form.is_valid():
@@ -129,7 +128,7 @@ def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
         except thread.MessageNotSent as failed:
             return render_submission(request, submission, _(
                 "The state was changed, but the message was not sent: %(reason)s") % {
-                "reason": not_sent_reason(failed.reason)}, status=503, state_form=form)
+                "reason": thread.not_sent_reason(failed.reason)}, status=503, state_form=form)
         audit.record(request.user, "reply", submission.short_id, via="web", decision=target)
     return redirect("editorial:submission", public_id=submission.public_id)
 
@@ -168,17 +167,17 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
         return render_submission(request, submission, _("The note is empty or too long."),
                                   status=400, note_form=form)
     try:
-        ring = keys.keyring()
-        recipients = keys.recipients(ring)
-        if not recipients:
-            raise EncryptionFailed("no editor key")
-        blob = store().put_encrypted(ring, io.BytesIO(form.cleaned_data["text"].encode()),
-                                     recipients)
-    except (EncryptionFailed, StoreError):
+        with sealing() as seal:
+            blob = seal.put(io.BytesIO(form.cleaned_data["text"].encode()))
+            with transaction.atomic():
+                Note.objects.create(submission=submission, written_by=editor_user(request),
+                                    blob=blob, ciphertext_bytes=seal.size(blob),
+                                    recipients=seal.editors)
+    except NotSealed as failed:
+        if failed.stage is Stage.DATABASE:
+            raise
         return render_submission(request, submission, _("The note could not be encrypted and "
                                                          "was not saved."), status=503)
-    Note.objects.create(submission=submission, written_by=editor_user(request), blob=blob,
-                        ciphertext_bytes=store().size(blob), recipients=recipients)
     audit.record(request.user, "note", submission.short_id)
     return redirect("editorial:submission", public_id=submission.public_id)
 
@@ -199,7 +198,7 @@ def download(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBas
     if name not in labels:
         raise Http404("no such file in this submission")
     try:
-        handle = store().open(name)
+        handle = Store.default().open(name)
     except (OSError, ValueError):
         raise Http404("ciphertext missing") from None
     audit.record(request.user, "download", submission.short_id, file=labels[name])
@@ -226,7 +225,7 @@ def render_keys(request: HttpRequest, form: KeyForm | None = None, error: str = 
                 approve_error: tuple[int, str] | None = None, status: int = 200) -> HttpResponse:
     """Every editor sees every key and who proposed and approved it; managing editors act."""
     editor = editor_of(request.user)
-    ring = keys.keyring()
+    ring = editor_keys.keyring()
     rows = []
     for key in EditorKey.objects.select_related("user", "proposed_by", "approved_by"):
         refusal = keys.approval_refusal(key, request.user) if key.pending else ""

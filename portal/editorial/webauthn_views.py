@@ -46,8 +46,8 @@ from django_otp_webauthn.views import (
 )
 
 from portal.access import editor_required, public
+from portal.submissions import audit
 
-from . import audit
 from .auth_forms import RemoveKeyForm
 from .auth_views import account_page, check_fresh_code
 from .forms import FreshOtpForm

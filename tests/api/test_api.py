@@ -11,10 +11,10 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
-from portal.api.models import ApiToken, digest
 from portal.api.openapi import SPEC
-from portal.authors.models import Submission
 from portal.editorial.models import Editor, Note
+from portal.submissions.models import Submission
+from portal.submissions.tokens import ApiToken, digest
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor
 from tests.storage import blob_path
@@ -66,7 +66,7 @@ def test_token_is_refused_to_non_editors(data_dir, django_user_model):
 
 def test_a_password_typed_as_the_username_never_reaches_the_audit_log(data_dir):
     """As at the web login: an unknown account is recorded as unknown, without what was typed."""
-    from portal.editorial.models import AuditEvent
+    from portal.submissions.models import AuditEvent
     from tests.leaks import database_dump, found_in
 
     boss = make_editor("boss")

@@ -20,11 +20,11 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from portal.api.models import ApiToken, digest
-from portal.authors.models import Submission
 from portal.editor_client import confirm as client_checks
 from portal.editorial import replacement
-from portal.editorial.models import EditorKey, Note, Replacement
+from portal.editorial.models import Note, Replacement
+from portal.submissions.models import EditorKey, Submission
+from portal.submissions.tokens import ApiToken, digest
 from tests.api.test_api import get_token
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor
@@ -54,7 +54,7 @@ def api_for(user, scopes: list[str] | None = None) -> Client:  # type: ignore[no
 
 def encrypt(data: bytes, *recipients: str) -> bytes:
     """An OpenPGP message to `recipients` (hidden), as any client could make it."""
-    from portal.editorial.keys import keyring
+    from portal.submissions.recipients import keyring
 
     out = Path(settings.PORTAL_STORE_DIR).parent / f"made-{secrets.token_hex(4)}.gpg"
     keyring().encrypt_bytes(data, out, list(recipients))
@@ -318,7 +318,7 @@ def test_deactivating_a_colleagues_key_first_does_not_let_one_editor_replace_alo
 
 def test_unconfirmed_copies_expire_and_purge_keeps_them_until_then(team, editor_keypair,
                                                                    data_dir):
-    from portal.authors.removal import referenced_blobs
+    from portal.submissions.ciphertext import referenced_blobs
 
     boss, _, submission = team
     blob = submission.files.get().blob

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.authors.sending import store
 from portal.correspondence.models import Message, ReplyKey
+from portal.store import Store
 from tests.api.test_api import setup  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_a_reply_that_is_not_ciphertext_to_the_current_key_is_refused(setup, edi
                         content_type="application/octet-stream", HTTP_X_PENNAME_REPLY_KEY=header)
     assert response.status_code == 400 and "error" in response.json()
     assert not Message.objects.exists()
-    assert len(list(store().names())) == 2  # the manifest and the file, nothing more
+    assert len(list(Store.default().names())) == 2  # the manifest and the file, nothing more
 
 
 def test_a_reply_without_a_token_is_401(setup):  # noqa: F811

@@ -11,8 +11,8 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.editorial import throttle as throttle_module
-from portal.editorial.models import AuditEvent
 from portal.editorial.throttle import COOL_OFF_SECONDS, MAX_FAILURES, Throttle
+from portal.submissions.models import AuditEvent
 from tests.editorial.auth import (
     PASSWORD,
     code_for,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from portal.authors.models import Author, Submission
 from portal.editorial.hiding import FOLD_LIMIT, LIST_LIMIT
+from portal.submissions.models import Author, Submission
 from tests.editorial.editors import make_editor, verified_client
 
 pytestmark = pytest.mark.django_db

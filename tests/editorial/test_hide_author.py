@@ -22,11 +22,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from portal.authors.models import Author, Submission
 from portal.correspondence.models import Message
 from portal.editor_client import cli
 from portal.editor_client.config import Config
-from portal.editorial.models import AuditEvent, Editor
+from portal.editorial.models import Editor
+from portal.submissions.models import AuditEvent, Author, Submission
 from tests.api.test_api import get_token
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import make_editor, unverified_client, verified_client

@@ -15,8 +15,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from portal.authors.models import Submission
-from portal.editorial.models import AuditEvent, Editor, EditorKey
+from portal.editorial.models import Editor
+from portal.submissions.models import AuditEvent, EditorKey, Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor, verified_client
 from tests.storage import blob_path
@@ -195,7 +195,7 @@ def test_every_editor_sees_key_changes_until_they_mark_them_seen(team, outsider_
 def test_the_notice_shows_the_oldest_changes_first_and_never_skips_one(team, outsider_keypair):
     _, _, plain = team
     Editor.objects.filter(user=plain).update(changes_seen=0)
-    from portal.editorial import audit
+    from portal.submissions import audit
 
     for n in range(25):
         audit.record(None, "key-deactivated", f"{n:040d}", owner="ghost")

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.test import Client
 
-from portal.authors.models import Submission
-from portal.editorial.models import AuditEvent, Editor, EditorKey, Note
+from portal.editorial.models import Editor, Note
+from portal.submissions.models import AuditEvent, EditorKey, Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor, unverified_client, verified_client
 from tests.storage import blob_path

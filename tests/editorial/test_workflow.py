@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from portal.authors.models import Author, Submission
-from portal.editorial import workflow
-from portal.editorial.models import AuditEvent, Editor, StateChange
+from portal.editorial.models import Editor
+from portal.submissions import workflow
+from portal.submissions.models import AuditEvent, Author, StateChange, Submission
 from tests.editorial.editors import make_editor
 
 pytestmark = pytest.mark.django_db

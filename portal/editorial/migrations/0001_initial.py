@@ -3,6 +3,7 @@
 import django.db.models.deletion
 import django.utils.timezone
 import portal.editorial.models
+import portal.submissions.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -49,7 +50,7 @@ class Migration(migrations.Migration):
                 ('algorithm', models.CharField(max_length=40)),
                 ('user_ids', models.JSONField(default=list)),
                 ('expires_on', models.DateField(blank=True, null=True)),
-                ('added_on', models.DateField(default=portal.editorial.models.today)),
+                ('added_on', models.DateField(default=portal.submissions.models.today)),
                 ('active', models.BooleanField(default=True)),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='openpgp_keys', to=settings.AUTH_USER_MODEL)),
             ],
@@ -80,7 +81,7 @@ class Migration(migrations.Migration):
                 ('from_state', models.CharField(max_length=32)),
                 ('to_state', models.CharField(max_length=32)),
                 ('at', models.DateTimeField(null=True)),
-                ('on', models.DateField(default=portal.editorial.models.today)),
+                ('on', models.DateField(default=portal.submissions.models.today)),
                 ('by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
                 ('submission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='state_changes', to='authors.submission')),
             ],

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.editorial.keys import ApprovalRefused, approve_key
-from portal.editorial.models import EditorKey
+from portal.submissions.models import EditorKey
 
 
 class Command(BaseCommand):

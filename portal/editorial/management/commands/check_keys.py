@@ -16,8 +16,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal.crypto.openpgp import KeyUnusable
 from portal.editorial import changes
-from portal.editorial.keys import keyring, pending_keys
-from portal.editorial.models import EditorKey
+from portal.editorial.keys import pending_keys
+from portal.submissions.models import EditorKey
+from portal.submissions.recipients import keyring
 
 WARN_DAYS = 30
 

@@ -20,7 +20,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.editorial.keys import KeyAlreadyRegistered, add_key, approve_key
-from portal.editorial.models import Editor, EditorKey
+from portal.editorial.models import Editor
+from portal.submissions.models import EditorKey
 
 USERNAME = "demo-editor"
 

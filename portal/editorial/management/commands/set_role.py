@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.editorial import audit
 from portal.editorial.models import Editor
+from portal.submissions import audit
 
 
 class Command(BaseCommand):

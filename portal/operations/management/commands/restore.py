@@ -4,7 +4,7 @@ Run it with GNUPGHOME pointing at a GnuPG home that holds the admin's private
 key (on the admin's own machine, or a copy brought to the server only for the
 restore), and with the new server's environment (PORTAL_DATA_DIR,
 DATABASE_URL). It refuses a database or store that already holds anything
-(`portal.restore` says what it promises).
+(`portal.submissions.restore` says what it promises).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.backup import BackupError
-from portal.restore import restore_backup
+from portal.submissions.backup import BackupError
+from portal.submissions.restore import restore_backup
 
 
 class Command(BaseCommand):

@@ -35,8 +35,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
-from portal.authors.removal import referenced_blobs
-from portal.backup import (
+from portal.env import env_secret
+from portal.store import NAME_RE, Store, fsync_dir
+from portal.submissions.backup import (
     ARCHIVE_FORMAT,
     DATABASE,
     MAX_DATABASE_BYTES,
@@ -48,8 +49,8 @@ from portal.backup import (
     BackupError,
     Summary,
 )
-from portal.env import env_secret
-from portal.store import NAME_RE, Store, fsync_dir
+from portal.submissions.ciphertext import referenced_blobs
+from portal.submissions.recipients import recipients
 
 
 @dataclass
@@ -220,7 +221,7 @@ def _put_pepper(pepper: bytes) -> None:
 
 
 def restore_backup(source: Path) -> Summary:
-    store = Store(Path(settings.PORTAL_STORE_DIR))
+    store = Store.default()
     problem = target_is_empty(store)
     if problem:
         raise BackupError(f"restore only fills an empty portal: {problem}")
@@ -249,8 +250,6 @@ def restore_backup(source: Path) -> Summary:
         for leftover in staging.iterdir():
             leftover.unlink()
         staging.rmdir()
-    from portal.editorial.keys import recipients
-
     recipients()  # rebuild the server's public keyring from the restored key registry
     rows = json.loads(archive.database)
     return Summary(source, "", len(rows), len(archive.staged))

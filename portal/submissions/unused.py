@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .models import Author
+from portal.submissions.models import Author
 
 _WAITING_PREFIX = "upload-waiting"
 # Candidates looked at (and deleted) per query: bounds memory and each statement's size.

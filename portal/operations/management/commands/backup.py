@@ -3,7 +3,7 @@
 KEY is an admin's OpenPGP public key file (imported into DATA_DIR/admin-gnupg,
 apart from the editors' keys) or the full fingerprint of a key imported
 before. DEST is a file, or a directory that receives a new time-stamped file.
-What the archive holds and why it is safe to keep elsewhere: `portal.backup`.
+What the archive holds and why it is safe to keep elsewhere: `portal.submissions.backup`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.backup import BackupError, admin_keyring, admin_recipient, write_backup
+from portal.submissions.backup import BackupError, admin_keyring, admin_recipient, write_backup
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ Nothing else writes `Submission.state`.
 Withdrawal belongs to the author (they have no account, so `by` is None and the
 change keeps only the day, like every other trace of author activity). The
 author also moves a submission from "revisions requested" back into review,
-by sending a revision (`portal.authors.sending`).
+XX.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.authors.models import Submission
-
 from . import audit
-from .models import StateChange
+from .models import StateChange, Submission
 
 State = Submission.State
 LABELS = dict(State.choices)

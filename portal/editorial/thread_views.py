@@ -17,13 +17,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.access import editor_required, editor_user
-from portal.editorial import audit
-from portal.editorial.views import render_submission, submission_or_404
+from portal.correspondence import thread
+from portal.correspondence.forms import ReplyForm
+from portal.correspondence.models import Message
+from portal.submissions import audit
 
-from . import thread
-from .forms import ReplyForm
-from .models import Message
-from .views import not_sent_reason
+from .views import render_submission, submission_or_404
 
 
 @require_POST
@@ -38,7 +37,7 @@ def reply(request: HttpRequest, public_id: Any) -> HttpResponse:
         thread.post(submission, form.cleaned_data["text"], sender=Message.Sender.EDITOR,
                     user=editor_user(request))
     except thread.MessageNotSent as failed:
-        return render_submission(request, submission, not_sent_reason(failed.reason),
+        return render_submission(request, submission, thread.not_sent_reason(failed.reason),
                                   status=503, reply_form=form)
     audit.record(request.user, "reply", submission.short_id, via="web")
     return redirect("editorial:submission", public_id=submission.public_id)

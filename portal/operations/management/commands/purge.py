@@ -14,27 +14,26 @@ submission refers to (a confirm that failed between the store and the
 database). It also deletes author identities nobody used again (never logged
 in after their first visit, nothing sent, no upload waiting) once they are
 PORTAL_UNUSED_IDENTITY_DAYS old (default 7), with their rows
-(portal.authors.unused): a flood of new codenames does not stay. It prints
+(portal.submissions.unused): a flood of new codenames does not stay. It prints
 counts only. Run it from a timer (see deploy/).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from portal.authors import pending, unused
-from portal.authors.models import Submission
-from portal.authors.removal import delete_submission, referenced_blobs
-from portal.authors.sending import publish_batch
+from portal.authors import pending
 from portal.counters import report_and_clear
 from portal.editorial import replacement
 from portal.store import Store
+from portal.submissions import unused
+from portal.submissions.ciphertext import delete_submission, publish_batch, referenced_blobs
+from portal.submissions.models import Submission
 
 
 class Command(BaseCommand):
@@ -49,7 +48,7 @@ class Command(BaseCommand):
         expired = replacement.expire()
         spools = pending.sweep()
         identities = unused.purge_unused(timezone.now().date())
-        blobs = Store(Path(settings.PORTAL_STORE_DIR)).sweep(
+        blobs = Store.default().sweep(
             referenced_blobs(), older_than_seconds=settings.PORTAL_PENDING_SECONDS
         )
         # What went wrong for authors since the last run, counted rather than logged

@@ -6,15 +6,25 @@ editorial workflow needs and nothing an editor must decrypt to read: state,
 the day it arrived, counts and sizes, and the random names of its ciphertext
 files. Titles, messages and file names exist only inside the encrypted
 manifest. Dates are days, never times; order comes from the sequence number.
+
+Three more tables the core needs keep the "editorial" label their rows carry in
+every backup: the key registry (`EditorKey`: full fingerprint and armored
+public key; a key receives nothing until approved, see
+`portal.submissions.recipients` and `portal.editorial.keys`), the state
+history (`StateChange`, written by `portal.submissions.workflow` only) and the
+audit log (`AuditEvent`, written by `portal.submissions.audit` only).
 """
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .tokens import ApiToken  # noqa: F401  (registered with the other rows, label "api")
 
 
 def today() -> object:
@@ -115,3 +125,87 @@ class SubmissionFile(models.Model):
 
     def __str__(self) -> str:
         return f"file {self.position} of {self.submission}"
+
+
+# --- Rows labelled "editorial" (their label in every backup) ---------------------------
+
+
+class EditorKey(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="openpgp_keys"
+    )
+    fingerprint = models.CharField(max_length=64, unique=True)
+    armored = models.TextField()
+    algorithm = models.CharField(max_length=40)
+    user_ids = models.JSONField(default=list)
+    expires_on = models.DateField(null=True, blank=True)
+    added_on = models.DateField(default=today)
+    active = models.BooleanField(default=True)
+    # Who proposed it (None: the admin on the server's shell) and who approved it
+    # (None with a day: the server's shell, the first key at install time, or the
+    # migration that found it in use). Days only, like every date here.
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    approved_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        app_label = "editorial"
+        ordering = ["user__username", "-added_on"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.fingerprint}"
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_on is not None
+
+    @property
+    def pending(self) -> bool:
+        """Active but not approved yet: waiting for a second person."""
+        return self.active and self.approved_on is None
+
+    @property
+    def spaced_fingerprint(self) -> str:
+        fpr = self.fingerprint
+        return " ".join(fpr[i : i + 4] for i in range(0, len(fpr), 4))
+
+
+class StateChange(models.Model):
+    """One row per workflow transition: who, when, from and to (written by workflow.py only)."""
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="state_changes"
+    )
+    from_state = models.CharField(max_length=32)
+    to_state = models.CharField(max_length=32)
+    # None when the author made the change (withdrawal): authors have no account.
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    # Editor actions keep a full time; author-made changes keep the day only (see workflow).
+    at = models.DateTimeField(null=True)
+    on = models.DateField(default=today)
+
+    class Meta:
+        app_label = "editorial"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission}: {self.from_state} → {self.to_state}"
+
+
+class AuditEvent(models.Model):
+    """What an editor did, for managing editors to review. No addresses, no agents."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=120, blank=True)
+    detail = models.JSONField(default=dict)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        app_label = "editorial"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.target}"

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from portal.authors.sending import publish_batch
+from portal.submissions.ciphertext import publish_batch
 
 
 class Command(BaseCommand):

@@ -10,6 +10,10 @@ what its scopes name, and lives only as long as its use needs. `reencrypt`
 syncs of an editor who is away; PORTAL_API_TOKEN_DAYS caps both. The day of last
 use (never a time) is kept so its owner can see a token they did not expect to
 be in use, and revoke it on the account page.
+
+The rows keep the "api" label they carry in every backup; they live in the core
+because the access checks (`portal.access`) and the editor's account page read
+them as much as the API does.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class ApiToken(models.Model):
     last_used_on = models.DateField(null=True, blank=True)
 
     class Meta:
+        app_label = "api"
         ordering = ["-id"]
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ Promises:
   editors' keys.
 - Nothing here names a model: the rows are every app's but the few that
   `migrate` makes itself (NOT_DUMPED), and the ciphertext names are exactly
-  `portal.authors.removal.referenced_blobs()`, the list `portal purge` keeps.
+  `portal.submissions.ciphertext.referenced_blobs()`, the list `portal purge` keeps.
   A new app, or a new kind of ciphertext listed there, is backed up as it is.
   Spools and pending uploads (transient, under keys nobody kept) are left out;
   the server's public keyring is rebuilt from the database.
@@ -26,7 +26,7 @@ Promises:
   backup runs (a purge), the backup starts again from a new snapshot.
 - Members carry no timestamps or owners, so the archive does not record
   when each draft arrived (file modification times would).
-- `portal.restore` reads these archives back (into an empty portal only).
+- `portal.submissions.restore` reads these archives back (into an empty portal only).
 
 Why `dumpdata` and not pg_dump: one format for SQLite and PostgreSQL (a
 backup of either restores into either), no client tool whose version must
@@ -56,9 +56,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
-from portal.authors.removal import referenced_blobs
 from portal.crypto.openpgp import EncryptionFailed, Keyring, KeyUnusable
 from portal.store import Store, fsync_dir
+from portal.submissions.ciphertext import referenced_blobs
 
 ARCHIVE_FORMAT = 1
 META = "meta.json"
@@ -230,7 +230,7 @@ def write_backup(destination: Path, fingerprint: str, ring: Keyring) -> Summary:
     if target.exists():
         raise BackupError(f"{target} already exists; a backup never overwrites another")
     incomplete = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
-    store = Store(Path(settings.PORTAL_STORE_DIR))
+    store = Store.default()
     for _attempt in range(ATTEMPTS):
         snapshot = take_snapshot()
         try:

@@ -16,34 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import author_required, own_submission
-from portal.authors.identity import attempt_codename, canonical
-from portal.authors.models import Author
-from portal.authors.sending import store
-from portal.authors.submission_views import submission_context
-from portal.authors.unused import mark_came_back
+from portal.correspondence import replykeys, thread, unlock
+from portal.correspondence.forms import CodenameAgainForm, MessageForm, OwnKeyForm
+from portal.correspondence.models import Message, ReplyKey
 from portal.crypto import replykey
 from portal.crypto.openpgp import KeyUnusable, armor_message
+from portal.store import Store
+from portal.submissions.models import Author
+from portal.submissions.unused import mark_came_back
 
-from . import replykeys, thread, unlock
-from .forms import CodenameAgainForm, MessageForm, OwnKeyForm
-from .models import Message, ReplyKey
-
-
-def not_sent_reason(reason: str) -> str:
-    """The sentence an author or editor reads when a message was not kept."""
-    return {
-        "closed": _("No editor can receive messages right now, so nothing was sent. Please try "
-                    "again later."),
-        "author-key": _("The author’s reply key cannot be used (it may have expired), so "
-                        "nothing was sent."),
-        "full": _("This conversation has reached its limit of %(n)d messages. Nothing was sent.")
-        % {"n": thread.MAX_MESSAGES_PER_THREAD},
-        "encryption": _("Encryption failed on the server, so nothing was sent or kept."),
-        "storage": _("The server could not save the message (its storage failed), so nothing "
-                     "was kept."),
-        "database": _("The server could not record the message, so nothing was kept."),
-        "refused": _("That was not an encrypted message, so nothing was kept."),
-    }[reason]
+from .identity import attempt_codename, canonical
+from .submission_views import submission_context
 
 
 @require_POST
@@ -66,7 +49,7 @@ def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
                 status, error = 503, (
                     _("Your reply key cannot be used (it may have expired), so nothing was "
                       "sent. Add a new key on your reply key page, or use the portal’s key.")
-                    if failed.reason == "author-key" else not_sent_reason(failed.reason))
+                    if failed.reason == "author-key" else thread.not_sent_reason(failed.reason))
             else:
                 mark_came_back(author)
                 return redirect(f"{first_url(first.public_id)}#thread")
@@ -87,7 +70,7 @@ def download_message(request: HttpRequest, author: Author, public_id: str, numbe
     if not 1 <= number <= len(messages):
         raise Http404("no such message")
     try:
-        with store().open(messages[number - 1].blob) as handle:
+        with Store.default().open(messages[number - 1].blob) as handle:
             data = handle.read()
     except (OSError, ValueError):
         raise Http404("message missing") from None
