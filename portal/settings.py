@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
     "portal.submissions",
+    "portal.editors",
     "portal.authors",
     "portal.editorial",
     "portal.correspondence",
@@ -399,7 +400,7 @@ LOGGING = {
 # --- Editor authentication ------------------------------------------------------
 # Passwords are Argon2id (PASSWORD_HASHERS above); the second factor is TOTP with
 # backup codes, or a WebAuthn key; login attempts are throttled per account
-# (portal.editorial.throttle). Idle expiry is SESSION_COOKIE_AGE above.
+# (portal.editors.throttle). Idle expiry is SESSION_COOKIE_AGE above.
 OTP_TOTP_ISSUER = "Penname"
 LOGIN_URL = "editorial:login"
 LOGIN_REDIRECT_URL = "editorial:dashboard"

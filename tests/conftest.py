@@ -144,7 +144,7 @@ def editor(db, data_dir: Path, editor_keypair: EditorKeypair):  # type: ignore[n
 @pytest.fixture
 def desk(db, data_dir: Path, editor_keypair: EditorKeypair):  # type: ignore[no-untyped-def]
     """A managing editor with a verified session and a registered key."""
-    from portal.editorial.models import Editor
+    from portal.editors.models import Editor
     from tests.editorial.editors import make_editor, verified_client
 
     user = make_editor("managing", Editor.Role.MANAGING, key=editor_keypair.public)

@@ -55,9 +55,9 @@ from django.test import Client
 
 from portal.access import SESSION_AUTHOR, SESSION_EPOCH
 from portal.api.openapi import SPEC
-from portal.editorial import replacement
-from portal.editorial.models import Editor
 from portal.editorial.webauthn_views import REGISTRATION_GRANT
+from portal.editors import replacement
+from portal.editors.models import Editor
 from portal.submissions import recipients as editor_keys
 from portal.submissions.models import Author, Submission
 from portal.submissions.tokens import SCOPES, ApiToken

@@ -86,7 +86,7 @@ def test_author_start_page_renders_under_its_policy_without_javascript(data_dir)
 def test_enrolment_qr_code_renders_under_the_editor_policy(data_dir):
     from django.contrib.auth import get_user_model
 
-    from portal.editorial.models import Editor
+    from portal.editors.models import Editor
 
     user = get_user_model().objects.create_user("newcomer", password="correct horse battery 9")
     Editor.objects.create(user=user)

@@ -384,7 +384,7 @@ def assert_attachment(response) -> bytes:  # type: ignore[no-untyped-def]
 @pytest.mark.django_db
 def test_every_download_is_an_attachment_never_inline(data_dir, editor_keypair):
     """Uploaded HTML and SVG with scripts, and everything else that can be downloaded."""
-    from portal.editorial.models import Editor
+    from portal.editors.models import Editor
     from portal.submissions.models import Submission
     from portal.submissions.tokens import ApiToken
 

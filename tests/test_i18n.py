@@ -326,7 +326,7 @@ def test_example_codename_words_on_the_start_page_are_real_words(data_dir):
 @pytest.mark.parametrize("lang", ["zh-hans", "zh-hant"])
 @pytest.mark.django_db
 def test_editor_pages_contain_no_untranslated_english(data_dir, editor_keypair, lang):
-    from portal.editorial.models import Editor
+    from portal.editors.models import Editor
     from tests.editorial.editors import make_editor, verified_client
 
     user = make_editor("mei", Editor.Role.MANAGING, key=editor_keypair.public)

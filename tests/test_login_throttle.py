@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import portal.settings as production
 from portal.authors import budgets
-from portal.editorial.throttle import COOL_OFF_SECONDS, MAX_FAILURES
+from portal.editors.throttle import COOL_OFF_SECONDS, MAX_FAILURES
 from tests.authoring import new_author
 from tests.editorial.editors import make_editor
 

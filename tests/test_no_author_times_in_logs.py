@@ -22,7 +22,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from portal.counters.models import EventCount
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from portal.logfilter import DropRequestDetails
 from portal.submissions.models import Submission
 from tests.authoring import confirm, new_author, review_of, upload

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from portal.editorial.throttle import MAX_FAILURES
+from portal.editors.throttle import MAX_FAILURES
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_now
 

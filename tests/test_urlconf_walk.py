@@ -15,7 +15,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from tests.authoring import new_author
 from tests.editorial.editors import make_editor, unverified_client, verified_client
 from tests.routes import all_routes

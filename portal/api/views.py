@@ -7,11 +7,11 @@ module as the web pages, and the token's scope for that view
 (`portal.access.api_answers`): reading and confirming re-encrypted copies
 need `read`, notes `note`, replies `reply`, and proposing a re-encrypted copy
 `reencrypt` (managing editors only). The submissions list leaves out hidden
-authors (`portal.editorial.hiding`) unless `hidden=1` asks for them; a
+authors (`portal.submissions.hiding`) unless `hidden=1` asks for them; a
 submission named by its id is always answered. The server only ever sends and
 receives ciphertext: uploads to `notes` and `blob` (PUT) must be OpenPGP messages
 encrypted to public keys, and anything else is answered with 400. A PUT never
-replaces anything by itself: see `portal.editorial.replacement`.
+replaces anything by itself: see `portal.editors.replacement`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 import os
 import re
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth import authenticate
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
@@ -27,19 +28,18 @@ from django.http.response import HttpResponseBase
 from django_otp import match_token
 
 from portal.access import (
+    ApiRequest,
     api_answers,
     api_editor_required,
     api_public,
     editor_of,
-    editor_user,
 )
 from portal.correspondence import thread
-from portal.editorial import changes, hiding, keys, replacement
-from portal.editorial.login_steps import known_user, record_failure
-from portal.editorial.models import Note, Replacement
-from portal.editorial.throttle import Throttle
+from portal.editors import changes, keys, replacement
+from portal.editors.models import Note, Replacement
+from portal.editors.throttle import Throttle, known_user, record_failure
 from portal.store import Store, StoreError
-from portal.submissions import audit
+from portal.submissions import audit, hiding
 from portal.submissions import recipients as editor_keys
 from portal.submissions.ciphertext import names_of
 from portal.submissions.models import EditorKey, Submission
@@ -51,6 +51,15 @@ from .serializers import submission_detail, submission_summary
 MAX_JSON_BYTES = 4 * 1024
 MAX_NOTE_BYTES = 1024 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d{1,15})-$")
+
+
+# What the API says when a reply is not kept (English: read by portal-editor's users).
+_REPLY_REFUSALS = {
+    thread.NotSent.AUTHOR_KEY: "X-Penname-Reply-Key must name the author's current reply key",
+    thread.NotSent.FULL: "this thread has reached its message limit",
+    thread.NotSent.REFUSED: "not stored: not an OpenPGP message encrypted to public keys, or "
+                            "larger than 1 MiB",
+}
 
 
 def _error(message: str, status: int) -> JsonResponse:
@@ -115,8 +124,8 @@ def _scopes(value: Any) -> list[str] | None:
 
 
 @api_editor_required
-def revoke_token(request: HttpRequest) -> HttpResponse:
-    row = request.api_token  # type: ignore[attr-defined]
+def revoke_token(request: ApiRequest) -> HttpResponse:
+    row = request.api_token
     row.revoked = True
     row.save(update_fields=["revoked"])
     audit.record(request.user, "api-token-revoked", request.user.get_username(), token=row.pk)
@@ -132,7 +141,7 @@ def openapi(request: HttpRequest) -> HttpResponse:
 
 @api_editor_required
 @api_answers(GET=READ)
-def submissions(request: HttpRequest) -> HttpResponseBase:
+def submissions(request: ApiRequest) -> HttpResponseBase:
     rows = Submission.objects.select_related("author", "revision_of").order_by("id")
     # Hidden authors' submissions are left out (sync never fetches them) unless asked for:
     # re-encryption must reach them too, and an editor may look on purpose.
@@ -147,7 +156,7 @@ def submissions(request: HttpRequest) -> HttpResponseBase:
     return JsonResponse({"submissions": [submission_summary(s) for s in rows]})
 
 
-def _find(public_id: Any) -> Submission | None:
+def _find(public_id: UUID) -> Submission | None:
     return Submission.objects.select_related("author").filter(public_id=public_id).first()
 
 
@@ -164,7 +173,7 @@ def _sizes(names: list[str]) -> dict[str, int]:
 
 @api_editor_required
 @api_answers(GET=READ)
-def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
+def submission(request: ApiRequest, public_id: UUID) -> HttpResponseBase:
     found = _find(public_id)
     if found is None:
         return _error("no such submission", 404)
@@ -173,7 +182,7 @@ def submission(request: HttpRequest, public_id: Any) -> HttpResponseBase:
 
 @api_editor_required
 @api_answers(GET=READ, PUT=REENCRYPT)
-def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
+def blob(request: ApiRequest, public_id: UUID, name: str) -> HttpResponseBase:
     """GET a ciphertext (resumable with `Range: bytes=N-`); PUT proposes a re-encrypted one."""
     found = _find(public_id)
     if found is None or name not in names_of(found, readable_only=True):
@@ -186,7 +195,7 @@ def blob(request: HttpRequest, public_id: Any, name: str) -> HttpResponseBase:
     return _propose(request, found, name)
 
 
-def _download(request: HttpRequest, name: str) -> HttpResponseBase:
+def _download(request: ApiRequest, name: str) -> HttpResponseBase:
     try:
         handle = Store.default().open(name)
         size = os.fstat(handle.fileno()).st_size
@@ -210,7 +219,7 @@ def _download(request: HttpRequest, name: str) -> HttpResponseBase:
     return response
 
 
-def _propose(request: HttpRequest, submission: Submission, name: str) -> HttpResponse:
+def _propose(request: ApiRequest, submission: Submission, name: str) -> HttpResponse:
     """Store a re-encrypted candidate beside `name`; it replaces it only when every key confirms."""
     try:
         proposed = replacement.propose(submission, name, request,  # type: ignore[arg-type]
@@ -225,7 +234,7 @@ def _propose(request: HttpRequest, submission: Submission, name: str) -> HttpRes
 
 @api_editor_required
 @api_answers(POST=NOTE)
-def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
+def notes(request: ApiRequest, public_id: UUID) -> HttpResponseBase:
     """POST an internal note that the editor's machine already encrypted."""
     found = _find(public_id)
     if found is None:
@@ -236,7 +245,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     except StoreError as refused:
         return _error(f"not stored: {refused}", 400)
     note = Note.objects.create(
-        submission=found, written_by=editor_user(request), blob=name,
+        submission=found, written_by=request.user, blob=name,
         ciphertext_bytes=Store.default().size(name),
         recipients=editor_keys.recipients(ring), encrypted_by_server=False,
     )
@@ -246,7 +255,7 @@ def notes(request: HttpRequest, public_id: Any) -> HttpResponseBase:
 
 @api_editor_required
 @api_answers(POST=REPLY)
-def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
+def replies(request: ApiRequest, public_id: UUID) -> HttpResponseBase:
     """POST a reply to the author that the editor's machine encrypted (portal-editor reply).
 
     The body must be an OpenPGP message to public keys; `X-Penname-Reply-Key` names
@@ -256,22 +265,18 @@ def replies(request: HttpRequest, public_id: Any) -> HttpResponseBase:
     if found is None:
         return _error("no such submission", 404)
     try:
-        message = thread.receive(found, request, editor_user(request),  # type: ignore[arg-type]
+        message = thread.receive(found, request, request.user,  # type: ignore[arg-type]
                                  request.META.get("HTTP_X_PENNAME_REPLY_KEY", "")[:80])
     except thread.MessageNotSent as refused:
-        reasons = {"author-key": "X-Penname-Reply-Key must name the author's current reply key",
-                   "full": "this thread has reached its message limit",
-                   "refused": "not stored: not an OpenPGP message encrypted to public keys, or "
-                              "larger than 1 MiB"}
-        return _error(reasons.get(refused.reason, f"not stored: {refused.reason}"),
-                      409 if refused.reason == "full" else 400)
+        return _error(_REPLY_REFUSALS.get(refused.reason, f"not stored: {refused.reason}"),
+                      409 if refused.reason is thread.NotSent.FULL else 400)
     audit.record(request.user, "reply", found.first_version.short_id, via="api")
     return JsonResponse({"id": message.pk, "name": message.blob}, status=201)
 
 
 @api_editor_required
 @api_answers(GET=READ)
-def recipient_keys(request: HttpRequest) -> HttpResponseBase:
+def recipient_keys(request: ApiRequest) -> HttpResponseBase:
     """The public keys that new ciphertext must be encrypted to (for reply, note, reencrypt).
 
     Approved keys only: a key waiting for a second managing editor is not listed.
@@ -287,7 +292,7 @@ def recipient_keys(request: HttpRequest) -> HttpResponseBase:
 
 @api_editor_required
 @api_answers(GET=READ)
-def key_changes(request: HttpRequest) -> HttpResponseBase:
+def key_changes(request: ApiRequest) -> HttpResponseBase:
     """Keys waiting for approval, and key, account, re-encryption and hiding changes of 30 days."""
     return JsonResponse({
         "pending": [{"fingerprint": k.fingerprint, "editor": k.user.get_username(),
@@ -299,14 +304,14 @@ def key_changes(request: HttpRequest) -> HttpResponseBase:
 
 @api_editor_required
 @api_answers(GET=READ)
-def replacements(request: HttpRequest) -> HttpResponseBase:
+def replacements(request: ApiRequest) -> HttpResponseBase:
     """Re-encrypted copies waiting for confirmations; `mine` lists the caller's keys still to answer."""
     return JsonResponse({"replacements": replacement.waiting_for(request.user)})
 
 
 @api_editor_required
 @api_answers(GET=READ)
-def replacement_candidate(request: HttpRequest, pk: int) -> HttpResponseBase:
+def replacement_candidate(request: ApiRequest, pk: int) -> HttpResponseBase:
     """The candidate ciphertext, for the editor's client to decrypt and check."""
     row = Replacement.objects.filter(pk=pk, state=Replacement.State.PENDING).first()
     if row is None:
@@ -316,7 +321,7 @@ def replacement_candidate(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @api_editor_required
 @api_answers(POST=READ)
-def replacement_confirmations(request: HttpRequest, pk: int) -> HttpResponseBase:
+def replacement_confirmations(request: ApiRequest, pk: int) -> HttpResponseBase:
     """POST {fingerprint, plaintext_sha256, compared} or {fingerprint, refusal} for one own key."""
     data = _json_body(request)
     if data is None or not isinstance(data.get("fingerprint"), str):

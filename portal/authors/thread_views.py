@@ -9,6 +9,8 @@ the one thing a stolen, still-open session must not be able to take away.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -49,7 +51,7 @@ def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
                 status, error = 503, (
                     _("Your reply key cannot be used (it may have expired), so nothing was "
                       "sent. Add a new key on your reply key page, or use the portal’s key.")
-                    if failed.reason == "author-key" else thread.not_sent_reason(failed.reason))
+                    if failed.reason is thread.NotSent.AUTHOR_KEY else failed.reason.sentence())
             else:
                 mark_came_back(author)
                 return redirect(f"{first_url(first.public_id)}#thread")
@@ -57,7 +59,7 @@ def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
         request, author, first, message_form=form, message_error=error), status=status)
 
 
-def first_url(public_id: object) -> str:
+def first_url(public_id: UUID | str) -> str:
     return reverse("authors:received", kwargs={"public_id": public_id})
 
 
@@ -142,11 +144,10 @@ def generated_key(request: HttpRequest, author: Author) -> HttpResponse:
         try:
             replykeys.ensure_generated(author, secret)
         except (replykey.ReplyKeyError, OSError):
-            return _key_page(request, author, 503, key_missing=replykeys.NoReplyKey(
-                "failed").sentence())
+            return _key_page(request, author, 503, key_missing=replykeys.Missing.FAILED.sentence())
     if replykeys.use_generated(author) is None:
         return _key_page(request, author, 400,
-                         key_missing=replykeys.NoReplyKey("no-secret").sentence())
+                         key_missing=replykeys.Missing.NO_SECRET.sentence())
     return redirect("authors:reply_key")
 
 

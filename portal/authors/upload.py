@@ -12,6 +12,7 @@ author which limit was reached.
 
 from __future__ import annotations
 
+import enum
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,19 +22,59 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from portal.crypto.spool import SpoolReader, SpoolWriter, new_key
 
 CHUNK = 64 * 1024
 
 
-class UploadRefused(Exception):
-    """An upload broke a limit; `code` names which, `limit` gives the number."""
+class Problem(enum.StrEnum):
+    """Why an upload was refused before cleaning; nothing of it was kept."""
 
-    def __init__(self, code: str, limit: int = 0) -> None:
-        super().__init__(code)
-        self.code = code
+    TOO_MANY_FILES = "too-many-files"
+    FILE_TOO_LARGE = "file-too-large"
+    SUBMISSION_TOO_LARGE = "submission-too-large"
+    UNEXPECTED_FILE = "unexpected-file"  # a file part in a field other than "files"
+    DISK = "disk"  # the spool could not be written
+    NOT_MULTIPART = "not-multipart"
+    NO_FILES = "no-files"
+    EMPTY_FILE = "empty-file"
+
+    def sentence(self, limit: int = 0, name: str = "") -> str:
+        """What the author reads; `limit` is the number broken, `name` the file's name."""
+        return {
+            Problem.TOO_MANY_FILES: lambda: _(
+                "You can send at most %(n)d files at once.") % {"n": limit},
+            Problem.FILE_TOO_LARGE: lambda: _(
+                "Each file can be at most %(size)s. Nothing was kept; please send a smaller "
+                "file.") % {"size": filesizeformat(limit)},
+            Problem.SUBMISSION_TOO_LARGE: lambda: _(
+                "All files together can be at most %(size)s. Nothing was kept.")
+            % {"size": filesizeformat(limit)},
+            Problem.UNEXPECTED_FILE: lambda: _(
+                "The form sent an unexpected file. Please use the upload form."),
+            Problem.DISK: lambda: _(
+                "The server could not store your upload right now. Nothing was kept. Please "
+                "try again later."),
+            Problem.NOT_MULTIPART: lambda: _(
+                "The upload did not arrive as a file upload. Please use the form on your page."),
+            Problem.NO_FILES: lambda: _("Please choose at least one file."),
+            Problem.EMPTY_FILE: lambda: _("“%(name)s” is empty.") % {"name": name},
+        }[self]()
+
+
+class UploadRefused(Exception):
+    """An upload broke a limit; `problem` names which, `limit` gives the number."""
+
+    def __init__(self, problem: Problem, limit: int = 0) -> None:
+        super().__init__(problem.value)
+        self.problem = Problem(problem)
         self.limit = limit
+
+    def sentence(self) -> str:
+        return self.problem.sentence(self.limit)
 
 
 class RefuseFilesHandler(FileUploadHandler):
@@ -109,8 +150,8 @@ class SpoolingUploadHandler(FileUploadHandler):
         self._count = 0
         self._total = 0
 
-    def _refuse(self, code: str, limit: int) -> None:
-        self.refusal = UploadRefused(code, limit)
+    def _refuse(self, problem: Problem, limit: int) -> None:
+        self.refusal = UploadRefused(problem, limit)
         self.discard()
         raise StopUpload(connection_reset=True)
 
@@ -120,10 +161,10 @@ class SpoolingUploadHandler(FileUploadHandler):
         if self.refusal is not None:  # refused already (e.g. by Content-Length)
             raise StopUpload(connection_reset=True)
         if field_name != "files":
-            self._refuse("unexpected-file", 0)
+            self._refuse(Problem.UNEXPECTED_FILE, 0)
         self._count += 1
         if self._count > self.max_files:
-            self._refuse("too-many-files", self.max_files)
+            self._refuse(Problem.TOO_MANY_FILES, self.max_files)
         key = new_key()
         path = self.spool_dir / secrets.token_hex(16)
         self._writer = SpoolWriter(path, key)
@@ -137,13 +178,13 @@ class SpoolingUploadHandler(FileUploadHandler):
         self._current.size += len(raw_data)
         self._total += len(raw_data)
         if self._current.size > self.max_file_bytes:
-            self._refuse("file-too-large", self.max_file_bytes)
+            self._refuse(Problem.FILE_TOO_LARGE, self.max_file_bytes)
         if self._total > self.max_total_bytes:
-            self._refuse("submission-too-large", self.max_total_bytes)
+            self._refuse(Problem.SUBMISSION_TOO_LARGE, self.max_total_bytes)
         try:
             self._writer.write(raw_data)
         except OSError:
-            self._refuse("disk", 0)
+            self._refuse(Problem.DISK, 0)
         return None
 
     def file_complete(self, file_size: int) -> SpooledUploadedFile | None:
@@ -152,7 +193,7 @@ class SpoolingUploadHandler(FileUploadHandler):
         try:
             self._writer.close()
         except OSError:
-            self._refuse("disk", 0)
+            self._refuse(Problem.DISK, 0)
         spooled = self._current
         self.completed.append(spooled)
         self._writer = None

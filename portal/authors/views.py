@@ -19,7 +19,6 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -49,7 +48,7 @@ from .sending import (
     send,
     submissions_open,
 )
-from .upload import SpooledUploadedFile, SpoolingUploadHandler, UploadRefused
+from .upload import Problem, SpooledUploadedFile, SpoolingUploadHandler, UploadRefused
 
 SESSION_PENDING = "pending_uploads"
 MAX_PENDING_PER_SESSION = 5
@@ -182,24 +181,6 @@ def change_pen_name(request: HttpRequest, author: Author) -> HttpResponse:
 # --- Upload, review, confirm ---------------------------------------------------------
 
 
-def _upload_error(code: str, limit: int = 0) -> str:
-    messages = {
-        "too-many-files": _("You can send at most %(n)d files at once.") % {"n": limit},
-        "file-too-large": _("Each file can be at most %(size)s. Nothing was kept; please send "
-                            "a smaller file.") % {"size": filesizeformat(limit)},
-        "submission-too-large": _("All files together can be at most %(size)s. Nothing was "
-                                  "kept.") % {"size": filesizeformat(limit)},
-        "unexpected-file": _("The form sent an unexpected file. Please use the upload form."),
-        "disk": _("The server could not store your upload right now. Nothing was kept. Please "
-                  "try again later."),
-        "not-multipart": _("The upload did not arrive as a file upload. Please use the form on "
-                           "your page."),
-        "no-files": _("Please choose at least one file."),
-        "empty-file": _("“%(name)s” is empty."),
-    }
-    return messages[code]
-
-
 @require_POST
 @csrf_exempt
 def submit(request: HttpRequest) -> HttpResponseBase:
@@ -221,7 +202,7 @@ def submit(request: HttpRequest) -> HttpResponseBase:
     content_length = int(request.META.get("CONTENT_LENGTH") or 0)
     try:
         if content_length > settings.PORTAL_MAX_SUBMISSION_BYTES + 1 * MiB:
-            handler.refusal = UploadRefused("submission-too-large",
+            handler.refusal = UploadRefused(Problem.SUBMISSION_TOO_LARGE,
                                             settings.PORTAL_MAX_SUBMISSION_BYTES)
         return _submit(request, handler=handler)
     finally:
@@ -238,22 +219,21 @@ submit.access = "author"  # type: ignore[attr-defined]
 def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler) -> HttpResponse:
     pending_uploads.sweep()
     if not (request.content_type or "").startswith("multipart/form-data") and handler.refusal is None:
-        handler.refusal = UploadRefused("not-multipart")
+        handler.refusal = UploadRefused(Problem.NOT_MULTIPART)
     if handler.refusal is None:
         request.POST  # noqa: B018 - reading POST streams the upload through the handler
     if handler.refusal is not None:
-        return _home_again(request, author, _upload_error(handler.refusal.code,
-                                                          handler.refusal.limit))
+        return _home_again(request, author, handler.refusal.sentence())
     form = SubmissionForm(request.POST)
     uploads = [f.spooled for f in request.FILES.getlist("files")
                if isinstance(f, SpooledUploadedFile)]
     if not form.is_valid():
         return _home_again(request, author, None, form)
     if not uploads:
-        return _home_again(request, author, _upload_error("no-files"), form)
+        return _home_again(request, author, Problem.NO_FILES.sentence(), form)
     for upload in uploads:
         if upload.size == 0:
-            return _home_again(request, author, _upload_error("empty-file") % {"name": upload.name},
+            return _home_again(request, author, Problem.EMPTY_FILE.sentence(name=upload.name),
                                form)
     if not submissions_open():
         return _home_again(request, author, None, form)
@@ -272,7 +252,7 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
         return busy_page(request, author)
     except (OSError, SpoolCorrupt, CleaningRefused) as exc:
         count(f"upload could not be prepared: {type(exc).__name__}")
-        return _home_again(request, author, _upload_error("disk"), form)
+        return _home_again(request, author, Problem.DISK.sentence(), form)
     handler.completed.clear()  # the raw spools were consumed and deleted by create()
     unused_identities.note_upload_waiting(author)
     owned = request.session.get(SESSION_PENDING, [])[-(MAX_PENDING_PER_SESSION - 1):]

@@ -22,6 +22,7 @@ no user ID text goes into the database.
 
 from __future__ import annotations
 
+import enum
 import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -57,29 +58,35 @@ class KeyNamesOwner(KeyUnusable):
     """An author's own key whose user IDs or photo could say who they are."""
 
 
-class NoReplyKey(Exception):
-    """The author has no key replies can be encrypted to, and none could be made now.
+class Missing(enum.StrEnum):
+    """Why an author has no reply key and none could be made now."""
 
-    `reason`: "no-secret" (this request does not carry the secret the codename
-    gives, see `unlock`) or "failed" (gpg could not make the key).
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    @property
-    def status(self) -> int:
-        return 503 if self.reason == "failed" else 400
+    NO_SECRET = "no-secret"  # noqa: S105 - a code, not a password: the visit lacks the unlock
+    FAILED = "failed"  # gpg could not make the key
 
     def sentence(self) -> str:
         """What the author reads: nothing was sent, and what to do."""
-        if self.reason == "no-secret":
+        if self is Missing.NO_SECRET:
             return _("Nothing was sent: the editors could not reply to you, because this visit "
                      "no longer holds what your codename unlocks. Please log out, log in again "
                      "with your codename, and send it again.")
         return _("Nothing was sent: the server could not make the key the editors need to "
                  "reply to you. Please try again in a few minutes.")
+
+
+class NoReplyKey(Exception):
+    """The author has no key replies can be encrypted to, and none could be made now."""
+
+    def __init__(self, reason: Missing) -> None:
+        super().__init__(reason.value)
+        self.reason = Missing(reason)
+
+    @property
+    def status(self) -> int:
+        return 503 if self.reason is Missing.FAILED else 400
+
+    def sentence(self) -> str:
+        return self.reason.sentence()
 
 
 def ready_for_replies(author: Author, secret: bytes | None) -> ReplyKey:
@@ -95,7 +102,7 @@ def ready_for_replies(author: Author, secret: bytes | None) -> ReplyKey:
     if secret is None:
         if active is not None:
             return active
-        raise NoReplyKey("no-secret")
+        raise NoReplyKey(Missing.NO_SECRET)
     try:
         generated = ensure_generated(author, secret)
     except (replykey.ReplyKeyError, OSError) as exc:
@@ -103,7 +110,7 @@ def ready_for_replies(author: Author, secret: bytes | None) -> ReplyKey:
         count(f"reply key could not be made: {type(exc).__name__}")
         if active is not None:
             return active
-        raise NoReplyKey("failed") from exc
+        raise NoReplyKey(Missing.FAILED) from exc
     return active_key(author) or _activate(generated)
 
 

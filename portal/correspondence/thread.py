@@ -14,6 +14,7 @@ derived from the codename, and only into memory (`portal.crypto.replykey`).
 
 from __future__ import annotations
 
+import enum
 import io
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -42,35 +43,52 @@ SHOWN_BY_DEFAULT = 20
 MAX_REPLY_CIPHERTEXT_BYTES = 1024 * 1024
 
 
+class NotSent(enum.StrEnum):
+    """Why a message was not kept (nothing of it was kept in any case)."""
+
+    CLOSED = "closed"  # no editor key can receive it
+    AUTHOR_KEY = "author-key"  # the author's reply key is missing, expired or not named
+    FULL = "full"  # the thread holds MAX_MESSAGES_PER_THREAD messages
+    ENCRYPTION = "encryption"  # gpg failed
+    STORAGE = "storage"  # the store could not write or fsync
+    DATABASE = "database"  # the row could not be recorded (the ciphertext was deleted)
+    REFUSED = "refused"  # an editor's upload was not an OpenPGP message to public keys
+
+    def sentence(self) -> str:
+        """The sentence an author or editor reads when a message was not kept."""
+        return {
+            NotSent.CLOSED: lambda: _(
+                "No editor can receive messages right now, so nothing was sent. Please try "
+                "again later."),
+            NotSent.AUTHOR_KEY: lambda: _(
+                "The author’s reply key cannot be used (it may have expired), so nothing was "
+                "sent."),
+            NotSent.FULL: lambda: _(
+                "This conversation has reached its limit of %(n)d messages. Nothing was sent.")
+            % {"n": MAX_MESSAGES_PER_THREAD},
+            NotSent.ENCRYPTION: lambda: _(
+                "Encryption failed on the server, so nothing was sent or kept."),
+            NotSent.STORAGE: lambda: _(
+                "The server could not save the message (its storage failed), so nothing was "
+                "kept."),
+            NotSent.DATABASE: lambda: _(
+                "The server could not record the message, so nothing was kept."),
+            NotSent.REFUSED: lambda: _(
+                "That was not an encrypted message, so nothing was kept."),
+        }[self]()
+
+
 class MessageNotSent(Exception):
-    """Nothing was kept. `reason`: "closed", "author-key", "full", "encryption", "storage",
-    "database" or "refused"."""
+    """Nothing was kept; `reason` says why."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def not_sent_reason(reason: str) -> str:
-    """The sentence an author or editor reads when a message was not kept."""
-    return {
-        "closed": _("No editor can receive messages right now, so nothing was sent. Please try "
-                    "again later."),
-        "author-key": _("The author’s reply key cannot be used (it may have expired), so "
-                        "nothing was sent."),
-        "full": _("This conversation has reached its limit of %(n)d messages. Nothing was sent.")
-        % {"n": MAX_MESSAGES_PER_THREAD},
-        "encryption": _("Encryption failed on the server, so nothing was sent or kept."),
-        "storage": _("The server could not save the message (its storage failed), so nothing "
-                     "was kept."),
-        "database": _("The server could not record the message, so nothing was kept."),
-        "refused": _("That was not an encrypted message, so nothing was kept."),
-    }[reason]
+    def __init__(self, reason: NotSent) -> None:
+        super().__init__(reason.value)
+        self.reason = NotSent(reason)
 
 
 def _check_room(submission: Submission) -> None:
     if submission.messages.count() >= MAX_MESSAGES_PER_THREAD:  # type: ignore[attr-defined]
-        raise MessageNotSent("full")
+        raise MessageNotSent(NotSent.FULL)
 
 
 def post(submission: Submission, text: str, *, sender: str, user: Any = None,
@@ -85,7 +103,7 @@ def post(submission: Submission, text: str, *, sender: str, user: Any = None,
             author_fingerprint = (replykeys.usable_fingerprint(author_key, ring)
                                   if author_key else None)
             if author_fingerprint is None:
-                raise MessageNotSent("author-key")
+                raise MessageNotSent(NotSent.AUTHOR_KEY)
             blob = seal.put(io.BytesIO(text.encode("utf-8")), also=[author_fingerprint])
             with transaction.atomic():
                 return Message.objects.create(
@@ -101,7 +119,7 @@ def post(submission: Submission, text: str, *, sender: str, user: Any = None,
             count(f"message not stored: {cause}")
         elif failed.stage is Stage.DATABASE:
             count(f"message not recorded: {cause}")
-        raise MessageNotSent(failed.stage.value) from failed
+        raise MessageNotSent(NotSent(failed.stage.value)) from failed
 
 
 def receive(submission: Submission, source: BinaryIO, user: Any, reply_key: str) -> Message:
@@ -110,12 +128,12 @@ def receive(submission: Submission, source: BinaryIO, user: Any, reply_key: str)
     _check_room(submission)
     active = replykeys.active_key(submission.author)
     if active is None or reply_key.strip().upper() != active.fingerprint:
-        raise MessageNotSent("author-key")
+        raise MessageNotSent(NotSent.AUTHOR_KEY)
     ring = keyring()
     try:
         blob = Store.default().receive(source, MAX_REPLY_CIPHERTEXT_BYTES, ring.is_encrypted_message)
     except StoreError as exc:
-        raise MessageNotSent("refused") from exc
+        raise MessageNotSent(NotSent.REFUSED) from exc
     return _record(submission, blob, sender=Message.Sender.EDITOR, user=user, decision="",
                    recipients=recipients(ring), reply_key=active.fingerprint, by_server=False)
 
@@ -132,7 +150,7 @@ def _record(submission: Submission, blob: str, *, sender: str, user: Any, decisi
     except (DatabaseError, OSError) as exc:
         Store.default().delete([blob])
         count(f"message not recorded: {type(exc).__name__}")
-        raise MessageNotSent("database") from exc
+        raise MessageNotSent(NotSent.DATABASE) from exc
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Threat answered: a re-encrypted copy that does not reach every editor (a
 colleague dropped, a session key wrapped for the right key id around the wrong
 key) or holds other words than the old ciphertext. The server cannot tell;
-every editor's machine can, for its own keys (`portal.editorial.replacement`
+every editor's machine can, for its own keys (`portal.editors.replacement`
 on the server says what happens with the answers).
 
 How one key is proven: the candidate is split into its session-key packets

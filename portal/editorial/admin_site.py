@@ -19,7 +19,7 @@ be no easier to reach than the editor pages. It is django-otp's `OTPAdminSite`
   registered at all, and an editor's role (which decides who may approve keys)
   and the account a profile belongs to are read-only here;
 - every addition, change and deletion made here is written to the audit log
-  (`AuditedAdmin`), and so shown to every editor (`portal.editorial.changes`).
+  (`AuditedAdmin`), and so shown to every editor (`portal.editors.changes`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ from django_otp_webauthn.admin import WebAuthnCredentialAdmin
 from django_otp_webauthn.models import WebAuthnCredential
 
 from portal.access import editor_of, editor_required, public
+from portal.editors.models import Editor
 from portal.submissions import audit
 from portal.submissions.models import AuditEvent
-
-from .models import Editor
 
 
 def _guarded(patterns: list[Any]) -> list[Any]:

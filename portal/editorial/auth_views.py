@@ -52,6 +52,7 @@ from portal.access import (
     revoke_api_token,
     start_editor_session,
 )
+from portal.editors.throttle import Throttle, known_user, record_failure
 from portal.submissions import audit
 
 from . import devices
@@ -59,16 +60,13 @@ from .auth_forms import MAX_CODE_CHARS, CodeForm, EnrolForm, LoginForm, Password
 from .forms import FreshOtpForm, NotifyForm
 from .login_steps import (
     finish_verification,
-    known_user,
     locked_message,
     password_accepted,
-    record_failure,
     refusal,
     safe_next,
     webauthn_available,
     webauthn_config,
 )
-from .throttle import Throttle
 
 TEMPLATES = "editorial/auth/"
 

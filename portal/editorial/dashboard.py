@@ -1,7 +1,7 @@
 """The dashboard: every editor's list of submissions, with floods folded. Metadata only.
 
 Who may call it: any editor with a verified second factor (`editor_required`).
-Hidden authors' submissions are not listed (`portal.editorial.hiding`); an
+Hidden authors' submissions are not listed (`portal.submissions.hiding`); an
 author with more than `hiding.FOLD_LIMIT` submissions in the list shown is one
 line with "show all" (a plain link) and "hide this author". Key problems that
 close or will close submissions are shown at the top.
@@ -19,11 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from portal.access import editor_required, editor_user
+from portal.submissions import hiding, workflow
 from portal.submissions import recipients as editor_keys
-from portal.submissions import workflow
 from portal.submissions.models import Submission
 
-from . import hiding
 from .forms import FilterForm
 
 PAGE_SIZE = 100

@@ -7,9 +7,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portal.crypto.openpgp import MAX_KEY_BYTES
+from portal.editors.models import Editor
 from portal.submissions.models import Submission
-
-from .models import Editor
 
 
 class FilterForm(forms.Form):

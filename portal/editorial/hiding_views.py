@@ -3,7 +3,7 @@
 Who may call what (decided in `portal.access`): any editor with a verified
 second factor may hide and show authors, and sees every hidden author: hiding
 deletes nothing, is undone in one click, and every editor is told who did it
-(see `portal.editorial.hiding`). The author is named only by their pen name
+(see `portal.submissions.hiding`). The author is named only by their pen name
 and their first submission's reference; nothing more about them is shown.
 """
 
@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.access import editor_required, editor_user
+from portal.submissions import hiding
 
-from . import hiding
 from .forms import HideAuthorForm
 from .views import submission_or_404
 

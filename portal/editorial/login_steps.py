@@ -3,7 +3,7 @@
 Threat answered: several doors into an editor account (the login form, its
 second step, first-time enrolment, a security key) must not differ in what
 they reveal or how they count. Each refuses with the same sentence, counts the
-failure against the account (`portal.editorial.throttle`), records it in the
+failure against the account (`portal.editors.throttle`), records it in the
 audit log (never an address or a User-Agent), and finishes a login the same
 way: a new session key, the OTP device recorded, the earlier failures forgotten.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.middleware import csrf
 from django.urls import reverse
@@ -22,9 +21,8 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
 from portal.access import SESSION_EPOCH, editor_of
+from portal.editors.throttle import COOL_OFF_SECONDS, Throttle
 from portal.submissions import audit
-
-from .throttle import COOL_OFF_SECONDS, Throttle
 
 EDITOR_PREFIX = "/editor/"
 
@@ -44,24 +42,6 @@ def password_accepted(request: HttpRequest) -> bool:
     """This session passed an editor's password (and is not ended by "log out everywhere")."""
     editor = editor_of(getattr(request, "user", None))
     return editor is not None and request.session.get(SESSION_EPOCH) == editor.session_epoch
-
-
-def known_user(username: str) -> Any:
-    """The account a username names, to attribute a failure in the audit log (or None)."""
-    return get_user_model().objects.filter(username=username).first() if username else None
-
-
-def record_failure(throttle: Throttle, user: Any, action: str = "login-failed") -> None:
-    """Count a failed attempt and record it; unknown usernames are logged without the name.
-
-    The typed name of an unknown account is not kept: it is often a password
-    typed into the wrong field.
-    """
-    target = user.get_username() if user is not None else ""
-    detail = {} if user is not None else {"account": "unknown"}
-    audit.record(user, action, target, **detail)
-    if throttle.fail():
-        audit.record(user, "locked", target, minutes=COOL_OFF_SECONDS // 60, **detail)
 
 
 def finish_verification(request: HttpRequest, user: Any, device: Any, factor: str) -> None:

@@ -7,7 +7,7 @@ no pen name, no title, no reference, no count, no time. Mail is sent by
 moment an author acts, so the mail trail does not time authors' activity more
 precisely than the timer's period. What counts as new: a submission or
 revision, or a message from an author, since the last run, unless editors
-hid that author (`portal.editorial.hiding`).
+hid that author (`portal.submissions.hiding`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from django.db import transaction
 from django.db.models import Max
 
 from portal.correspondence.models import Message
+from portal.editors.models import Editor, NotificationMark
+from portal.submissions import hiding
 from portal.submissions.models import Submission
-
-from . import hiding
-from .models import Editor, NotificationMark
 
 log = logging.getLogger("portal.notify")
 SUBJECT = "Penname"

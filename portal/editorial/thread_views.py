@@ -37,7 +37,7 @@ def reply(request: HttpRequest, public_id: Any) -> HttpResponse:
         thread.post(submission, form.cleaned_data["text"], sender=Message.Sender.EDITOR,
                     user=editor_user(request))
     except thread.MessageNotSent as failed:
-        return render_submission(request, submission, thread.not_sent_reason(failed.reason),
+        return render_submission(request, submission, failed.reason.sentence(),
                                   status=503, reply_form=form)
     audit.record(request.user, "reply", submission.short_id, via="web")
     return redirect("editorial:submission", public_id=submission.public_id)

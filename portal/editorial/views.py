@@ -39,6 +39,8 @@ from portal.correspondence.forms import ReplyForm
 from portal.correspondence.models import Message
 from portal.correspondence.replykeys import active_key
 from portal.crypto.openpgp import KeyUnusable
+from portal.editors import changes, keys
+from portal.editors.models import Assignment, Editor, Note
 from portal.sanitize.messages import KIND_NAMES
 from portal.store import Store
 from portal.submissions import audit, workflow
@@ -46,7 +48,6 @@ from portal.submissions import recipients as editor_keys
 from portal.submissions.models import AuditEvent, EditorKey, Submission
 from portal.submissions.sealing import NotSealed, Stage, sealing
 
-from . import changes, keys
 from .forms import (
     ApproveKeyForm,
     AssignForm,
@@ -56,7 +57,6 @@ from .forms import (
     SeenForm,
     StateForm,
 )
-from .models import Assignment, Editor, Note
 
 
 def submission_or_404(public_id: Any) -> Submission:
@@ -128,7 +128,7 @@ def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
         except thread.MessageNotSent as failed:
             return render_submission(request, submission, _(
                 "The state was changed, but the message was not sent: %(reason)s") % {
-                "reason": thread.not_sent_reason(failed.reason)}, status=503, state_form=form)
+                "reason": failed.reason.sentence()}, status=503, state_form=form)
         audit.record(request.user, "reply", submission.short_id, via="web", decision=target)
     return redirect("editorial:submission", public_id=submission.public_id)
 
@@ -228,10 +228,10 @@ def render_keys(request: HttpRequest, form: KeyForm | None = None, error: str = 
     ring = editor_keys.keyring()
     rows = []
     for key in EditorKey.objects.select_related("user", "proposed_by", "approved_by"):
-        refusal = keys.approval_refusal(key, request.user) if key.pending else ""
+        refusal = keys.approval_refusal(key, request.user) if key.pending else None
         rows.append({"key": key, "info": ring.key_info(key.fingerprint),
                      "may_approve": key.pending and editor.is_managing and not refusal,
-                     "why_not": refusal,
+                     "why_not": refusal.sentence() if refusal else "",
                      "error": approve_error[1] if approve_error and approve_error[0] == key.pk
                      else ""})
     if form is None and editor.is_managing:
@@ -257,27 +257,11 @@ def add_key(request: HttpRequest) -> HttpResponse:
         keys.add_key(owner, form.cleaned_data["armored"], proposed_by=editor_user(request))
     except keys.KeyAlreadyRegistered as refused:
         return render_keys(request, form, _("This key was not added: %(reason)s.") % {
-            "reason": key_refusal_text(str(refused))}, status=400)
+            "reason": refused.refusal.sentence()}, status=400)
     except KeyUnusable as refused:
         return render_keys(request, form, _("This key cannot be used: %(reason)s.") % {
             "reason": refused}, status=400)
     return redirect("editorial:keys")
-
-
-def key_refusal_text(reason: str) -> str:
-    """The translated sentence for a refusal of `portal.editorial.keys`."""
-    texts = {
-        "this key is already registered to another editor":
-            _("this key is already registered to another editor"),
-        "this key is already registered": _("this key is already registered"),
-        "this key is not waiting for approval": _("this key is not waiting for approval"),
-        "only a managing editor can approve a key": _("only a managing editor can approve a key"),
-        "you proposed this key: a second managing editor must approve it":
-            _("you proposed this key: a second managing editor must approve it"),
-        "this is your own key: another managing editor must approve it":
-            _("this is your own key: another managing editor must approve it"),
-    }
-    return texts.get(reason, reason)
 
 
 @require_POST
@@ -291,8 +275,8 @@ def approve_key(request: HttpRequest, pk: int) -> HttpResponse:
             "The code from your authenticator was not accepted.")), status=400)
     # Who may not approve is told so before a code is spent on it.
     refusal = keys.approval_refusal(key, editor_user(request))
-    if refusal:
-        return render_keys(request, approve_error=(key.pk, key_refusal_text(refusal)),
+    if refusal is not None:
+        return render_keys(request, approve_error=(key.pk, refusal.sentence()),
                            status=403)
     if not _fresh_otp(request, form):
         return render_keys(request, approve_error=(key.pk, _(
@@ -300,7 +284,7 @@ def approve_key(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         keys.approve_key(key, editor_user(request))
     except keys.ApprovalRefused as refused:
-        return render_keys(request, approve_error=(key.pk, key_refusal_text(str(refused))),
+        return render_keys(request, approve_error=(key.pk, refused.refusal.sentence()),
                            status=403)
     return redirect("editorial:keys")
 
@@ -355,7 +339,7 @@ def editors_page(request: HttpRequest) -> HttpResponse:
                                  proposed_by=editor_user(request))
             except keys.KeyAlreadyRegistered as refused:
                 error = _("This key was not added: %(reason)s.") % {
-                    "reason": key_refusal_text(str(refused))}
+                    "reason": refused.refusal.sentence()}
             except KeyUnusable as refused:
                 error = _("This key cannot be used: %(reason)s.") % {"reason": refused}
             else:

@@ -46,6 +46,7 @@ from django_otp_webauthn.views import (
 )
 
 from portal.access import editor_required, public
+from portal.editors.throttle import Throttle, record_failure
 from portal.submissions import audit
 
 from .auth_forms import RemoveKeyForm
@@ -54,12 +55,10 @@ from .forms import FreshOtpForm
 from .login_steps import (
     finish_verification,
     password_accepted,
-    record_failure,
     safe_next,
     webauthn_available,
     webauthn_config,
 )
-from .throttle import Throttle
 
 # Long enough to find the key and touch it; matches the library's ceremony timeout.
 REGISTRATION_GRANT_SECONDS = 5 * 60

@@ -10,7 +10,7 @@ manifest. Dates are days, never times; order comes from the sequence number.
 Three more tables the core needs keep the "editorial" label their rows carry in
 every backup: the key registry (`EditorKey`: full fingerprint and armored
 public key; a key receives nothing until approved, see
-`portal.submissions.recipients` and `portal.editorial.keys`), the state
+`portal.submissions.recipients` and `portal.editors.keys`), the state
 history (`StateChange`, written by `portal.submissions.workflow` only) and the
 audit log (`AuditEvent`, written by `portal.submissions.audit` only).
 """
@@ -18,6 +18,7 @@ audit log (`AuditEvent`, written by `portal.submissions.audit` only).
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -27,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from .tokens import ApiToken  # noqa: F401  (registered with the other rows, label "api")
 
 
-def today() -> object:
+def today() -> date:
     """The current day: the only precision the portal stores for author activity."""
     return timezone.now().date()
 

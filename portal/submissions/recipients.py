@@ -5,7 +5,7 @@ marked active, have been *approved*, are present in the server's public
 keyring, and pass the usability checks of `portal.crypto.openpgp` today (not
 expired, not revoked, able to encrypt, strong enough). An editor who is
 removed or deactivated receives nothing new. The registry's rows are
-`EditorKey`; how a key gets approved is `portal.editorial.keys`.
+`EditorKey`; how a key gets approved is `portal.editors.keys`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -45,7 +45,7 @@ def lifetime_days(scopes: list[str] | tuple[str, ...]) -> int:
     return min(days, settings.PORTAL_API_TOKEN_DAYS)
 
 
-def today() -> object:
+def today() -> date:
     return timezone.now().date()
 
 

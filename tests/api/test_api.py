@@ -12,7 +12,7 @@ from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
 from portal.api.openapi import SPEC
-from portal.editorial.models import Editor, Note
+from portal.editors.models import Editor, Note
 from portal.submissions.models import Submission
 from portal.submissions.tokens import ApiToken, digest
 from tests.authoring import confirm, new_author, review_of, upload

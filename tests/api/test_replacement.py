@@ -21,8 +21,8 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.editor_client import confirm as client_checks
-from portal.editorial import replacement
-from portal.editorial.models import Note, Replacement
+from portal.editors import replacement
+from portal.editors.models import Note, Replacement
 from portal.submissions.models import EditorKey, Submission
 from portal.submissions.tokens import ApiToken, digest
 from tests.api.test_api import get_token
@@ -307,7 +307,7 @@ def test_a_declared_hash_that_no_key_finds_discards_the_copy(team, editor_keypai
 def test_deactivating_a_colleagues_key_first_does_not_let_one_editor_replace_alone(
         team, editor_keypair, second_editor_keypair, data_dir):
     boss, _, submission = team
-    from portal.editorial.keys import deactivate_key
+    from portal.editors.keys import deactivate_key
 
     deactivate_key(EditorKey.objects.get(fingerprint=second_editor_keypair.fingerprint), boss)
     api = api_for(boss, ["read", "reencrypt"])
@@ -384,7 +384,7 @@ def test_the_account_page_lists_tokens_and_revokes_them(team):
 
 
 def test_key_changes_endpoint_lists_pending_keys_and_changes(team, outsider_keypair):
-    from portal.editorial.keys import add_key
+    from portal.editors.keys import add_key
 
     boss, plain, _ = team
     add_key(boss, outsider_keypair.public, proposed_by=boss)

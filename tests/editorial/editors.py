@@ -9,7 +9,7 @@ from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 
 
 def make_editor(username: str, role: str = Editor.Role.EDITOR, key: str | None = None) -> Any:
@@ -25,7 +25,7 @@ def make_editor(username: str, role: str = Editor.Role.EDITOR, key: str | None =
 def approved_key(user: Any, armored: str) -> Any:
     """Register `armored` for `user` and approve it, as the admin's shell does
     (`portal add_editor`, then `portal approve_key`)."""
-    from portal.editorial.keys import add_key, approve_key
+    from portal.editors.keys import add_key, approve_key
 
     return approve_key(add_key(user, armored, proposed_by=None), None, via="shell")
 

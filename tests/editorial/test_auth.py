@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.editorial import throttle as throttle_module
-from portal.editorial.throttle import COOL_OFF_SECONDS, MAX_FAILURES, Throttle
+from portal.editors import throttle as throttle_module
+from portal.editors.throttle import COOL_OFF_SECONDS, MAX_FAILURES, Throttle
 from portal.submissions.models import AuditEvent
 from tests.editorial.auth import (
     PASSWORD,

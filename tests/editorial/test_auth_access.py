@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from tests.authoring import new_author
 from tests.editorial.auth import fresh_cache  # noqa: F401 - autouse fixture
 from tests.editorial.editors import make_editor, unverified_client, verified_client

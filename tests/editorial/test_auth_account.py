@@ -11,7 +11,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.editorial.devices import BACKUP_CODE_COUNT
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from portal.submissions.models import AuditEvent
 from tests.editorial.auth import (
     PASSWORD,

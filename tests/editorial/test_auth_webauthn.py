@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django_otp_webauthn.models import WebAuthnCredential
 
-from portal.editorial.throttle import MAX_FAILURES
+from portal.editors.throttle import MAX_FAILURES
 from portal.submissions.models import AuditEvent
 from tests.editorial.auth import (
     fresh_cache,  # noqa: F401 - autouse fixture

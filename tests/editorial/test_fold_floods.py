@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from portal.editorial.hiding import FOLD_LIMIT, LIST_LIMIT
+from portal.submissions.hiding import FOLD_LIMIT, LIST_LIMIT
 from portal.submissions.models import Author, Submission
 from tests.editorial.editors import make_editor, verified_client
 

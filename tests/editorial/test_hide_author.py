@@ -25,7 +25,7 @@ from django.utils import timezone
 from portal.correspondence.models import Message
 from portal.editor_client import cli
 from portal.editor_client.config import Config
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from portal.submissions.models import AuditEvent, Author, Submission
 from tests.api.test_api import get_token
 from tests.authoring import confirm, new_author, review_of, upload

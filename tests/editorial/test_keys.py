@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from portal.submissions.models import AuditEvent, EditorKey, Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor, verified_client

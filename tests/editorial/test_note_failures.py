@@ -6,7 +6,7 @@ import pytest
 from django.db import DatabaseError
 from django.test import Client
 
-from portal.editorial.models import Editor, Note
+from portal.editors.models import Editor, Note
 from portal.store import Store
 from portal.submissions.models import Submission
 from tests.authoring import confirm, new_author, review_of, upload

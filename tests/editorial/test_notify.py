@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from portal.editorial.models import Editor
 from portal.editorial.notify import BODY, SUBJECT
+from portal.editors.models import Editor
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import make_editor, verified_client
 

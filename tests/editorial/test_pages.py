@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from portal.editorial.models import Editor, Note
+from portal.editors.models import Editor, Note
 from portal.submissions.models import AuditEvent, EditorKey, Submission
 from tests.authoring import confirm, new_author, review_of, upload
 from tests.editorial.editors import current_code, make_editor, unverified_client, verified_client

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from portal.submissions import workflow
 from portal.submissions.models import AuditEvent, Author, StateChange, Submission
 from tests.editorial.editors import make_editor

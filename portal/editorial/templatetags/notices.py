@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from portal.access import editor_of
-from portal.editorial import changes, keys
+from portal.editors import changes, keys
 
 register = template.Library()
 

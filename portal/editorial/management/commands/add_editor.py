@@ -26,9 +26,9 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.crypto.openpgp import MAX_KEY_BYTES, KeyUnusable
-from portal.editorial import changes
-from portal.editorial.keys import KeyAlreadyRegistered, add_key, approve_key, may_bootstrap
-from portal.editorial.models import Editor
+from portal.editors import changes
+from portal.editors.keys import KeyAlreadyRegistered, add_key, approve_key, may_bootstrap
+from portal.editors.models import Editor
 from portal.submissions import audit
 from portal.submissions.models import EditorKey
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.editorial.keys import ApprovalRefused, approve_key
+from portal.editors.keys import ApprovalRefused, approve_key
 from portal.submissions.models import EditorKey
 
 

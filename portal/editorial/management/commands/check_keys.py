@@ -15,8 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.crypto.openpgp import KeyUnusable
-from portal.editorial import changes
-from portal.editorial.keys import pending_keys
+from portal.editors import changes
+from portal.editors.keys import pending_keys
 from portal.submissions.models import EditorKey
 from portal.submissions.recipients import keyring
 

@@ -19,8 +19,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.editorial.keys import KeyAlreadyRegistered, add_key, approve_key
-from portal.editorial.models import Editor
+from portal.editors.keys import KeyAlreadyRegistered, add_key, approve_key
+from portal.editors.models import Editor
 from portal.submissions.models import EditorKey
 
 USERNAME = "demo-editor"

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.editorial.models import Editor
+from portal.editors.models import Editor
 from portal.submissions import audit
 
 

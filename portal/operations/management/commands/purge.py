@@ -7,7 +7,7 @@ wrong for authors since the previous run (portal.counters).
 Deletes declined and withdrawn submissions (rows and ciphertext) once they have
 been closed for PORTAL_RETENTION_DAYS (default 90), discards re-encrypted
 copies that not every editor confirmed within 14 days (the old ciphertext
-stays; see portal.editorial.replacement), and removes raw upload
+stays; see portal.editors.replacement), and removes raw upload
 spools and pending uploads older than an hour (the author never confirmed, or a
 worker died mid-upload), half-written ciphertext, and ciphertext that no
 submission refers to (a confirm that failed between the store and the
@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from portal.authors import pending
 from portal.counters import report_and_clear
-from portal.editorial import replacement
+from portal.editors import replacement
 from portal.store import Store
 from portal.submissions import unused
 from portal.submissions.ciphertext import delete_submission, publish_batch, referenced_blobs

@@ -3,10 +3,12 @@
 The key registry, the state history and the audit log are rows of the domain
 core (`portal.submissions.models`, still labelled "editorial"). Re-encrypted
 ciphertext waits beside the old as a `Replacement` until every editor's client
-has confirmed it, see `portal.editorial.replacement`.
+has confirmed it, see `portal.editors.replacement`.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -14,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-def today() -> object:
+def today() -> date:
     return timezone.now().date()
 
 
@@ -106,7 +108,7 @@ class Replacement(models.Model):
     hidden, and a session-key packet naming a key proves nothing), so the
     candidate is kept under a name of its own until the client of every key in
     `required` has decrypted it to the plaintext whose SHA-256 the proposer
-    declared. Only then does it take the old name (see `portal.editorial.replacement`).
+    declared. Only then does it take the old name (see `portal.editors.replacement`).
     """
 
     class State(models.TextChoices):

@@ -33,9 +33,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+
+from portal.submissions import audit
 
 # Five tries cover a typo or two and a phone whose clock is a step off; an
 # attacker gets five guesses per quarter hour, about 480 a day, against a
@@ -109,3 +113,21 @@ class Throttle:
         except ValueError:  # the window expired between add() and incr()
             cache.add(self._count_key, 1, WINDOW_SECONDS)
             return self._current()
+
+
+def known_user(username: str) -> Any:
+    """The account a username names, to attribute a failure in the audit log (or None)."""
+    return get_user_model().objects.filter(username=username).first() if username else None
+
+
+def record_failure(throttle: Throttle, user: Any, action: str = "login-failed") -> None:
+    """Count a failed attempt and record it; unknown usernames are logged without the name.
+
+    The typed name of an unknown account is not kept: it is often a password
+    typed into the wrong field.
+    """
+    target = user.get_username() if user is not None else ""
+    detail = {} if user is not None else {"account": "unknown"}
+    audit.record(user, action, target, **detail)
+    if throttle.fail():
+        audit.record(user, "locked", target, minutes=COOL_OFF_SECONDS // 60, **detail)

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import portal.editorial.models
+import portal.editors.models
 import portal.submissions.models
 from django.conf import settings
 from django.db import migrations, models

@@ -11,16 +11,18 @@ for that second person (`portal approve_key`); on a one-person magazine that is
 the configuration, and the protection is then the server's shell (README,
 SECURITY.md). A fingerprint registered to one editor is never moved to
 another. Every change is written to the audit log and shown to every editor
-(`portal.editorial.changes`).
+(`portal.editors.changes`).
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.crypto.openpgp import KeyInfo, Keyring, KeyUnusable
 from portal.submissions import audit
@@ -28,16 +30,45 @@ from portal.submissions.models import EditorKey
 from portal.submissions.recipients import keyring
 
 
+class KeyRefusal(enum.StrEnum):
+    """Why a key change was refused; the value is the English sentence the shell prints."""
+
+    TAKEN = "this key is already registered to another editor"
+    REGISTERED = "this key is already registered"
+    NOT_PENDING = "this key is not waiting for approval"
+    NOT_MANAGING = "only a managing editor can approve a key"
+    OWN_PROPOSAL = "you proposed this key: a second managing editor must approve it"
+    OWN_KEY = "this is your own key: another managing editor must approve it"
+
+    def sentence(self) -> str:
+        """The same sentence in the reader's language."""
+        return {
+            KeyRefusal.TAKEN: lambda: _("this key is already registered to another editor"),
+            KeyRefusal.REGISTERED: lambda: _("this key is already registered"),
+            KeyRefusal.NOT_PENDING: lambda: _("this key is not waiting for approval"),
+            KeyRefusal.NOT_MANAGING: lambda: _("only a managing editor can approve a key"),
+            KeyRefusal.OWN_PROPOSAL: lambda: _(
+                "you proposed this key: a second managing editor must approve it"),
+            KeyRefusal.OWN_KEY: lambda: _(
+                "this is your own key: another managing editor must approve it"),
+        }[self]()
+
+
 class KeyAlreadyRegistered(KeyUnusable):
     """The fingerprint is in the registry already (perhaps another editor's): nothing changed."""
 
-    def __init__(self, message: str, fingerprint: str) -> None:
-        super().__init__(message)
+    def __init__(self, refusal: KeyRefusal, fingerprint: str) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
         self.fingerprint = fingerprint
 
 
 class ApprovalRefused(Exception):
-    """This person may not approve this key; the message says why."""
+    """This person may not approve this key; `refusal` says why."""
+
+    def __init__(self, refusal: KeyRefusal) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
 
 
 def pending_keys() -> list[EditorKey]:
@@ -70,20 +101,18 @@ def add_key(owner: User, armored: str | bytes, proposed_by: User | None,
     for fingerprint in contents.fingerprints:
         existing = EditorKey.objects.filter(fingerprint=fingerprint).first()
         if existing is not None and existing.user_id != owner.pk:
-            raise KeyAlreadyRegistered("this key is already registered to another editor",
-                                       fingerprint)
+            raise KeyAlreadyRegistered(KeyRefusal.TAKEN, fingerprint)
     info: KeyInfo = ring.import_public_key(data)
     with transaction.atomic():
         key = EditorKey.objects.select_for_update().filter(fingerprint=info.fingerprint).first()
         if key is not None and key.user_id != owner.pk:
-            raise KeyAlreadyRegistered("this key is already registered to another editor",
-                                       key.fingerprint)
+            raise KeyAlreadyRegistered(KeyRefusal.TAKEN, key.fingerprint)
         text = _text(armored)
         material = {"armored": text, "algorithm": info.algorithm,
                     "user_ids": list(info.user_ids), "expires_on": info.expires}
         if key is not None and key.active:
             if key.armored.strip() == text.strip():
-                raise KeyAlreadyRegistered("this key is already registered", key.fingerprint)
+                raise KeyAlreadyRegistered(KeyRefusal.REGISTERED, key.fingerprint)
             for name, value in material.items():
                 setattr(key, name, value)
             key.save(update_fields=list(material))
@@ -105,29 +134,29 @@ def add_key(owner: User, armored: str | bytes, proposed_by: User | None,
     return key
 
 
-def approval_refusal(key: EditorKey, approver: Any) -> str:
-    """Why `approver` may not approve `key` ("" if they may). None is the server's shell."""
+def approval_refusal(key: EditorKey, approver: Any) -> KeyRefusal | None:
+    """Why `approver` may not approve `key` (None if they may). None is the server's shell."""
     if not key.pending:
-        return "this key is not waiting for approval"
+        return KeyRefusal.NOT_PENDING
     if approver is None:
-        return ""
+        return None
     editor = getattr(approver, "editor", None)
     if not approver.is_active or editor is None or not editor.is_managing:
-        return "only a managing editor can approve a key"
+        return KeyRefusal.NOT_MANAGING
     if key.proposed_by_id == approver.pk:
-        return "you proposed this key: a second managing editor must approve it"
+        return KeyRefusal.OWN_PROPOSAL
     if key.user_id == approver.pk:
-        return "this is your own key: another managing editor must approve it"
-    return ""
+        return KeyRefusal.OWN_KEY
+    return None
 
 
 def approve_key(key: EditorKey, approver: User | None, via: str = "web") -> EditorKey:
     """Let `key` receive new submissions: the second person's act. None is the server's shell."""
     with transaction.atomic():
         key = EditorKey.objects.select_for_update().select_related("user").get(pk=key.pk)
-        reason = approval_refusal(key, approver)
-        if reason:
-            raise ApprovalRefused(reason)
+        refusal = approval_refusal(key, approver)
+        if refusal is not None:
+            raise ApprovalRefused(refusal)
         key.approved_by = approver
         key.approved_on = timezone.now().date()
         key.save(update_fields=["approved_by", "approved_on"])

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from portal.submissions.models import AuditEvent
 
 from .models import Editor
+from .replacement import Discarded
 
 KEY_ACTIONS = ("key-proposed", "key-approved", "key-renewed", "key-deactivated",
                "editor-added", "editor-removed", "editor-role-changed")
@@ -67,14 +68,11 @@ def _actor(event: AuditEvent) -> str:
     return event.actor.get_username()
 
 
-REASONS = {
-    "cannot-decrypt": lambda: _("an editor's key could not decrypt it"),
-    "differs": lambda: _("it does not hold the same text as the old one"),
-    "hash": lambda: _("an editor's key found other contents than declared"),
-    "expired": lambda: _("not every editor confirmed it in time"),
-    "superseded": lambda: _("a newer copy was proposed"),
-    "gone": lambda: _("the old file no longer exists"),
-}
+def _discarded(code: Any) -> str:
+    try:
+        return Discarded(str(code)).sentence()
+    except ValueError:
+        return "?"
 
 
 def describe(event: AuditEvent) -> str:
@@ -109,7 +107,7 @@ def describe(event: AuditEvent) -> str:
         "reencrypt-discarded": lambda: _(
             "A re-encrypted copy of a file of submission %(target)s was discarded (%(reason)s); "
             "the old one stays.") % {
-            **values, "reason": REASONS.get(str(detail.get("reason", "")), lambda: "?")()},
+            **values, "reason": _discarded(detail.get("reason"))},
         "author-hidden": lambda: _(
             "%(actor)s hid every submission and message from the author of %(target)s; any "
             "editor can show them again under Hidden authors.") % values,

@@ -30,7 +30,7 @@ So nothing is replaced on the word of one client:
 
 States: pending → completed | discarded (reason: cannot-decrypt, differs,
 hash, expired, superseded). Every transition is audited and shown to every
-editor (`portal.editorial.changes`).
+editor (`portal.editors.changes`).
 
 What is not proven: that a new key's owner (who could not read the old
 ciphertext) reads the same text, if every editor who could read the old one
@@ -39,6 +39,7 @@ is the proposer; such a proposer can read the draft anyway.
 
 from __future__ import annotations
 
+import enum
 import re
 from datetime import timedelta
 from typing import Any, BinaryIO
@@ -46,6 +47,7 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.store import Store, StoreError
 from portal.submissions import audit
@@ -57,7 +59,32 @@ from .models import Replacement, ReplacementConfirmation
 # A candidate nobody has finished confirming is discarded after this many days.
 PENDING_DAYS = 14
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-REFUSALS = ("cannot-decrypt", "differs")
+
+
+class Discarded(enum.StrEnum):
+    """Why a re-encrypted candidate was discarded (the old file stays)."""
+
+    CANNOT_DECRYPT = "cannot-decrypt"  # an editor's client refused: its key could not decrypt
+    DIFFERS = "differs"  # an editor's client refused: the text differs from the old file
+    HASH = "hash"  # an editor's client found other contents than the proposer declared
+    EXPIRED = "expired"  # not every editor confirmed within PENDING_DAYS
+    SUPERSEDED = "superseded"  # a newer candidate for the same file was proposed
+    GONE = "gone"  # the old file was deleted meanwhile
+
+    def sentence(self) -> str:
+        """The clause an editor reads in the list of changes."""
+        return {
+            Discarded.CANNOT_DECRYPT: lambda: _("an editor's key could not decrypt it"),
+            Discarded.DIFFERS: lambda: _("it does not hold the same text as the old one"),
+            Discarded.HASH: lambda: _("an editor's key found other contents than declared"),
+            Discarded.EXPIRED: lambda: _("not every editor confirmed it in time"),
+            Discarded.SUPERSEDED: lambda: _("a newer copy was proposed"),
+            Discarded.GONE: lambda: _("the old file no longer exists"),
+        }[self]()
+
+
+# What an editor's client may answer instead of confirming.
+REFUSALS = (Discarded.CANNOT_DECRYPT, Discarded.DIFFERS)
 
 
 class ReplacementRefused(Exception):
@@ -119,7 +146,7 @@ def propose(submission: Submission, name: str, source: BinaryIO, proposer: Any,
     with transaction.atomic():
         for older in Replacement.objects.select_for_update().filter(
                 blob=name, state=Replacement.State.PENDING):
-            _discard(older, "superseded", proposer)
+            _discard(older, Discarded.SUPERSEDED, proposer)
             superseded.append(older)
         replacement = Replacement.objects.create(
             submission=submission, blob=name, candidate=candidate, proposed_by=proposer,
@@ -160,7 +187,7 @@ def answer(replacement_id: int, user: Any, fingerprint: str, *, plaintext_sha256
         if refusal:
             if refusal not in REFUSALS:
                 raise ReplacementRefused(f"a refusal is one of: {', '.join(REFUSALS)}")
-            _discard(replacement, refusal, user, key=fingerprint)
+            _discard(replacement, Discarded(refusal), user, key=fingerprint)
             return replacement
         found = plaintext_sha256.strip().lower()
         if not SHA256_RE.match(found):
@@ -169,7 +196,7 @@ def answer(replacement_id: int, user: Any, fingerprint: str, *, plaintext_sha256
             raise ReplacementRefused("this key could read the old ciphertext: decrypt it too and "
                                      "confirm only if both hold the same plaintext")
         if found != replacement.plaintext_sha256:
-            _discard(replacement, "hash", user, key=fingerprint)
+            _discard(replacement, Discarded.HASH, user, key=fingerprint)
             return replacement
         ReplacementConfirmation.objects.create(
             replacement=replacement, fingerprint=fingerprint, confirmed_by=user,
@@ -185,7 +212,7 @@ def _complete(replacement: Replacement) -> None:
     target = Store.default()
     ring = editor_keys.keyring()
     if replacement.blob not in replaceable_names(submission):
-        _discard(replacement, "gone", None)
+        _discard(replacement, Discarded.GONE, None)
         return
     with target.open(replacement.candidate) as candidate:
         # One atomic rename: every reader sees the old ciphertext or the new, never neither.
@@ -209,13 +236,13 @@ def _complete(replacement: Replacement) -> None:
     transaction.on_commit(lambda: target.delete([name]))
 
 
-def _discard(replacement: Replacement, reason: str, by: Any, **detail: Any) -> None:
+def _discard(replacement: Replacement, reason: Discarded, by: Any, **detail: Any) -> None:
     replacement.state = Replacement.State.DISCARDED
-    replacement.reason = reason
+    replacement.reason = reason.value
     replacement.closed_on = timezone.now().date()  # type: ignore[assignment]
     replacement.save(update_fields=["state", "reason", "closed_on"])
     audit.record(by, "reencrypt-discarded", replacement.submission.short_id,
-                 file=replacement.blob, replacement=replacement.pk, reason=reason, **detail)
+                 file=replacement.blob, replacement=replacement.pk, reason=reason.value, **detail)
     name = replacement.candidate
     transaction.on_commit(lambda: Store.default().delete([name]))
 
@@ -227,7 +254,7 @@ def expire(days: int = PENDING_DAYS) -> int:
     for replacement in Replacement.objects.filter(state=Replacement.State.PENDING,
                                                   proposed_on__lt=cutoff):
         with transaction.atomic():
-            _discard(replacement, "expired", None)
+            _discard(replacement, Discarded.EXPIRED, None)
         count += 1
     return count
 
