@@ -60,7 +60,7 @@ def _copy(tmp_path: Path) -> Path:
 
 def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env,  # noqa: S603
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
