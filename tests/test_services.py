@@ -56,7 +56,8 @@ def test_the_suite_gets_a_throwaway_redis_unless_one_is_configured(redis_server,
     assert redis_server.throwaway == ("PENNAME_TEST_REDIS_URL" not in os.environ)
     monkeypatch.setenv("PENNAME_TEST_REDIS_URL", "redis://127.0.0.1:6390")
     with services.redis_for_tests() as configured:
-        assert (configured.url, configured.port, configured.throwaway) == ("redis://127.0.0.1:6390", 6390, False)
+        assert (configured.url, configured.port, configured.throwaway) == (
+            "redis://127.0.0.1:6390", 6390, False)
 
 
 def test_the_suite_uses_the_postgresql_database_url_names(monkeypatch):
