@@ -31,7 +31,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	@PY=$$(scripts/find-python) || exit 1; \
 	  test -x $(BIN)/python || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@# (setuptools warns at every editable install that a folder named like the package
+	@# may shadow it: here that folder is the package.)
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -71,7 +73,9 @@ lint: $(STAMP)
 UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.13 --python-platform linux
 lock: $(STAMP)
 	$(UV_COMPILE) --extra server pyproject.toml requirements/build.in -o requirements/server.lock
-	$(UV_COMPILE) --extra server --extra test --extra dev pyproject.toml requirements/build.in -o $(LOCK)
+	@# The tests run the versions production runs: the second lock is held to the first.
+	$(UV_COMPILE) --extra server --extra test --extra dev -c requirements/server.lock \
+	  pyproject.toml requirements/build.in -o $(LOCK)
 
 # The locked versions against the known vulnerabilities (PyPI's advisory data).
 # That database is online only: without the network this fails, saying so.
