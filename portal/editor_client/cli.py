@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal-editor", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=None, help="configuration file")
     parser.add_argument("--language", default="", choices=["", *LANGUAGES],
-                        help="language of the reports sync writes (saved; default: the locale's)")
+                        help="language of what list and sync write (saved; default: the locale's)")
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", help="get an API token")
     login.add_argument("--server", required=True)
