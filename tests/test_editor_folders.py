@@ -92,3 +92,10 @@ def test_the_summary_is_in_the_editors_language(language: str) -> None:
     text = sync_summary(Counter(pieces=2, messages=1, withdrawn=1), language)
     assert "new" not in text and "2" in text and "；" in text
     assert sync_summary(Counter(), language) != "Nothing new."
+
+
+def test_a_damaged_record_of_folders_is_chosen_again(tmp_path: Path) -> None:
+    chosen = folders(tmp_path)
+    (tmp_path / ".penname" / "authors.json").write_bytes(b"\xff{not json")
+    assert folders(tmp_path).folder("aaaaaaaaaa", "Lin") == "Lin"
+    assert chosen.folder("aaaaaaaaaa", "Lin") == "Lin"

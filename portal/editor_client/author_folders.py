@@ -40,10 +40,12 @@ class AuthorFolders:
         self.record = record
         self._safe_name = safe_name
         self.names: dict[str, str] = {}
-        if record.exists():
+        try:
             loaded = json.loads(record.read_text(encoding="utf-8"))
-            if isinstance(loaded, dict):
-                self.names = {str(k): str(v) for k, v in loaded.items()}
+        except (FileNotFoundError, UnicodeDecodeError, json.JSONDecodeError):
+            loaded = {}  # chosen again by the same rules: pen-named folders are found again
+        if isinstance(loaded, dict):
+            self.names = {str(k): str(v) for k, v in loaded.items()}
 
     def folder(self, ref: str | None, pen_name: str) -> str:
         """The folder (a name under root) of this author identity; chosen once, then kept."""
