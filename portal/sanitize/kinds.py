@@ -143,7 +143,8 @@ KINDS: tuple[Kind, ...] = (
     _refused("ole-macros", "macros"),
     _refused("markup", "markup", "", "html", "htm", "xhtml", mimes=("text/html",)),
     _refused("svg", "svg", "", "svg", mimes=("image/svg+xml",)),
-    _refused("utf16", "not-utf8"),
+    # Text whose encoding cannot be told with certainty (textencoding.py).
+    _refused("text-encoding", "not-utf8"),
     _refused("binary", "unknown-type"),
 )
 

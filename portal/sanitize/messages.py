@@ -197,6 +197,13 @@ NOTES: dict[str, Wording] = {
     "visible-content": Wording(
         gettext_noop("Faces, places, voices and names inside the content itself are not "
                      "removed.")),
+    # The encoding's name is left out for editors: GBK or Big5 hints at where the
+    # author's computer was bought.
+    "text-converted": Wording(
+        gettext_noop("The text was converted from {detail} to UTF-8, which every computer "
+                     "reads; its words are unchanged."),
+        gettext_noop("The text was converted to UTF-8 from the encoding the author’s "
+                     "computer used.")),
 }
 
 REFUSED: dict[str, Wording] = {
@@ -276,9 +283,10 @@ REFUSED: dict[str, Wording] = {
                      "cleaned. Please try again later."),
         gettext_noop("the cleaner's sandbox could not be established")),
     "not-utf8": Wording(
-        gettext_noop("This text file is not in UTF-8. Please save it as UTF-8 (or as .docx or "
-                     ".odt) and send it again."),
-        gettext_noop("a text file that is not in UTF-8")),
+        gettext_noop("We could not tell with certainty how this text file is encoded, so we "
+                     "could not read it. Please save it again as UTF-8 (in Notepad: File → Save "
+                     "As, then Encoding: UTF-8), or as .docx or .odt, and send that."),
+        gettext_noop("a text file in an encoding the cleaner could not tell")),
 }
 
 GENERIC = Wording(gettext_noop("other identifying data ({code})"))
