@@ -4,6 +4,10 @@ Only the review page uses this: it is the one place a removed value (a name, a
 company, a path) is shown, masked at first, the whole value behind a
 `<details>` the author opens. Everything that leaves the author's request uses
 `portal.sanitize.messages.kinds_only` instead.
+
+What could identify her (messages.IDENTIFYING) comes first; the rest (editing
+traces, dates, settings) is told by kind and count only, as editors see it, so
+no property name, language code or chunk name in English lands in her sentence.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from django.utils.translation import gettext, gettext_noop
 
 from portal.sanitize.filenames import revealed
 from portal.sanitize.messages import (
+    IDENTIFYING,
     KIND_NAMES,
+    kinds_only,
     note_sentence,
     refusal_sentence,
+    removed_kind,
     removed_masked,
     removed_sentence,
     shows_value,
@@ -49,13 +56,15 @@ def describe(file: Any) -> dict[str, Any]:
             "kind": gettext("Cannot be sent") if file.never_sent else gettext("Not cleaned"),
             "refusal": refusal_sentence(file.refusal.get("code", ""),
                                         file.refusal.get("detail", ""), gettext),
-            "removed": [], "notes": [], **name,
+            "identifying": [], "other": [], "notes": [], **name,
         }
     report = Report.from_dict(file.report)
+    traces = kinds_only(Report(removed=[f for f in report.removed if f.code not in IDENTIFYING]))
     return {
         "kind": gettext(KIND_NAMES.get(report.kind, report.kind)),
         "refusal": "",
-        "removed": [_removal(f) for f in report.removed],
+        "identifying": [_removal(f) for f in report.removed if f.code in IDENTIFYING],
+        "other": [removed_kind(f, gettext) for f in traces.removed],
         "notes": [note_sentence(f, gettext) for f in report.notes],
         **name,
     }

@@ -17,6 +17,7 @@ report unreadable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -177,6 +178,16 @@ REMOVED: dict[str, Wording] = {
     "window-position": Wording(gettext_noop("the size and place of the program’s window on the screen")),
 }
 
+# What could name the author, her place or her device: shown to her first, the
+# value masked. Every other removal is an editing trace, a date or a setting,
+# folded away on her review page and told by kind and count only.
+IDENTIFYING = frozenset({
+    "author-name", "last-modified-by", "company", "comment-author", "tracked-change-author",
+    "people", "revision-history", "user-fields", "custom-views", "file-path",
+    "image-file-name", "external-link", "gps", "camera", "signature", "pdf-signatures",
+    "pdf-annotation-authors", "output-intent", "icc-profile-text",
+})
+
 NOTES: dict[str, Wording] = {
     "writing-style": Wording(
         gettext_noop("The writing itself — its style, subjects and details — can still "
@@ -237,6 +248,30 @@ REFUSED: dict[str, Wording] = {
                      "programs. Please save a copy without macros (for example as .docx) and "
                      "send that."),
         gettext_noop("a document with macros (small programs)")),
+    # forbidden.PACKAGES: never sent either; the author is told the export to make.
+    "pages": Wording(
+        gettext_noop("This is an Apple Pages document, which we cannot clean or send. Please "
+                     "export it from Pages as Word or PDF (File → Export To → Word or PDF; on "
+                     "an iPhone or iPad: the ⋯ button → Export) and send that."),
+        gettext_noop("an Apple Pages document")),
+    "numbers": Wording(
+        gettext_noop("This is an Apple Numbers spreadsheet, which we cannot clean or send. "
+                     "Please export it from Numbers as Excel or PDF (File → Export To → Excel "
+                     "or PDF) and send that."),
+        gettext_noop("an Apple Numbers spreadsheet")),
+    "keynote": Wording(
+        gettext_noop("This is an Apple Keynote presentation, which we cannot clean or send. "
+                     "Please export it from Keynote as PowerPoint or PDF (File → Export To → "
+                     "PowerPoint or PDF) and send that."),
+        gettext_noop("an Apple Keynote presentation")),
+    "ofd": Wording(
+        gettext_noop("This is an OFD document, which we cannot clean or send. Please save it "
+                     "as PDF in your OFD reader (File → Save As or Export → PDF) and send that."),
+        gettext_noop("an OFD document")),
+    "xps": Wording(
+        gettext_noop("This is an XPS document, which we cannot clean or send. Please open it "
+                     "and print it to PDF (Print → Microsoft Print to PDF), and send that."),
+        gettext_noop("an XPS document")),
     "markup": Wording(
         gettext_noop("Web pages and SVG drawings can carry scripts and hidden data we cannot "
                      "remove. Please send the text as .docx, .odt, PDF or plain text."),
@@ -259,15 +294,18 @@ REFUSED: dict[str, Wording] = {
                      "Please open it in your word processor, save it again as .docx or PDF, and "
                      "send that."),
         gettext_noop("a document that imports another file the cleaner cannot keep")),
+    # The three below keep their detail (a library's message, in English) for
+    # portal-clean and the logs of the tests; the author reads a sentence for the
+    # reason it names instead (REASONS), never the message itself.
     "limit": Wording(
-        gettext_noop("The file is too large or too complex to clean safely ({detail})."),
+        gettext_noop("The file is too large or too complex to clean safely."),
         gettext_noop("too large or too complex to clean safely")),
     "malformed": Wording(
-        gettext_noop("The file seems damaged and could not be read ({detail})."),
+        gettext_noop("The file seems damaged and could not be read."),
         gettext_noop("the file seems damaged and could not be read")),
     "verification": Wording(
-        gettext_noop("After cleaning, a check still found identifying data ({detail}), so the "
-                     "file was not accepted."),
+        gettext_noop("After cleaning, a check still found identifying data, so the file was "
+                     "not accepted."),
         gettext_noop("after cleaning, a check still found identifying data")),
     "timeout": Wording(gettext_noop("Cleaning took too long, so the file was not accepted."),
                        gettext_noop("cleaning took too long")),
@@ -288,6 +326,67 @@ REFUSED: dict[str, Wording] = {
                      "As, then Encoding: UTF-8), or as .docx or .odt, and send that."),
         gettext_noop("a text file in an encoding the cleaner could not tell")),
 }
+
+# Why a file was damaged or too much, in words, chosen from the English detail a
+# cleaner or library gave (first match wins); a detail that matches nothing gets
+# the code's last sentence, so a new library message can never reach the author.
+REASONS: dict[str, str] = {
+    "package-cut-short": gettext_noop(
+        "It does not open as a complete document: it may have been cut short while it was "
+        "copied or downloaded. Please open it on your device, save it again, and send the "
+        "new copy."),
+    "document-parts": gettext_noop(
+        "Some of its inner parts are missing or are not what its format allows. Please open "
+        "it in the program that made it, save it again (or as PDF), and send that."),
+    "picture": gettext_noop(
+        "The picture could not be decoded. Please open it, save it again as JPEG or PNG, and "
+        "send that."),
+    "recording": gettext_noop(
+        "The recording could not be read to its end. Please export it again (for example as "
+        "MP3 or M4A) and send that."),
+    "pdf": gettext_noop(
+        "Please open it in a PDF reader, print it to a new PDF (Print → Save as PDF), and "
+        "send that."),
+    "damaged": gettext_noop(
+        "Please open it on your device, save it again, and send the new copy."),
+    "too-large": gettext_noop(
+        "It is larger than the server can clean. Please split it into smaller files, or "
+        "make its pictures smaller, and send those."),
+    "too-deep": gettext_noop(
+        "It holds documents inside documents, too many levels deep. Please save it again "
+        "as PDF and send that."),
+    "too-slow": gettext_noop(
+        "Cleaning it needed more time or memory than the server allows. Please send a "
+        "smaller file, or save it as PDF."),
+    "hidden-data": gettext_noop(
+        "Please save it as PDF, or copy its text into a new document, and send that."),
+}
+_REASON_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "malformed": (
+        (r"^zip|zip member", "package-cut-short"),
+        (r"XML|missing|unexpected|relationships|member name|duplicate member|"
+         r"type declaration", "document-parts"),
+        (r"^(jpeg|png|webp|tiff|gif|bmp|heic)\b|JPEG|picture|image", "picture"),
+        (r"MPEG|FLAC|WAV|RIFF|M4A|Ogg|recording|audio", "recording"),
+        (r"PDF|pages|catalog|stream|object|xref|trailer|colour profile", "pdf"),
+        (r"", "damaged"),
+    ),
+    "limit": (
+        (r"nested|nesting|deep", "too-deep"),
+        (r"CPU|time|memory", "too-slow"),
+        (r"", "too-large"),
+    ),
+    "verification": ((r"", "hidden-data"),),
+}
+
+
+def reason(code: str, detail: str) -> str:
+    """The key in REASONS for a refusal's English detail, or "" for a code without one."""
+    for pattern, key in _REASON_PATTERNS.get(code, ()):
+        if re.search(pattern, detail, re.IGNORECASE):
+            return key
+    return ""
+
 
 GENERIC = Wording(gettext_noop("other identifying data ({code})"))
 GENERIC_REFUSED = Wording(gettext_noop("The file could not be cleaned ({code})."),
@@ -337,7 +436,12 @@ def note_sentence(finding: Finding, translate: Callable[[str], str] = str) -> st
 
 
 def refusal_sentence(code: str, detail: str = "", translate: Callable[[str], str] = str) -> str:
-    """For the author: why the file could not be cleaned, and what to send instead."""
+    """For the author: why the file could not be cleaned, and what to send instead.
+
+    A detail that is a library's message becomes the sentence of its reason."""
+    why = reason(code, detail)
+    if why:
+        return f"{translate(REFUSED[code].author)} {translate(REASONS[why])}"
     return render(REFUSED.get(code, GENERIC_REFUSED).author, Finding(code, detail), translate)
 
 

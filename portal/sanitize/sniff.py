@@ -12,7 +12,7 @@ import zipfile
 
 from . import kinds
 from .errors import CleaningRefused
-from .forbidden import archive_signature, is_program, ole_verdict
+from .forbidden import archive_signature, is_program, ole_verdict, package_code
 from .textencoding import BOMS, detect
 from .sniff_video import (
     is_video_container,
@@ -132,7 +132,8 @@ def sniff_zip(data: bytes) -> str:
                         return kind
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise CleaningRefused("malformed", f"zip: {exc}") from exc
-    if "[Content_Types].xml" in names or any(n.lower() == "[content_types].xml" for n in names):
+    if ("[Content_Types].xml" in names or any(n.lower() == "[content_types].xml" for n in names)
+            and not any("FixedDoc" in n for n in names)):
         if any(n.startswith("word/") for n in names):
             return "docx"
         if any(n.startswith("xl/") for n in names):
@@ -143,7 +144,9 @@ def sniff_zip(data: bytes) -> str:
         return "odt"  # an ODF text document without its mimetype member
     if "META-INF/container.xml" in names:
         return "epub"  # an e-book without its mimetype member
-    return "zip"
+    # Another program's package (Pages, Numbers, Keynote, OFD, XPS): the author is
+    # told which export it needs.
+    return package_code({n.encode("utf-8", "replace") for n in names}) or "zip"
 
 
 def _looks_like_mp3_frame(head: bytes) -> bool:
