@@ -250,27 +250,30 @@ REFUSED: dict[str, Wording] = {
         gettext_noop("a document with macros (small programs)")),
     # forbidden.PACKAGES: never sent either; the author is told the export to make.
     "pages": Wording(
-        gettext_noop("This is an Apple Pages document, which cannot be sent as it is, not even without cleaning. Please "
-                     "export it from Pages as Word or PDF (File → Export To → Word or PDF; on "
-                     "an iPhone or iPad: the ⋯ button → Export) and send that."),
+        gettext_noop("Apple Pages documents cannot be sent, not even without cleaning: we "
+                     "cannot look inside them. Please export it from Pages as Word or PDF "
+                     "(File → Export To → Word or PDF; on an iPhone or iPad: the ⋯ button → "
+                     "Export) and send that."),
         gettext_noop("an Apple Pages document")),
     "numbers": Wording(
-        gettext_noop("This is an Apple Numbers spreadsheet, which cannot be sent as it is, not even without cleaning. "
-                     "Please export it from Numbers as Excel or PDF (File → Export To → Excel "
-                     "or PDF) and send that."),
+        gettext_noop("Apple Numbers spreadsheets cannot be sent, not even without cleaning: we "
+                     "cannot look inside them. Please export it from Numbers as Excel or PDF "
+                     "(File → Export To → Excel or PDF) and send that."),
         gettext_noop("an Apple Numbers spreadsheet")),
     "keynote": Wording(
-        gettext_noop("This is an Apple Keynote presentation, which cannot be sent as it is, not even without cleaning. "
-                     "Please export it from Keynote as PowerPoint or PDF (File → Export To → "
-                     "PowerPoint or PDF) and send that."),
+        gettext_noop("Apple Keynote presentations cannot be sent, not even without cleaning: "
+                     "we cannot look inside them. Please export it from Keynote as PowerPoint "
+                     "or PDF (File → Export To → PowerPoint or PDF) and send that."),
         gettext_noop("an Apple Keynote presentation")),
     "ofd": Wording(
-        gettext_noop("This is an OFD document, which cannot be sent as it is, not even without cleaning. Please save it "
-                     "as PDF in your OFD reader (File → Save As or Export → PDF) and send that."),
+        gettext_noop("OFD documents cannot be sent, not even without cleaning: we cannot look "
+                     "inside them. Please save it as PDF in your OFD reader (File → Save As or "
+                     "Export → PDF) and send that."),
         gettext_noop("an OFD document")),
     "xps": Wording(
-        gettext_noop("This is an XPS document, which cannot be sent as it is, not even without cleaning. Please open it "
-                     "and print it to PDF (Print → Microsoft Print to PDF), and send that."),
+        gettext_noop("XPS documents cannot be sent, not even without cleaning: we cannot look "
+                     "inside them. Please open it and print it to PDF (Print → Microsoft Print "
+                     "to PDF) and send that."),
         gettext_noop("an XPS document")),
     "markup": Wording(
         gettext_noop("Web pages and SVG drawings can carry scripts and hidden data we cannot "

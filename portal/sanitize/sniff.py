@@ -13,13 +13,13 @@ import zipfile
 from . import kinds
 from .errors import CleaningRefused
 from .forbidden import archive_signature, is_program, ole_verdict, package_code
-from .textencoding import BOMS, detect
 from .sniff_video import (
     is_video_container,
     isobmff_brand_kind,
     isobmff_kind,
     looks_like_quicktime,
 )
+from .textencoding import BOMS, detect
 
 HEAD_BYTES = 64 * 1024
 
@@ -132,8 +132,8 @@ def sniff_zip(data: bytes) -> str:
                         return kind
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise CleaningRefused("malformed", f"zip: {exc}") from exc
-    if ("[Content_Types].xml" in names or any(n.lower() == "[content_types].xml" for n in names)
-            and not any("FixedDoc" in n for n in names)):
+    ooxml = "[Content_Types].xml" in names or any(n.lower() == "[content_types].xml" for n in names)
+    if ooxml and not any("FixedDoc" in n for n in names):  # XPS has one too
         if any(n.startswith("word/") for n in names):
             return "docx"
         if any(n.startswith("xl/") for n in names):

@@ -79,10 +79,10 @@ def detect(head: bytes, *, whole: bool = False) -> Encoding | None:
         return None
     if _decodes(head, "utf-8", whole):
         return Encoding("utf-8")
-    codec = _chinese_codec(head, whole)
-    if codec == GBK:
+    chinese = _chinese_codec(head, whole)
+    if chinese == GBK:
         return Encoding(GB18030, shown=NAMES[GBK])
-    return Encoding(codec) if codec else None
+    return Encoding(chinese) if chinese else None
 
 
 def _chinese_codec(head: bytes, whole: bool) -> str | None:
