@@ -21,6 +21,7 @@ from portal.sanitize.messages import (
     IDENTIFYING,
     KIND_NAMES,
     kinds_only,
+    masked,
     note_sentence,
     refusal_sentence,
     removed_kind,
@@ -63,15 +64,39 @@ def describe(file: Any) -> dict[str, Any]:
     return {
         "kind": gettext(KIND_NAMES.get(report.kind, report.kind)),
         "refusal": "",
-        "identifying": [_removal(f) for f in report.removed if f.code in IDENTIFYING],
+        "identifying": _identifying(report),
         "other": [removed_kind(f, gettext) for f in traces.removed],
         "notes": [note_sentence(f, gettext) for f in report.notes],
         **name,
     }
 
 
-def _removal(finding: Finding) -> dict[str, str]:
+def _identifying(report: Report) -> list[dict[str, Any]]:
+    """One entry per kind of identifying data, most telling first.
+
+    One finding reads as its sentence with the value masked ("the author name
+    “T****”"), the whole sentence behind "Show what was found"; several read as
+    their kind and count ("3 comment author names") with each value masked, the
+    whole values behind it.
+    """
+    entries = []
+    for code in IDENTIFYING:
+        findings = [f for f in report.removed if f.code == code]
+        if len(findings) == 1:
+            entries.append(_removal(findings[0]))
+        elif findings:
+            valued = [f for f in findings if shows_value(f)]
+            count = len(findings) if valued else sum(f.count for f in findings)
+            entries.append({"text": removed_kind(Finding(code, "", count), gettext), "full": "",
+                            "masked": [masked(f.detail) for f in valued],
+                            "values": [f.detail for f in valued]})
+    return entries
+
+
+def _removal(finding: Finding) -> dict[str, Any]:
     """The sentence with the value masked, and the whole sentence when there is a value."""
     if not shows_value(finding):
-        return {"text": removed_sentence(finding, gettext), "full": ""}
-    return {"text": removed_masked(finding, gettext), "full": removed_sentence(finding, gettext)}
+        return {"text": removed_sentence(finding, gettext), "full": "", "masked": [],
+                "values": []}
+    return {"text": removed_masked(finding, gettext), "full": removed_sentence(finding, gettext),
+            "masked": [], "values": []}

@@ -178,15 +178,17 @@ REMOVED: dict[str, Wording] = {
     "window-position": Wording(gettext_noop("the size and place of the program’s window on the screen")),
 }
 
-# What could name the author, her place or her device: shown to her first, the
-# value masked. Every other removal is an editing trace, a date or a setting,
-# folded away on her review page and told by kind and count only.
-IDENTIFYING = frozenset({
-    "author-name", "last-modified-by", "company", "comment-author", "tracked-change-author",
-    "people", "revision-history", "user-fields", "custom-views", "file-path",
-    "image-file-name", "external-link", "gps", "camera", "signature", "pdf-signatures",
-    "pdf-annotation-authors", "output-intent", "icc-profile-text",
-})
+# What could name the author, her place or her device, most telling first: shown
+# to her first, values masked. Every other removal is an editing trace, a date or
+# a setting, folded away on her review page and told by kind and count only.
+IDENTIFYING = (
+    "gps", "author-name", "last-modified-by", "people", "comment-author",
+    "tracked-change-author", "pdf-annotation-authors", "revision-history", "signature",
+    "pdf-signatures", "company", "camera", "file-path", "external-link", "image-file-name",
+    "user-fields", "custom-views", "output-intent", "icc-profile-text",
+    # A watermark: it traces a copy back to whoever passed it on.
+    "invisible-characters",
+)
 
 NOTES: dict[str, Wording] = {
     "writing-style": Wording(
