@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from portal.sanitize.messages import REFUSED
 from tests.browser import chromium
 from tests.liveserver import LiveServer, live_server
 from tests.sanitize.dirty_media import dirty_jpeg
@@ -128,7 +129,8 @@ def test_review_shows_what_identifies_her_first_masked_and_folds_the_rest(
 
         # Pages: the export it needs; a damaged file: a reason in words, no library message.
         pages = section(page, 3).inner_text()
-        assert "File → Export To → Word" in pages
+        assert expect(lang, REFUSED["pages"].author) in pages
+        assert "File → Export To → Word" in REFUSED["pages"].author
         assert expect(lang, "Archives such as ZIP or RAR cannot be sent, not even without "
                             "cleaning. Please take the files out of it and send them, one by "
                             "one.") not in pages

@@ -446,7 +446,10 @@ def refusal_sentence(code: str, detail: str = "", translate: Callable[[str], str
     A detail that is a library's message becomes the sentence of its reason."""
     why = reason(code, detail)
     if why:
-        return f"{translate(REFUSED[code].author)} {translate(REASONS[why])}"
+        first = translate(REFUSED[code].author)
+        # Chinese runs its sentences together; English puts a space between them.
+        space = "" if first.endswith(("。", "！", "？")) else " "
+        return f"{first}{space}{translate(REASONS[why])}"
     return render(REFUSED.get(code, GENERIC_REFUSED).author, Finding(code, detail), translate)
 
 

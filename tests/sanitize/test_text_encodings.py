@@ -149,3 +149,4 @@ def test_the_conversion_is_told_in_words_and_the_encoding_stays_off_editors_repo
 def test_markdown_keeps_its_kind_when_converted():
     result, report = cleaned(("# 标题\n\n" + HANS).encode("gbk"), name="draft.md")
     assert report.kind == "markdown" and result.startswith("# 标题")
+
