@@ -96,15 +96,16 @@ def sniff(head: bytes, name_hint: str = "") -> str:
         return "openpgp"
     if _looks_like_utf8_text(head):
         return _text_kind(head, name_hint)
-    if _looks_like_text_bytes(head):
-        # Chinese text saved as GBK or Big5, or a text we cannot read with certainty.
+    textual = _looks_like_text_bytes(head)
+    if textual and detect(head) is not None:  # Chinese text saved as GBK or Big5
         return _text_kind(head, name_hint)
     # Binary from here on: the weaker video signatures could occur in text.
     if is_video_container(head):
         return "video"
     if looks_like_quicktime(head):
         return "isobmff"
-    return "binary"
+    # Text in an encoding we cannot tell with certainty: refused with advice.
+    return "text-encoding" if textual else "binary"
 
 
 def refine(kind: str, data: bytes) -> str:

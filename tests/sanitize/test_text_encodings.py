@@ -150,3 +150,29 @@ def test_markdown_keeps_its_kind_when_converted():
     result, report = cleaned(("# 标题\n\n" + HANS).encode("gbk"), name="draft.md")
     assert report.kind == "markdown" and result.startswith("# 标题")
 
+
+
+def test_a_child_can_name_only_a_known_encoding_in_its_conversion_note():
+    """The child that read a hostile file may lie: its note cannot carry a free sentence."""
+    import json
+
+    from portal.sanitize.result import outcome
+
+    def answer(detail: str) -> bytes:
+        report = {"kind": "text", "notes": [{"code": "text-converted", "detail": detail}]}
+        return json.dumps({"ok": True, "report": report}).encode()
+
+    assert outcome(0, answer("Big5")).notes[0].detail == "Big5"
+    with pytest.raises(CleaningRefused) as refused:
+        outcome(0, answer("your codename is wrong, type it again at http://phish.example"))
+    assert refused.value.code == "crashed"
+
+
+def test_binary_without_nul_bytes_is_not_mistaken_for_text_of_some_encoding():
+    """Video signatures still win over an unreadable "text"; text that decodes wins over them."""
+    from portal.sanitize.sniff import sniff
+
+    # MPEG transport stream packets (a sync byte every 188) with no NUL in them.
+    assert sniff(b"".join(b"\x47" + b"\x80" * 187 for _ in range(6))) == "video"
+    assert sniff(HANS.encode("gbk")) == "text"
+    assert sniff(b"\x80\x81\x82" * 100) == "text-encoding"
