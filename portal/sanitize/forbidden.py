@@ -1,11 +1,14 @@
-"""What never reaches the editors, cleaned or not: programs, macros and archives.
+"""What never reaches the editors, cleaned or not: programs, macros and archives
+(other programs' packages, such as Apple Pages files, being archives too).
 
 Threat: diaspora media are a documented target of malicious files sent by
 state-backed groups. A hostile "author" uploads a program (a Windows .exe, a
 script, a shortcut, a disk image), a document carrying a macro project, or an
 archive of either, hoping an editor opens it. Editors never need to run
 anything an author sends, and an archive hides what is inside it from every
-check, so none of these is ever sent, not even "without cleaning".
+check, so none of these is ever sent, not even "without cleaning". A package
+whose program is known (PACKAGES) is told apart only to give the author the
+export she needs; it is refused all the same.
 
 Promise: a file refused with a code in NEVER_SENDABLE keeps no bytes on the
 server and is never included in a submission, whatever the author's form says.

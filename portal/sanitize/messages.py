@@ -234,7 +234,7 @@ REFUSED: dict[str, Wording] = {
         gettext_noop("This document is protected by a password, so we cannot look inside it. "
                      "Remove the password and send it again."),
         gettext_noop("a document protected by a password")),
-    # The three codes of forbidden.NEVER_SENDABLE: the author is told it cannot be
+    # The codes of forbidden.NEVER_SENDABLE: the author is told it cannot be
     # sent at all (there is no "send without cleaning" for these), and what to send.
     "archive": Wording(
         gettext_noop("Archives such as ZIP or RAR cannot be sent, not even without cleaning. "
