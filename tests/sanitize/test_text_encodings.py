@@ -176,3 +176,15 @@ def test_binary_without_nul_bytes_is_not_mistaken_for_text_of_some_encoding():
     assert sniff(b"".join(b"\x47" + b"\x80" * 187 for _ in range(6))) == "video"
     assert sniff(HANS.encode("gbk")) == "text"
     assert sniff(b"\x80\x81\x82" * 100) == "text-encoding"
+
+
+@pytest.mark.parametrize("use_zygote", [True, False], ids=["zygote", "fresh-worker"])
+def test_conversion_runs_inside_the_sandbox_from_either_kind_of_child(use_zygote):
+    """The detector loads under the child's seccomp filter and memory limit, preloaded or not."""
+    from portal.sanitize.sandbox.isolate import run_in_sandbox
+
+    out = io.BytesIO()
+    report = run_in_sandbox(io.BytesIO(HANT.encode("cp950")), out, name_hint="稿.txt",
+                            use_zygote=use_zygote)
+    assert out.getvalue().decode("utf-8") == HANT
+    assert converted_from(report) == "Big5"
