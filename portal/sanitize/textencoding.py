@@ -90,11 +90,23 @@ def _chinese_codec(head: bytes, whole: bool) -> str | None:
     big5 = next((c for c in (BIG5, BIG5_HKSCS) if _decodes(head, c, whole)), None)
     if not gb and not big5:
         return None
-    if not _reads_as_chinese(head):
+    if not _reads_as_chinese(_whole_characters(head, GB18030 if gb else big5 or BIG5)):
         return None
     if gb and (not big5 or _gb_score(head) >= _big5_score(head)):
         return GBK if _decodes(head, GBK, whole) else GB18030
     return big5 or GB18030
+
+
+def _whole_characters(head: bytes, codec: str) -> bytes:
+    """`head` without a character cut at its end (charset-normalizer reads none of
+    a sample that does not decode to its last byte)."""
+    for cut in range(4):  # GB18030's longest character has four bytes
+        try:
+            (head[:len(head) - cut] if cut else head).decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return head[:len(head) - cut] if cut else head
+    return head
 
 
 def _reads_as_chinese(head: bytes) -> bool:

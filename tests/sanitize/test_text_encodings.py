@@ -109,12 +109,24 @@ def test_text_in_an_encoding_we_cannot_tell_is_refused_with_advice_not_guessed(d
     assert refused.value.code == "not-utf8", why
 
 
+@pytest.mark.parametrize("prefix", [b"", b"a", b"ab", b"abc"])
+@pytest.mark.parametrize(("text", "codec"), [(HANS, "gbk"), (HANT, "cp950")], ids=["gbk", "big5"])
+def test_a_long_text_whose_first_chunk_ends_inside_a_character_is_converted(prefix, text, codec):
+    """The sniffer and the cleaner see the first 64 KiB: a character cut there is no error."""
+    data = prefix + text.encode(codec) * 3000
+    assert len(data) > 2 * 64 * 1024
+    result, report = cleaned(data)
+    assert result == prefix.decode() + text * 3000
+    assert converted_from(report) in ("GBK", "Big5")
+
+
 def test_gbk_that_goes_wrong_after_the_first_chunk_is_refused():
     data = HANS.encode("gbk") * 3000 + b"\xff"
     assert len(data) > 2 * 64 * 1024
     with pytest.raises(CleaningRefused) as refused:
         cleaned(data)
     assert refused.value.code == "not-utf8"
+    assert cleaned(data[:-1])[0] == HANS * 3000  # the one byte is why
 
 
 def test_markup_in_utf16_is_still_markup():
