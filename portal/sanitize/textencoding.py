@@ -1,7 +1,8 @@
 """Which encoding a plain-text file is in, so that Chinese text is converted, not refused.
 
 Threat and need: older Windows Notepad saves Chinese text as GBK (simplified
-Windows), Big5 (traditional Windows) or UTF-16 ("Unicode"). Refusing those
+Windows), Big5 (traditional Windows, Big5-HKSCS in Hong Kong) or UTF-16
+("Unicode"). Refusing those
 pushes an author towards "send without cleaning", which passes invisible
 watermark characters on. Guessing wrong is the other danger: a text read in the
 wrong encoding reaches the editors as nonsense, and she would not know.
@@ -101,11 +102,12 @@ def _whole_characters(head: bytes, codec: str) -> bytes:
     """`head` without a character cut at its end (charset-normalizer reads none of
     a sample that does not decode to its last byte)."""
     for cut in range(4):  # GB18030's longest character has four bytes
+        sample = head[:len(head) - cut]
         try:
-            (head[:len(head) - cut] if cut else head).decode(codec)
+            sample.decode(codec)
         except UnicodeDecodeError:
             continue
-        return head[:len(head) - cut] if cut else head
+        return sample
     return head
 
 
