@@ -19,7 +19,7 @@ from .sniff_video import (
     isobmff_kind,
     looks_like_quicktime,
 )
-from .textencoding import BOMS, detect
+from .textencoding import BOMS, Encoding, detect
 
 HEAD_BYTES = 64 * 1024
 
@@ -97,8 +97,9 @@ def sniff(head: bytes, name_hint: str = "") -> str:
     if _looks_like_utf8_text(head):
         return _text_kind(head, name_hint)
     textual = _looks_like_text_bytes(head)
-    if textual and detect(head) is not None:  # Chinese text saved as GBK or Big5
-        return _text_kind(head, name_hint)
+    encoding = detect(head) if textual else None
+    if encoding is not None:  # Chinese text saved as GBK or Big5
+        return _text_kind(head, name_hint, encoding)
     # Binary from here on: the weaker video signatures could occur in text.
     if is_video_container(head):
         return "video"
@@ -190,9 +191,9 @@ def _looks_like_utf8_text(head: bytes) -> bool:
     return controls <= max(1, len(text) // 1000)
 
 
-def _text_kind(head: bytes, name_hint: str) -> str:
+def _text_kind(head: bytes, name_hint: str, encoding: Encoding | None = None) -> str:
     """Text, Markdown, markup (refused), or text in an encoding we cannot tell."""
-    encoding = detect(head)
+    encoding = encoding or detect(head)
     if encoding is None:
         return "text-encoding"
     utf8 = head if not encoding.converted else (
