@@ -81,3 +81,20 @@ def test_a_damaged_document_shows_a_reason_in_words_not_a_library_message(client
     assert "It does not open as a complete document" in page
     assert "zip:" not in page and "File is not a zip file" not in page
     assert "Error" not in page
+
+
+def test_a_file_with_only_editing_traces_says_nothing_names_her(client, editor):
+    """A PDF whose only hidden data is dates and software: the review page says so first."""
+    import pikepdf
+
+    out = io.BytesIO()
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        pdf.docinfo["/Producer"] = "A PDF maker 1.0"
+        pdf.docinfo["/CreationDate"] = "D:20250214182200"
+        pdf.save(out)
+    new_author(client)
+    page = review_of(upload(client, [("report.pdf", out.getvalue())])).html
+    assert "Nothing was found that names you, your computer or a place." in page
+    assert 'class="removed identifying"' not in page
+    assert '<details class="other-removed">' in page
