@@ -1,5 +1,6 @@
 """End to end: Chinese text from older Notepad reaches the editors as the same UTF-8 text,
-and files the portal cannot take are answered in words the author can act on.
+files the portal cannot take are answered in words the author can act on, and the
+review page says first whether anything could identify her.
 
 Uploaded through the author pages (the real cleaner in its sandbox), sent, and
 decrypted with the editor's private key from the test fixtures.
