@@ -197,10 +197,15 @@ def _new_report(kind: str, claimed: str) -> Report:
     return report
 
 
+# What cleaning cannot touch, by kind of file: a picture or a recording shows or
+# says who and where (faces, signs, places, voices); a text identifies by its writing.
+_SHOWS_OR_SAYS = kinds.IMAGES | kinds.AUDIO | {"wav"}
+
+
 def _finish_report(report: Report) -> None:
     if report.kind in PASS_THROUGH:
         return
-    report.note("writing-style")
+    report.note("visible-content" if report.kind in _SHOWS_OR_SAYS else "writing-style")
 
 
 def _read_at_most(src: BinaryIO, size: int) -> bytes:

@@ -1,11 +1,14 @@
-"""What never reaches the editors, cleaned or not: programs, macros and archives.
+"""What never reaches the editors, cleaned or not: programs, macros and archives
+(other programs' packages, such as Apple Pages files, being archives too).
 
 Threat: diaspora media are a documented target of malicious files sent by
 state-backed groups. A hostile "author" uploads a program (a Windows .exe, a
 script, a shortcut, a disk image), a document carrying a macro project, or an
 archive of either, hoping an editor opens it. Editors never need to run
 anything an author sends, and an archive hides what is inside it from every
-check, so none of these is ever sent, not even "without cleaning".
+check, so none of these is ever sent, not even "without cleaning". A package
+whose program is known (PACKAGES) is told apart only to give the author the
+export she needs; it is refused all the same.
 
 Promise: a file refused with a code in NEVER_SENDABLE keeps no bytes on the
 server and is never included in a submission, whatever the author's form says.
@@ -33,7 +36,11 @@ from typing import BinaryIO
 
 from .errors import CleaningRefused
 
-NEVER_SENDABLE = frozenset({"executable", "macros", "archive"})
+# Packages of other programs (Apple's Pages, Numbers and Keynote; China's OFD;
+# Microsoft's XPS) are ZIP archives no cleaner reads: never sent either, and the
+# author is told which export to make instead of how to unpack an archive.
+PACKAGES = frozenset({"pages", "numbers", "keynote", "ofd", "xps"})
+NEVER_SENDABLE = frozenset({"executable", "macros", "archive"}) | PACKAGES
 
 # Names whose extension makes a desktop run or install something when the file
 # is opened (double-clicked), or mount something that does. Grouped by why.
@@ -135,7 +142,22 @@ ZIP_DOCUMENT_MARKERS = (
     b"META-INF/container.xml", b"mimetypeapplication/vnd.oasis.opendocument",
     b"mimetypeapplication/epub+zip",
 )
-_MARKERS = OLE_MACRO_MARKERS + OLE_PROGRAM_MARKERS + ZIP_MACRO_MARKERS + ZIP_DOCUMENT_MARKERS
+# Member names of the packages above, each with the code its author is told;
+# the first match in this order wins (a Keynote or Numbers file has a Document
+# too). A file's own extension, when it names one of them, decides first. XPS
+# carries an OOXML-style [Content_Types].xml, so only the cleaner's sniffing,
+# which reads the real member names, tells it from a document.
+PACKAGE_MARKERS: tuple[tuple[bytes, str], ...] = (
+    (b"index.apxl", "keynote"), (b"Index/Slide", "keynote"),
+    (b"Index/CalculationEngine", "numbers"), (b"Index/Tables/", "numbers"),
+    (b"Index/Document.iwa", "pages"),
+    (b"OFD.xml", "ofd"), (b"FixedDocumentSequence.fdseq", "xps"), (b"FixedDocSeq.fdseq", "xps"),
+)
+PACKAGE_EXTENSIONS = {"pages": "pages", "numbers": "numbers", "key": "keynote", "ofd": "ofd",
+                      "xps": "xps", "oxps": "xps"}
+_PACKAGE_MARKERS = tuple(marker for marker, _code in PACKAGE_MARKERS)
+_MARKERS = (OLE_MACRO_MARKERS + OLE_PROGRAM_MARKERS + ZIP_MACRO_MARKERS + ZIP_DOCUMENT_MARKERS
+            + _PACKAGE_MARKERS)
 _OLE_MACROS, _OLE_PROGRAMS = frozenset(OLE_MACRO_MARKERS), frozenset(OLE_PROGRAM_MARKERS)
 _ZIP_MACROS, _ZIP_DOCUMENTS = frozenset(ZIP_MACRO_MARKERS), frozenset(ZIP_DOCUMENT_MARKERS)
 _OVERLAP = max(len(marker) for marker in _MARKERS) - 1
@@ -168,6 +190,16 @@ def archive_signature(head: bytes) -> str:
         if head[offset:offset + len(magic)] == magic:
             return kind
     return ""
+
+
+def package_code(member_names: set[bytes], extension: str = "") -> str:
+    """The PACKAGES code for a ZIP holding these member names (or parts of them), or ""."""
+    if not any(marker in name for name in member_names for marker in _PACKAGE_MARKERS):
+        return ""
+    if extension in PACKAGE_EXTENSIONS:
+        return PACKAGE_EXTENSIONS[extension]
+    return next(code for marker, code in PACKAGE_MARKERS
+                if any(marker in name for name in member_names))
 
 
 def ole_verdict(data: bytes) -> str:
@@ -203,12 +235,17 @@ class _Scan:
             return "ole"
         return "zip" if self.head.startswith(ZIP_MAGICS) else ""
 
-    def verdict(self) -> str:
+    def verdict(self, extension: str = "") -> str:
         """The never-sendable code these bytes alone decide, or ""."""
         if is_program(self.head, self.tail) or self.found & _OLE_PROGRAMS:
             return "executable"
         if self.container == "ole" and self.found & _OLE_MACROS:
             return "macros"
+        # Only a ZIP that is no document package: the names are searched in the raw
+        # bytes, where a document's own text could hold them.
+        if self.container == "zip" and not self.found & _ZIP_DOCUMENTS and (
+                package := package_code(self.found, extension)):
+            return package
         if archive_signature(self.head) or (
                 self.container == "zip" and not self.found & _ZIP_DOCUMENTS):
             return "archive"
@@ -242,7 +279,7 @@ class Screen:
     def outright(self) -> CleaningRefused | None:
         if self.extension in PROGRAM_EXTENSIONS:
             return CleaningRefused("executable", self.extension)
-        code = self._input.verdict()
+        code = self._input.verdict(self.extension)
         return CleaningRefused(code) if code else None
 
     def after_cleaning(self) -> CleaningRefused | None:

@@ -130,6 +130,12 @@ KINDS: tuple[Kind, ...] = (
     _refused("zstd", "archive", "zstd", "zst"),
     _refused("tar", "archive", "tar", "tar"),
     _refused("cab", "archive", "CAB"),
+    # Other programs' packages (forbidden.PACKAGES): refused with the export they need.
+    _refused("pages", "pages", "", "pages"),
+    _refused("numbers", "numbers", "", "numbers"),
+    _refused("keynote", "keynote", "", "key"),
+    _refused("ofd", "ofd", "", "ofd"),
+    _refused("xps", "xps", "", "xps", "oxps"),
     _refused("epub", "epub", "", "epub", mimes=("application/epub+zip",), render="epub"),
     _refused("video", "video", "", "mp4", "m4v", "mov", "mkv", "webm", "avi", "3gp", "3g2",
              "flv", "ts", "mts", "m2ts", "wmv", "mpg", "mpeg",
@@ -143,7 +149,8 @@ KINDS: tuple[Kind, ...] = (
     _refused("ole-macros", "macros"),
     _refused("markup", "markup", "", "html", "htm", "xhtml", mimes=("text/html",)),
     _refused("svg", "svg", "", "svg", mimes=("image/svg+xml",)),
-    _refused("utf16", "not-utf8"),
+    # Text whose encoding cannot be told with certainty (textencoding.py).
+    _refused("text-encoding", "not-utf8"),
     _refused("binary", "unknown-type"),
 )
 

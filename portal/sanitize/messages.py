@@ -17,6 +17,7 @@ report unreadable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -177,6 +178,18 @@ REMOVED: dict[str, Wording] = {
     "window-position": Wording(gettext_noop("the size and place of the program’s window on the screen")),
 }
 
+# What could name the author, her place or her device, most telling first: shown
+# to her first, values masked. Every other removal is an editing trace, a date or
+# a setting, folded away on her review page and told by kind and count only.
+IDENTIFYING = (
+    "gps", "author-name", "last-modified-by", "people", "comment-author",
+    "tracked-change-author", "pdf-annotation-authors", "revision-history", "signature",
+    "pdf-signatures", "company", "camera", "file-path", "external-link", "image-file-name",
+    "user-fields", "custom-views", "output-intent", "icc-profile-text",
+    # A watermark: it traces a copy back to whoever passed it on.
+    "invisible-characters",
+)
+
 NOTES: dict[str, Wording] = {
     "writing-style": Wording(
         gettext_noop("The writing itself — its style, subjects and details — can still "
@@ -197,6 +210,13 @@ NOTES: dict[str, Wording] = {
     "visible-content": Wording(
         gettext_noop("Faces, places, voices and names inside the content itself are not "
                      "removed.")),
+    # The encoding's name is left out for editors: GBK or Big5 hints at where the
+    # author's computer was bought.
+    "text-converted": Wording(
+        gettext_noop("The text was converted from {detail} to UTF-8, which every computer "
+                     "reads; its words are unchanged."),
+        gettext_noop("The text was converted to UTF-8 from the encoding the author’s "
+                     "computer used.")),
 }
 
 REFUSED: dict[str, Wording] = {
@@ -214,7 +234,7 @@ REFUSED: dict[str, Wording] = {
         gettext_noop("This document is protected by a password, so we cannot look inside it. "
                      "Remove the password and send it again."),
         gettext_noop("a document protected by a password")),
-    # The three codes of forbidden.NEVER_SENDABLE: the author is told it cannot be
+    # The codes of forbidden.NEVER_SENDABLE: the author is told it cannot be
     # sent at all (there is no "send without cleaning" for these), and what to send.
     "archive": Wording(
         gettext_noop("Archives such as ZIP or RAR cannot be sent, not even without cleaning. "
@@ -230,6 +250,33 @@ REFUSED: dict[str, Wording] = {
                      "programs. Please save a copy without macros (for example as .docx) and "
                      "send that."),
         gettext_noop("a document with macros (small programs)")),
+    # forbidden.PACKAGES: never sent either; the author is told the export to make.
+    "pages": Wording(
+        gettext_noop("Apple Pages documents cannot be sent, not even without cleaning: we "
+                     "cannot look inside them. Please export it from Pages as Word or PDF "
+                     "(File → Export To → Word or PDF; on an iPhone or iPad: the ⋯ button → "
+                     "Export) and send that."),
+        gettext_noop("an Apple Pages document")),
+    "numbers": Wording(
+        gettext_noop("Apple Numbers spreadsheets cannot be sent, not even without cleaning: we "
+                     "cannot look inside them. Please export it from Numbers as Excel or PDF "
+                     "(File → Export To → Excel or PDF) and send that."),
+        gettext_noop("an Apple Numbers spreadsheet")),
+    "keynote": Wording(
+        gettext_noop("Apple Keynote presentations cannot be sent, not even without cleaning: "
+                     "we cannot look inside them. Please export it from Keynote as PowerPoint "
+                     "or PDF (File → Export To → PowerPoint or PDF) and send that."),
+        gettext_noop("an Apple Keynote presentation")),
+    "ofd": Wording(
+        gettext_noop("OFD documents cannot be sent, not even without cleaning: we cannot look "
+                     "inside them. Please save it as PDF in your OFD reader (File → Save As or "
+                     "Export → PDF) and send that."),
+        gettext_noop("an OFD document")),
+    "xps": Wording(
+        gettext_noop("XPS documents cannot be sent, not even without cleaning: we cannot look "
+                     "inside them. Please open it and print it to PDF (Print → Microsoft Print "
+                     "to PDF) and send that."),
+        gettext_noop("an XPS document")),
     "markup": Wording(
         gettext_noop("Web pages and SVG drawings can carry scripts and hidden data we cannot "
                      "remove. Please send the text as .docx, .odt, PDF or plain text."),
@@ -252,15 +299,18 @@ REFUSED: dict[str, Wording] = {
                      "Please open it in your word processor, save it again as .docx or PDF, and "
                      "send that."),
         gettext_noop("a document that imports another file the cleaner cannot keep")),
+    # The three below keep their detail (a library's message, in English) for
+    # portal-clean and the logs of the tests; the author reads a sentence for the
+    # reason it names instead (REASONS), never the message itself.
     "limit": Wording(
-        gettext_noop("The file is too large or too complex to clean safely ({detail})."),
+        gettext_noop("The file is too large or too complex to clean safely."),
         gettext_noop("too large or too complex to clean safely")),
     "malformed": Wording(
-        gettext_noop("The file seems damaged and could not be read ({detail})."),
+        gettext_noop("The file seems damaged and could not be read."),
         gettext_noop("the file seems damaged and could not be read")),
     "verification": Wording(
-        gettext_noop("After cleaning, a check still found identifying data ({detail}), so the "
-                     "file was not accepted."),
+        gettext_noop("After cleaning, a check still found identifying data, so the file was "
+                     "not accepted."),
         gettext_noop("after cleaning, a check still found identifying data")),
     "timeout": Wording(gettext_noop("Cleaning took too long, so the file was not accepted."),
                        gettext_noop("cleaning took too long")),
@@ -276,10 +326,72 @@ REFUSED: dict[str, Wording] = {
                      "cleaned. Please try again later."),
         gettext_noop("the cleaner's sandbox could not be established")),
     "not-utf8": Wording(
-        gettext_noop("This text file is not in UTF-8. Please save it as UTF-8 (or as .docx or "
-                     ".odt) and send it again."),
-        gettext_noop("a text file that is not in UTF-8")),
+        gettext_noop("We could not tell with certainty how this text file is encoded, so we "
+                     "could not read it. Please save it again as UTF-8 (in Notepad: File → Save "
+                     "As, then Encoding: UTF-8), or as .docx or .odt, and send that."),
+        gettext_noop("a text file in an encoding the cleaner could not tell")),
 }
+
+# Why a file was damaged or too much, in words, chosen from the English detail a
+# cleaner or library gave (first match wins); a detail that matches nothing gets
+# the code's last sentence, so a new library message can never reach the author.
+REASONS: dict[str, str] = {
+    "package-cut-short": gettext_noop(
+        "It does not open as a complete document: it may have been cut short while it was "
+        "copied or downloaded. Please open it on your device, save it again, and send the "
+        "new copy."),
+    "document-parts": gettext_noop(
+        "Some of its inner parts are missing or are not what its format allows. Please open "
+        "it in the program that made it, save it again (or as PDF), and send that."),
+    "picture": gettext_noop(
+        "The picture could not be decoded. Please open it, save it again as JPEG or PNG, and "
+        "send that."),
+    "recording": gettext_noop(
+        "The recording could not be read to its end. Please export it again (for example as "
+        "MP3 or M4A) and send that."),
+    "pdf": gettext_noop(
+        "Please open it in a PDF reader, print it to a new PDF (Print → Save as PDF), and "
+        "send that."),
+    "damaged": gettext_noop(
+        "Please open it on your device, save it again, and send the new copy."),
+    "too-large": gettext_noop(
+        "It is larger than the server can clean. Please split it into smaller files, or "
+        "make its pictures smaller, and send those."),
+    "too-deep": gettext_noop(
+        "It holds documents inside documents, too many levels deep. Please save it again "
+        "as PDF and send that."),
+    "too-slow": gettext_noop(
+        "Cleaning it needed more time or memory than the server allows. Please send a "
+        "smaller file, or save it as PDF."),
+    "hidden-data": gettext_noop(
+        "Please save it as PDF, or copy its text into a new document, and send that."),
+}
+_REASON_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "malformed": (
+        (r"^zip|zip member", "package-cut-short"),
+        (r"XML|missing|unexpected|relationships|member name|duplicate member|"
+         r"type declaration", "document-parts"),
+        (r"^(jpeg|png|webp|tiff|gif|bmp|heic)\b|JPEG|picture|image", "picture"),
+        (r"MPEG|FLAC|WAV|RIFF|M4A|Ogg|recording|audio", "recording"),
+        (r"PDF|pages|catalog|stream|object|xref|trailer|colour profile", "pdf"),
+        (r"", "damaged"),
+    ),
+    "limit": (
+        (r"nested|nesting|deep", "too-deep"),
+        (r"CPU|time|memory", "too-slow"),
+        (r"", "too-large"),
+    ),
+    "verification": ((r"", "hidden-data"),),
+}
+
+
+def reason(code: str, detail: str) -> str:
+    """The key in REASONS for a refusal's English detail, or "" for a code without one."""
+    for pattern, key in _REASON_PATTERNS.get(code, ()):
+        if re.search(pattern, detail, re.IGNORECASE):
+            return key
+    return ""
+
 
 GENERIC = Wording(gettext_noop("other identifying data ({code})"))
 GENERIC_REFUSED = Wording(gettext_noop("The file could not be cleaned ({code})."),
@@ -329,7 +441,15 @@ def note_sentence(finding: Finding, translate: Callable[[str], str] = str) -> st
 
 
 def refusal_sentence(code: str, detail: str = "", translate: Callable[[str], str] = str) -> str:
-    """For the author: why the file could not be cleaned, and what to send instead."""
+    """For the author: why the file could not be cleaned, and what to send instead.
+
+    A detail that is a library's message becomes the sentence of its reason."""
+    why = reason(code, detail)
+    if why:
+        first = translate(REFUSED[code].author)
+        # Chinese runs its sentences together; English puts a space between them.
+        space = "" if first.endswith(("。", "！", "？")) else " "
+        return f"{first}{space}{translate(REASONS[why])}"
     return render(REFUSED.get(code, GENERIC_REFUSED).author, Finding(code, detail), translate)
 
 

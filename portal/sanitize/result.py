@@ -11,8 +11,8 @@ sound cleaner writes: every code one the portal has a sentence for (the keys
 of `messages.REMOVED`, `NOTES` and `REFUSED`, read when the answer arrives, so
 a new code needs only its sentence), at most MAX_ENTRIES entries of each kind,
 details no longer than MAX_DETAIL_CHARS, counts that are small whole numbers,
-no key it does not know. Anything else is a refusal ("crashed"), never a
-partial report.
+no key it does not know, and for a conversion only an encoding's name. Anything
+else is a refusal ("crashed"), never a partial report.
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ from typing import Any
 from . import messages
 from .errors import CleaningRefused
 from .report import MAX_DETAIL_CHARS, MAX_ENTRIES, Finding, Report
+from .textencoding import NAMES as ENCODING_NAMES
 
 # The whole answer, as read from the result pipe: a full report of MAX_ENTRIES
 # entries of each kind with the longest details fits well within it.
 MAX_ANSWER_BYTES = 1024 * 1024
 MAX_COUNT = 10**9
 _KIND = re.compile(r"[a-z0-9][a-z0-9+.-]{0,31}")
+# Codes whose detail is one of a few known words, not a value found in the file.
+_KNOWN_DETAILS = {"text-converted": frozenset(ENCODING_NAMES.values())}
 # Exit statuses of a child stopped by a resource limit: SIGKILL or SIGXCPU as
 # returned by Popen (-9, -24) and as bubblewrap passes them on (128 + signal).
 _LIMIT_STATUSES = (-9, -24, 137, 152)
@@ -92,8 +95,10 @@ def _findings(entries: Any, known: Mapping[str, object]) -> list[Finding]:
         count = entry.get("count", 1)
         if type(count) is not int or not 1 <= count <= MAX_COUNT:
             raise ValueError
-        findings.append(Finding(_code(entry.get("code"), known),
-                                _detail(entry.get("detail", "")), count))
+        code, detail = _code(entry.get("code"), known), _detail(entry.get("detail", ""))
+        if code in _KNOWN_DETAILS and detail not in _KNOWN_DETAILS[code]:
+            raise ValueError
+        findings.append(Finding(code, detail, count))
     return findings
 
 

@@ -12,13 +12,14 @@ import zipfile
 
 from . import kinds
 from .errors import CleaningRefused
-from .forbidden import archive_signature, is_program, ole_verdict
+from .forbidden import archive_signature, is_program, ole_verdict, package_code
 from .sniff_video import (
     is_video_container,
     isobmff_brand_kind,
     isobmff_kind,
     looks_like_quicktime,
 )
+from .textencoding import BOMS, Encoding, detect
 
 HEAD_BYTES = 64 * 1024
 
@@ -66,7 +67,6 @@ def sniff(head: bytes, name_hint: str = "") -> str:
         (b"GIF87a", "gif"), (b"GIF89a", "gif"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
         (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"),
         (b"-----BEGIN PGP MESSAGE-----", "openpgp"),
-        (b"\xff\xfe", "utf16"), (b"\xfe\xff", "utf16"),
     )
     if head.startswith(b"ID3") and len(head) >= 10:
         # An ID3 tag can sit in front of FLAC as well as MP3: look past it.
@@ -76,6 +76,10 @@ def sniff(head: bytes, name_hint: str = "") -> str:
     for magic, kind in signatures:
         if head.startswith(magic):
             return kind
+    if head.startswith(tuple(bom for bom, _codec in BOMS[1:])):
+        # UTF-16 text, as Windows Notepad saves "Unicode"; before the MP3 check,
+        # since its mark also opens an MPEG frame.
+        return _text_kind(head, name_hint)
     if archive := archive_signature(head):
         return archive
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -91,16 +95,18 @@ def sniff(head: bytes, name_hint: str = "") -> str:
     if _looks_like_openpgp_binary(head):
         return "openpgp"
     if _looks_like_utf8_text(head):
-        if _looks_like_markup(head):
-            return "svg" if _looks_like_svg(head) else "markup"
-        ext = name_hint.rsplit(".", 1)[-1].lower() if "." in name_hint else ""
-        return "markdown" if ext in ("md", "markdown") else "text"
+        return _text_kind(head, name_hint)
+    textual = _looks_like_text_bytes(head)
+    encoding = detect(head) if textual else None
+    if encoding is not None:  # Chinese text saved as GBK or Big5
+        return _text_kind(head, name_hint, encoding)
     # Binary from here on: the weaker video signatures could occur in text.
     if is_video_container(head):
         return "video"
     if looks_like_quicktime(head):
         return "isobmff"
-    return "binary"
+    # Text in an encoding we cannot tell with certainty: refused with advice.
+    return "text-encoding" if textual else "binary"
 
 
 def refine(kind: str, data: bytes) -> str:
@@ -128,7 +134,8 @@ def sniff_zip(data: bytes) -> str:
                         return kind
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise CleaningRefused("malformed", f"zip: {exc}") from exc
-    if "[Content_Types].xml" in names or any(n.lower() == "[content_types].xml" for n in names):
+    ooxml = "[Content_Types].xml" in names or any(n.lower() == "[content_types].xml" for n in names)
+    if ooxml and not any("FixedDoc" in n for n in names):  # XPS has one too
         if any(n.startswith("word/") for n in names):
             return "docx"
         if any(n.startswith("xl/") for n in names):
@@ -139,7 +146,9 @@ def sniff_zip(data: bytes) -> str:
         return "odt"  # an ODF text document without its mimetype member
     if "META-INF/container.xml" in names:
         return "epub"  # an e-book without its mimetype member
-    return "zip"
+    # Another program's package (Pages, Numbers, Keynote, OFD, XPS): the author is
+    # told which export it needs.
+    return package_code({n.encode("utf-8", "replace") for n in names}) or "zip"
 
 
 def _looks_like_mp3_frame(head: bytes) -> bool:
@@ -180,6 +189,28 @@ def _looks_like_utf8_text(head: bytes) -> bool:
         text = sample[: exc.start].decode("utf-8")
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
     return controls <= max(1, len(text) // 1000)
+
+
+def _text_kind(head: bytes, name_hint: str, encoding: Encoding | None = None) -> str:
+    """Text, Markdown, markup (refused), or text in an encoding we cannot tell."""
+    encoding = encoding or detect(head)
+    if encoding is None:
+        return "text-encoding"
+    utf8 = head if not encoding.converted else (
+        head[len(encoding.bom):].decode(encoding.codec, "ignore").encode("utf-8"))
+    if _looks_like_markup(utf8):
+        return "svg" if _looks_like_svg(utf8) else "markup"
+    ext = name_hint.rsplit(".", 1)[-1].lower() if "." in name_hint else ""
+    return "markdown" if ext in ("md", "markdown") else "text"
+
+
+def _looks_like_text_bytes(head: bytes) -> bool:
+    """No NUL and few control bytes: text in some 8-bit or double-byte encoding, or
+    nothing we know (binary formats are full of both)."""
+    if b"\x00" in head:
+        return False
+    controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f")
+    return controls <= max(1, len(head) // 1000)
 
 
 def _looks_like_markup(head: bytes) -> bool:

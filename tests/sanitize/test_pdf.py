@@ -201,3 +201,14 @@ def test_font_named_in_gbk_keeps_its_name_and_odd_keys_are_reported() -> None:
         assert list(fonts.keys()) == [b"/\xcb\xce\xcc\xe5".decode("utf-8", "surrogateescape")]
         assert bytes(next(iter(fonts.values())).BaseFont.unparse()).lower() == songti.lower()
         assert sorted(pdf.Root.keys()) == ["/Pages", "/Type"]
+
+
+def test_a_colour_space_name_that_is_not_utf8_counts_as_the_widest() -> None:
+    """Found by the fuzzer: pikepdf cannot str() such a name; the size check must still hold."""
+    from portal.sanitize.formats.pdf.images import _components
+
+    name = pikepdf.Object.parse(b"/Dev#FFRGB")
+    with pytest.raises(UnicodeDecodeError):
+        str(name)
+    assert _components(name) == 4
+    assert _components(pikepdf.Array([name])) == 4

@@ -1,4 +1,9 @@
-"""Plain text and Markdown: valid UTF-8, no byte-order mark, no invisible characters.
+"""Plain text and Markdown: written as UTF-8, no byte-order mark, no invisible characters.
+
+Text in another encoding a Chinese author's computer writes (GB18030/GBK, Big5,
+UTF-16 with its mark; `textencoding.py` decides, with certainty or not at all)
+is converted to UTF-8 and the conversion reported, so that editors get the
+same text whichever Notepad saved it.
 
 Invisible characters (zero-width spaces and joiners, Unicode tag characters,
 direction controls) are a known way to watermark each copy of a text so that a
@@ -18,6 +23,7 @@ from typing import BinaryIO
 from ..core import Context
 from ..errors import CleaningRefused
 from ..report import Report
+from ..textencoding import detect
 
 CHUNK = 64 * 1024
 # Letters that render as nothing and are used to hide marks in plain sight.
@@ -69,16 +75,26 @@ def _bidi_pattern() -> re.Pattern[str]:
 
 
 def clean_text(src: BinaryIO, dst: BinaryIO, report: Report, ctx: Context) -> None:
-    """Copy UTF-8 text from src to dst without a BOM or invisible characters."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    """Copy text from src to dst as UTF-8, without a BOM or invisible characters."""
+    head = src.read(CHUNK)
+    if not head:
+        raise CleaningRefused("empty")
+    encoding = detect(head)
+    if encoding is None:
+        raise CleaningRefused("not-utf8")
+    if encoding.converted:
+        head = head[len(encoding.bom):]  # the mark belongs to the encoding, not to the text
+        report.note("text-converted", encoding.name)
+    utf8 = not encoding.converted
+    decoder = codecs.getincrementaldecoder(encoding.codec)("strict")
     removal = _removal_pattern()
     bidi = _bidi_pattern()
     invisible = bidi_count = 0
     first = True
     while True:
-        raw = src.read(CHUNK)
+        raw, head = (head, b"") if head else (src.read(CHUNK), b"")
         final = not raw
-        if raw and not first and raw.isascii() and b"\x00" not in raw and not decoder.getstate()[0]:
+        if utf8 and raw and not first and raw.isascii() and b"\x00" not in raw and not decoder.getstate()[0]:
             dst.write(raw)  # fast path: ASCII cannot hold a format character
             continue
         try:

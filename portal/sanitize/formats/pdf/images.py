@@ -213,11 +213,20 @@ def _number(value: Any) -> int:
         return 0
 
 
+def _name(name: Name) -> str:
+    """A name's text; "" for one whose bytes are not UTF-8 (pikepdf cannot str() it)."""
+    try:
+        return str(name)
+    except UnicodeDecodeError:
+        return ""
+
+
 def _components(space: Any) -> int:
+    # An unknown colour space counts as the widest (4), so the size limit holds.
     if isinstance(space, Name):
-        return _COMPONENTS.get(str(space), 4)
+        return _COMPONENTS.get(_name(space), 4)
     if isinstance(space, Array) and len(space) and isinstance(space[0], Name):
-        family = str(space[0])
+        family = _name(space[0])
         if family == "/ICCBased" and len(space) > 1 and isinstance(space[1], (Stream, Dictionary)):
             return min(_number(space[1].get("/N")) or 4, 4)
         if family == "/DeviceN" and len(space) > 1 and isinstance(space[1], Array):
