@@ -4,6 +4,7 @@ KEY is an admin's OpenPGP public key file (imported into DATA_DIR/admin-gnupg,
 apart from the editors' keys) or the full fingerprint of a key imported
 before. DEST is a file, or a directory that receives a new time-stamped file.
 What the archive holds and why it is safe to keep elsewhere: `portal.submissions.backup`.
+A success is recorded (the day only) for `portal status` (`portal.jobs`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal import jobs
 from portal.submissions.backup import BackupError, admin_keyring, admin_recipient, write_backup
 
 
@@ -32,5 +34,7 @@ class Command(BaseCommand):
             summary = write_backup(Path(options["destination"]), fingerprint, admin_keyring())
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
+        # The day of this success, for `portal status` (portal.jobs).
+        jobs.succeeded("backup")
         self.stdout.write(f"wrote {summary.path}: {summary.rows} rows, {summary.ciphertext_files} "
                           f"ciphertext file(s), encrypted to {summary.fingerprint}")
