@@ -1,9 +1,11 @@
 """`GET /health/`: "ok" (200) or "down" (503) for monitoring, and nothing else.
 
 Promise: the answer is one word. It says whether this application server can
-do its job right now (the database answers a query; the ciphertext store is a
-writable directory with room left; the cleaners' sandbox holds, proved by a
-confined process that fails at what it must not do) without naming the part that failed, a
+do its job right now (the database answers a query; Redis, when configured,
+answers too, since every session and editor login needs it; the ciphertext
+store is a writable directory with room left; the cleaners' sandbox holds,
+proved by a confined process that fails at what it must not do, the verdict
+kept for a while by portal.sanitize.sandbox.confine) without naming the part that failed, a
 version, a count or a time, since anyone who knows the onion address can ask.
 The reason for "down" goes to the server's own log.
 """
@@ -36,6 +38,31 @@ def database_problem() -> str | None:
     return None
 
 
+# A Redis that does not answer within this long is as good as down for a login.
+CACHE_TIMEOUT_SECONDS = 2.0
+
+
+def cache_problem() -> str | None:
+    """Redis (REDIS_URL) answers, when the cache is Redis: sessions and the login throttle live there."""
+    cache = settings.CACHES["default"]
+    if "redis" not in cache["BACKEND"].lower():
+        return None
+    import redis  # the "server" extra, needed only when Redis is configured
+
+    location = cache["LOCATION"]
+    url = location[0] if isinstance(location, list | tuple) else location
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=CACHE_TIMEOUT_SECONDS,
+                                      socket_connect_timeout=CACHE_TIMEOUT_SECONDS)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        return f"redis: {exc.__class__.__name__}"
+    return None
+
+
 def store_problem() -> str | None:
     store = Store.default()
     try:
@@ -59,7 +86,7 @@ def sandbox_problem() -> str | None:
 @public
 @require_safe
 def health(request: HttpRequest) -> HttpResponse:
-    problem = database_problem() or store_problem() or sandbox_problem()
+    problem = database_problem() or cache_problem() or store_problem() or sandbox_problem()
     if problem:
         log.warning("health check: %s", problem)
         return HttpResponse("down\n", status=503, content_type="text/plain; charset=utf-8")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import time
 
 import pytest
+import redis
 from django.db import OperationalError
+
+from tests.liveserver import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +61,41 @@ def test_health_is_down_when_the_cleaners_sandbox_cannot_be_established(
     assert client.get("/health/").status_code == 503
     monkeypatch.undo()
     assert client.get("/health/").content == b"ok\n"
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real, throwaway redis-server on a free port (memory only); stopped at the end."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield process, url
+    process.terminate()
+    process.wait()
+
+
+def test_health_is_down_while_redis_is_configured_but_unreachable(client, data_dir, settings,
+                                                                 redis_server, caplog):
+    """Every session and editor login needs Redis: a stopped Redis is a "down" server."""
+    process, url = redis_server
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": url, "KEY_PREFIX": "penname"}}
+    response = client.get("/health/")
+    assert (response.status_code, response.content) == (200, b"ok\n")
+    process.terminate()
+    process.wait()
+    response = client.get("/health/")
+    assert (response.status_code, response.content) == (503, b"down\n")
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    # The reason goes to the server's log only.
+    assert any("redis" in record.getMessage() for record in caplog.records)
