@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 
 import pytest
-import redis
 from django.db import OperationalError
 
-from tests.liveserver import free_port
+from tests.redisserver import redis_server as running_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -65,23 +62,8 @@ def test_health_is_down_when_the_cleaners_sandbox_cannot_be_established(
 
 @pytest.fixture
 def redis_server(tmp_path):
-    """A real, throwaway redis-server on a free port (memory only); stopped at the end."""
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield process, url
-    process.terminate()
-    process.wait()
+    with running_redis(tmp_path) as running:
+        yield running
 
 
 def test_health_is_down_while_redis_is_configured_but_unreachable(client, data_dir, settings,
