@@ -29,6 +29,9 @@ from tests.liveserver import BIN, LiveServer, server_database, server_env
 
 pytestmark = pytest.mark.slow
 PASSPHRASE = "correct horse battery staple 7"
+# Root without the power to ignore file modes: reads no more than the service user would.
+WITHOUT_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+                    "--bounding-set=-dac_override,-dac_read_search"]
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +171,7 @@ def test_an_unreadable_or_missing_archive_is_a_sentence(old_server, outsider_key
     locked.write_bytes(archive.read_bytes())
     locked.chmod(0)
     # As the service user, who cannot read it (root without the power to ignore file modes).
-    without_override = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
-                        "--bounding-set=-dac_override,-dac_read_search"]
-    result = subprocess.run([*without_override, str(BIN / "portal"), "restore", str(locked)],
+    result = subprocess.run([*WITHOUT_OVERRIDE, str(BIN / "portal"), "restore", str(locked)],
                             env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 1
     assert f"{locked} cannot be read by the user" in result.stderr
@@ -210,3 +211,26 @@ def test_a_backup_made_before_admin_keys_were_kept_still_restores(old_server, ou
     said = new.portal("restore", str(archive))
     assert "restored" in said and "restored the admin key" not in said
     assert "note: this backup was made before backups kept the admin key" in said
+
+
+
+def test_the_backup_key_can_come_on_standard_input(tmp_path, outsider_keypair):
+    """`penname backup --key /root/admin.asc` cannot read /root as the service user: a sentence,
+    and `--key - < /root/admin.asc` works."""
+    new, env = fresh(tmp_path, outsider_keypair.home)
+    new.portal("migrate", "--no-input")
+    key = tmp_path / "admin.asc"
+    key.write_text(outsider_keypair.public)
+    key.chmod(0)
+    portal = str(BIN / "portal")
+    refused = subprocess.run([*WITHOUT_OVERRIDE, portal, "backup", "--key", str(key),
+                              str(tmp_path / "one.tar.gpg")],
+                             env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"give the key on standard input instead: --key - < {key}" in refused.stderr
+    with open(key, "rb") as stdin:  # the admin's shell (root) opens it
+        written = subprocess.run([*WITHOUT_OVERRIDE, portal, "backup", "--key", "-",
+                                  str(tmp_path / "two.tar.gpg")], env=env, stdin=stdin,
+                                 capture_output=True, text=True, timeout=300, check=False)
+    assert written.returncode == 0, written.stderr
+    assert f"encrypted to {outsider_keypair.fingerprint}" in written.stdout

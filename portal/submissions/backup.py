@@ -121,8 +121,9 @@ def admin_keyring() -> Keyring:
     return Keyring(Path(settings.DATA_DIR) / "admin-gnupg", gpg_binary=settings.PORTAL_GPG_BINARY)
 
 
-def admin_recipient(key: str, ring: Keyring) -> tuple[str, str]:
-    """The fingerprint to encrypt to, from a public key file or a full fingerprint.
+def admin_recipient(key: str, ring: Keyring, stdin: BinaryIO | None = None) -> tuple[str, str]:
+    """The fingerprint to encrypt to, from a public key file, `-` (the key on `stdin`) or a
+    full fingerprint.
 
     Returns (fingerprint, warning); the warning is "" unless the key expires soon.
     """
@@ -133,7 +134,14 @@ def admin_recipient(key: str, ring: Keyring) -> tuple[str, str]:
             raise BackupError(f"admin key {candidate}: {info.reason} (import it with --key FILE.asc)")
     else:
         try:
-            armored = Path(key).read_bytes()
+            if key == "-" and stdin is not None:
+                armored = stdin.read(MAX_ADMIN_KEY_BYTES + 1)
+            else:
+                armored = Path(key).read_bytes()
+        except PermissionError as exc:
+            # The `penname` command runs as the service user, who cannot read /root.
+            raise BackupError(f"--key {key} cannot be read by the user this command runs as; "
+                              f"give the key on standard input instead: --key - < {key}") from exc
         except OSError as exc:
             raise BackupError(f"--key {key}: {exc.strerror or exc}; give a public key file "
                               "or a full fingerprint") from exc
