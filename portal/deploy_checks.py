@@ -101,24 +101,24 @@ def check_backup_key(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     value = os.environ.get("PORTAL_BACKUP_KEY", "").replace(" ", "").upper()
     if not value:
         return [Warning("PORTAL_BACKUP_KEY is not set: the nightly backup has no key.",
-                        hint="Run `penname backup --key ADMIN.asc /var/backups/penname` and put "
+                        hint="Run `penname backup --key - /var/backups/penname < /root/admin.asc` and put "
                              "the fingerprint it prints in penname.env.",
                         id="penname.W005")]
     if not FINGERPRINT_RE.match(value) or not value.strip("0"):
         return [Warning(f"PORTAL_BACKUP_KEY={value} is a placeholder, not an admin key's "
                         "fingerprint: the nightly backup will fail.",
-                        hint="Run `penname backup --key ADMIN.asc /var/backups/penname` and put "
+                        hint="Run `penname backup --key - /var/backups/penname < /root/admin.asc` and put "
                              "the fingerprint it prints in penname.env.",
                         id="penname.W005")]
     info = admin_keyring().key_info(value)
     if not info.usable:
         return [Error(f"PORTAL_BACKUP_KEY {value}: {info.reason}, so the nightly backup fails.",
-                      hint="Import it with `penname backup --key ADMIN.asc /var/backups/penname`.",
+                      hint="Import it with `penname backup --key - /var/backups/penname < /root/admin.asc`.",
                       id="penname.E006")]
     if info.expires_within(30):
         return [Warning(f"The backup key {value} expires on {info.expires}.",
                         hint="Extend it on your machine and import it again with "
-                             "`penname backup --key ADMIN.asc ...`.",
+                             "`penname backup --key - /var/backups/penname < /root/admin.asc`.",
                         id="penname.W006")]
     return []
 

@@ -333,7 +333,7 @@ def _put_admin_keys(keys: dict[str, bytes]) -> tuple[list[str], list[str]]:
             imported.append(ring.import_public_key(armored).fingerprint)
         except KeyUnusable as exc:
             notes.append(f"the admin key {fingerprint} was not restored ({exc}); import a "
-                         "current one with `penname backup --key ADMIN.asc ...`")
+                         "current one with `penname backup --key - /var/backups/penname < /root/admin.asc`")
     return imported, notes
 
 
@@ -373,7 +373,7 @@ def restore_backup(source: BinaryIO, label: str,
     admin_keys, notes = _put_admin_keys(archive.admin_keys)
     if archive.meta.get("format") == 1:
         notes.append("this backup was made before backups kept the admin key: import yours with "
-                     "`penname backup --key ADMIN.asc /var/backups/penname` before the nightly "
+                     "`penname backup --key - /var/backups/penname < /root/admin.asc` before the nightly "
                      "backup runs")
     rows = json.loads(archive.database)
     return Restored(len(rows), len(archive.staged), admin_keys, notes)

@@ -89,8 +89,9 @@ class Command(BaseCommand):
         result = jobs.job_results()["backup"]
         last = result.last_success if result else None
         if last is None:
-            self.say("no backup has succeeded on this server yet: run `penname backup --key "
-                     "ADMIN.asc /var/backups/penname` and enable penname-backup.timer", True)
+            self.say("no backup has succeeded on this server yet: run `penname backup --key - "
+                     "/var/backups/penname < /root/admin.asc` and enable penname-backup.timer",
+                     True)
         else:
             age = (today - last).days
             self.say(f"the last successful backup was made {_ago(last, today)} ({last})",
@@ -106,7 +107,7 @@ class Command(BaseCommand):
             info = admin_keyring().key_info(fingerprint)
             if not info.usable:
                 self.say(f"the backup key {fingerprint}: {info.reason}; import it with "
-                         "`penname backup --key ADMIN.asc ...`", True)
+                         "`penname backup --key - /var/backups/penname < /root/admin.asc`", True)
             elif info.expires_within(EXPIRY_WARNING_DAYS):
                 self.say(f"the backup key {fingerprint} expires on {info.expires}: extend it and "
                          "import it again, or backups stop", True)
