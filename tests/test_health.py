@@ -81,3 +81,19 @@ def test_health_is_down_while_redis_is_configured_but_unreachable(client, data_d
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     # The reason goes to the server's log only.
     assert any("redis" in record.getMessage() for record in caplog.records)
+
+
+def test_health_is_down_when_the_cleaner_cannot_clean_although_the_sandbox_holds(
+        client, data_dir, settings, caplog, monkeypatch):
+    """The sandbox probe passes, but a cleaner started as uploads start theirs fails (here:
+    each file's own interpreter, in a memory share no interpreter starts in): every upload
+    would come back "not cleaned"."""
+    from portal.sanitize.sandbox import confine
+
+    monkeypatch.setenv("PORTAL_CLEAN_ZYGOTE", "0")
+    assert confine.problem([str(data_dir)]) is None
+    assert client.get("/health/").content == b"ok\n"
+    settings.PORTAL_CLEANER_MEMORY_BYTES = 8 * 1024 * 1024
+    response = client.get("/health/")
+    assert (response.status_code, response.content) == (503, b"down\n")
+    assert any("cleaner" in record.getMessage() for record in caplog.records)
