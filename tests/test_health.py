@@ -7,7 +7,7 @@ import shutil
 import pytest
 from django.db import OperationalError
 
-from tests.redisserver import redis_server as running_redis
+from tests import services
 
 pytestmark = pytest.mark.django_db
 
@@ -60,22 +60,15 @@ def test_health_is_down_when_the_cleaners_sandbox_cannot_be_established(
     assert client.get("/health/").content == b"ok\n"
 
 
-@pytest.fixture
-def redis_server(tmp_path):
-    with running_redis(tmp_path) as running:
-        yield running
-
-
 def test_health_is_down_while_redis_is_configured_but_unreachable(client, data_dir, settings,
-                                                                 redis_server, caplog):
+                                                                 caplog):
     """Every session and editor login needs Redis: a stopped Redis is a "down" server."""
-    process, url = redis_server
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": url, "KEY_PREFIX": "penname"}}
-    response = client.get("/health/")
-    assert (response.status_code, response.content) == (200, b"ok\n")
-    process.terminate()
-    process.wait()
+    with services.throwaway_redis() as redis_server:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": redis_server.url + "/0", "KEY_PREFIX": "penname"}}
+        response = client.get("/health/")
+        assert (response.status_code, response.content) == (200, b"ok\n")
+    # Stopped now, still configured.
     response = client.get("/health/")
     assert (response.status_code, response.content) == (503, b"down\n")
     assert response["Content-Type"] == "text/plain; charset=utf-8"

@@ -13,21 +13,22 @@ from portal.editors.throttle import MAX_FAILURES
 from portal.submissions.models import AuditEvent
 from tests.editorial.auth import log_in
 from tests.editorial.editors import current_code, make_editor
-from tests.redisserver import redis_server
+from tests.services import Service
 
 pytestmark = pytest.mark.django_db
 LOCKED = "Too many failed attempts for this account."
 
 
 @pytest.fixture
-def shared_cache(settings, tmp_path):
-    """Redis, as in production: the command and the web workers share the lock."""
-    with redis_server(tmp_path) as (_, url):
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                       "LOCATION": url, "KEY_PREFIX": "penname"}}
-        settings.OTP_TOTP_THROTTLE_FACTOR = 0
-        yield
-        cache.clear()
+def shared_cache(settings, redis_server: Service):
+    """Redis (database 12 of the tests' Redis), as in production: the command and the web
+    workers share the lock."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_server.url + "/12", "KEY_PREFIX": "penname"}}
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def unlock(name: str) -> str:
