@@ -98,8 +98,9 @@ def test_backup_restores_everything_and_reveals_no_draft(tmp_path, editor_keypai
         members = tar.getmembers()
         names = [m.name for m in members]
         dumped = json.loads(tar.extractfile("database.json").read())  # type: ignore[union-attr]
-    assert names[:3] == ["meta.json", "secrets/codename_pepper", "database.json"]
-    assert sorted(names[3:]) == sorted(f"store/{n}" for n in store_before)
+    assert names[:4] == ["meta.json", "secrets/codename_pepper", "database.json",
+                         f"admin/{admin_keypair.fingerprint}.asc"]
+    assert sorted(names[4:]) == sorted(f"store/{n}" for n in store_before)
     assert {m.mtime for m in members} == {0}  # no arrival times
     # Every row of every model that has any is in the archive (no list of apps decides).
     assert collections.Counter(row["model"] for row in dumped) == counts_before

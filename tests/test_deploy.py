@@ -31,7 +31,7 @@ from tests.liveserver import free_port, live_server
 
 UNITS = DEPLOY / "systemd"
 SERVICES = ("penname.service", "penname-editors.service", "penname-purge.service",
-            "penname-backup.service", "penname-notify.service")
+            "penname-backup.service", "penname-notify.service", "penname-failure@.service")
 
 
 def test_nginx_accepts_the_site(tmp_path):
@@ -315,14 +315,17 @@ def test_systemd_rates_every_service_well_sandboxed(tmp_path):
     and 2.1 for the one that builds the cleaners' sandbox."""
     analyze = require("systemd-analyze", "systemd")
     bin_dir = str(Path(sys.executable).parent) + "/"
-    for unit in SERVICES:
-        (tmp_path / unit).write_text((UNITS / unit).read_text().replace("/opt/penname/venv/bin/", bin_dir))
+    for template in SERVICES:
+        # A template is rated as the instance systemd starts for a failed unit.
+        unit = template.replace("@.", "@penname-backup.service.")
+        text = (UNITS / template).read_text()
+        (tmp_path / unit).write_text(text.replace("/opt/penname/venv/bin/", bin_dir))
         result = subprocess.run([analyze, "security", "--offline=yes", "--no-pager", unit],
                                 cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
         score = re.search(rf"Overall exposure level for {re.escape(unit)}: (\d+\.\d+)", result.stdout)
         assert score, result.stdout + result.stderr
         print(unit, score[1])
-        assert float(score[1]) <= EXPOSURE_CEILING.get(unit, 2.0), result.stdout
+        assert float(score[1]) <= EXPOSURE_CEILING.get(template, 2.0), result.stdout
 
 
 def sandbox(unit: str) -> list[str]:
@@ -355,6 +358,34 @@ def test_timers_start_purge_backup_and_notifications():
     # Notifications leave through Tor, hourly, never when an author acts.
     assert "OnCalendar=hourly" in (UNITS / "penname-notify.timer").read_text()
     assert "ExecStart=/usr/bin/torsocks " in (UNITS / "penname-notify.service").read_text()
+
+
+def test_every_unit_reports_its_failure_and_the_record_reaches_portal_status(tmp_path):
+    """OnFailure= in every unit starts penname-failure@<unit>.service; its ExecStart, run as
+    systemd would run it for a failed backup, records what `portal status` then shows."""
+    for unit in sorted(UNITS.iterdir()):
+        failure = re.findall(r"^OnFailure=(.*)$", unit.read_text(), re.M)
+        if unit.name == "penname-failure@.service":
+            assert failure == [], "the failure unit must not start itself"
+        else:
+            assert failure == ["penname-failure@%n.service"], unit.name
+    text = (UNITS / "penname-failure@.service").read_text()
+    [exec_start] = re.findall(r"^ExecStart=(.*)$", text, re.M)
+    bin_dir = str(Path(sys.executable).parent) + "/"
+    argv = exec_start.replace("/opt/penname/venv/bin/", bin_dir).replace(
+        "%i", "penname-backup.service").split()
+    env = {"PATH": os.environ["PATH"], "PORTAL_DATA_DIR": str(tmp_path / "data"),
+           "PORTAL_SECRET_KEY": secrets.token_urlsafe(32), "PORTAL_SAFE_COPIES": "False",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}"}
+    recorded = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+    assert recorded.returncode == 0, recorded.stderr
+    subprocess.run([bin_dir + "portal", "migrate", "--no-input"], env=env, capture_output=True,
+                   timeout=300, check=True)
+    status = subprocess.run([bin_dir + "portal", "status"], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert status.returncode == 1
+    assert "attention: backup (penname-backup.service) failed today" in status.stdout
 
 
 # --- gunicorn ----------------------------------------------------------------------------

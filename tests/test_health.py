@@ -7,6 +7,8 @@ import shutil
 import pytest
 from django.db import OperationalError
 
+from tests import services
+
 pytestmark = pytest.mark.django_db
 
 
@@ -56,3 +58,35 @@ def test_health_is_down_when_the_cleaners_sandbox_cannot_be_established(
     assert client.get("/health/").status_code == 503
     monkeypatch.undo()
     assert client.get("/health/").content == b"ok\n"
+
+
+def test_health_is_down_while_redis_is_configured_but_unreachable(client, data_dir, settings,
+                                                                 caplog):
+    """Every session and editor login needs Redis: a stopped Redis is a "down" server."""
+    with services.throwaway_redis() as redis_server:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": redis_server.url + "/0", "KEY_PREFIX": "penname"}}
+        response = client.get("/health/")
+        assert (response.status_code, response.content) == (200, b"ok\n")
+    # Stopped now, still configured.
+    response = client.get("/health/")
+    assert (response.status_code, response.content) == (503, b"down\n")
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    # The reason goes to the server's log only.
+    assert any("redis" in record.getMessage() for record in caplog.records)
+
+
+def test_health_is_down_when_the_cleaner_cannot_clean_although_the_sandbox_holds(
+        client, data_dir, settings, caplog, monkeypatch):
+    """The sandbox probe passes, but a cleaner started as uploads start theirs fails (here:
+    each file's own interpreter, in a memory share no interpreter starts in): every upload
+    would come back "not cleaned"."""
+    from portal.sanitize.sandbox import confine
+
+    monkeypatch.setenv("PORTAL_CLEAN_ZYGOTE", "0")
+    assert confine.problem([str(data_dir)]) is None
+    assert client.get("/health/").content == b"ok\n"
+    settings.PORTAL_CLEANER_MEMORY_BYTES = 8 * 1024 * 1024
+    response = client.get("/health/")
+    assert (response.status_code, response.content) == (503, b"down\n")
+    assert any("cleaner" in record.getMessage() for record in caplog.records)

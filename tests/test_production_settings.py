@@ -39,10 +39,26 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_check_deploy_is_clean_with_production_settings(tmp_path):
+def test_check_deploy_is_clean_with_production_settings(tmp_path, outsider_keypair):
+    """The example file filled in as deploy/README.md says; shipped as is, it fails
+    (tests/test_deploy_checks.py)."""
+    from tests.test_deploy_checks import ONIONS
+
+    env = production_env(tmp_path)
+    env["PORTAL_ALLOWED_HOSTS"] = ",".join(ONIONS)
+    Path(env["PORTAL_SECRET_KEY_FILE"]).chmod(0o600)
+    admin = Path(env["PORTAL_DATA_DIR"]) / "admin-gnupg"
+    admin.mkdir(parents=True, mode=0o700)
+    imported = subprocess.run(["gpg", "--homedir", str(admin), "--batch", "--no-autostart",
+                               "--import"],
+                              input=outsider_keypair.public.encode(), capture_output=True,
+                              timeout=60, check=False)
+    assert b"imported: 1" in imported.stderr, imported.stderr  # (no agent: exit 2 all the same)
+    env["PORTAL_BACKUP_KEY"] = outsider_keypair.fingerprint
+    subprocess.run([str(PORTAL), "collectstatic", "--no-input"], env=env, check=True,
+                   capture_output=True, timeout=120)
     result = subprocess.run([str(PORTAL), "check", "--deploy", "--fail-level", "DEBUG"],
-                            env=production_env(tmp_path), capture_output=True, text=True,
-                            timeout=120, check=False)
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     silenced = len(settings.SILENCED_SYSTEM_CHECKS)
     assert f"System check identified no issues ({silenced} silenced)." in result.stdout

@@ -4,7 +4,8 @@ Who may call it: any editor with a verified second factor (`editor_required`).
 Hidden authors' submissions are not listed (`portal.submissions.hiding`); an
 author with more than `hiding.FOLD_LIMIT` submissions in the list shown is one
 line with "show all" (a plain link) and "hide this author". Key problems that
-close or will close submissions are shown at the top.
+close or will close submissions are shown at the top, and to managing editors
+the server's recorded failures (a backup or timer that failed: `portal.jobs`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from portal.access import editor_required, editor_user
+from portal import jobs
+from portal.access import editor_of, editor_required, editor_user
 from portal.submissions import hiding, workflow
 from portal.submissions import recipients as editor_keys
 from portal.submissions.models import Submission
@@ -67,6 +69,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .exclude(state__in=workflow.CLOSED)[:PAGE_SIZE],
         "key_warnings": key_warnings(),
         "closed": not editor_keys.recipients(),
+        # Managing editors are the ones who can tell the admin; unit names only, no detail.
+        "failures": jobs.failures() if editor_of(editor_user(request)).is_managing else [],
     })
 
 

@@ -11,7 +11,10 @@ Promises:
   disk. The archive holds `meta.json` (format and migration state),
   `database.json` (every row of every installed app, Django's `dumpdata`),
   `secrets/codename_pepper` (without it no codename would open its author's
-  page again) and `store/<name>.gpg` for every ciphertext file a row refers to
+  page again), `admin/<fingerprint>.asc` for every admin public key the
+  server's backups are encrypted to (so the restored server's own nightly
+  backup works; public keys, nothing secret) and `store/<name>.gpg` for every
+  ciphertext file a row refers to
   — ciphertext the admin cannot read either: drafts stay encrypted to the
   editors' keys.
 - Nothing here names a model: the rows are every app's but the few that
@@ -42,10 +45,11 @@ import json
 import os
 import re
 import secrets
+import subprocess
 import tarfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -60,10 +64,13 @@ from portal.crypto.openpgp import EncryptionFailed, Keyring, KeyUnusable
 from portal.store import Store, fsync_dir
 from portal.submissions.ciphertext import referenced_blobs
 
-ARCHIVE_FORMAT = 1
+# Format 2 added the admin keys; restore reads format 1 archives too.
+ARCHIVE_FORMAT = 2
+READABLE_FORMATS = (1, 2)
 META = "meta.json"
 DATABASE = "database.json"
 PEPPER = "secrets/codename_pepper"
+ADMIN_PREFIX = "admin/"
 STORE_PREFIX = "store/"
 # Rows that `migrate` creates itself (and numbers its own way); natural keys
 # refer to them from the dump instead.
@@ -72,6 +79,7 @@ NOT_DUMPED = ["contenttypes", "auth.permission", "sessions"]
 MAX_META_BYTES = 1024 * 1024
 MAX_DATABASE_BYTES = 2 * 1024 * 1024 * 1024
 MAX_PEPPER_BYTES = 4096
+MAX_ADMIN_KEY_BYTES = 1024 * 1024
 # A purge that removes ciphertext during a backup makes it start again.
 ATTEMPTS = 3
 FINGERPRINT_RE = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
@@ -90,6 +98,7 @@ class Snapshot:
     database: bytes
     migrations: dict[str, list[str]]
     blobs: list[str]
+    admin_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,9 @@ def admin_keyring() -> Keyring:
     return Keyring(Path(settings.DATA_DIR) / "admin-gnupg", gpg_binary=settings.PORTAL_GPG_BINARY)
 
 
-def admin_recipient(key: str, ring: Keyring) -> tuple[str, str]:
-    """The fingerprint to encrypt to, from a public key file or a full fingerprint.
+def admin_recipient(key: str, ring: Keyring, stdin: BinaryIO | None = None) -> tuple[str, str]:
+    """The fingerprint to encrypt to, from a public key file, `-` (the key on `stdin`) or a
+    full fingerprint.
 
     Returns (fingerprint, warning); the warning is "" unless the key expires soon.
     """
@@ -124,7 +134,14 @@ def admin_recipient(key: str, ring: Keyring) -> tuple[str, str]:
             raise BackupError(f"admin key {candidate}: {info.reason} (import it with --key FILE.asc)")
     else:
         try:
-            armored = Path(key).read_bytes()
+            if key == "-" and stdin is not None:
+                armored = stdin.read(MAX_ADMIN_KEY_BYTES + 1)
+            else:
+                armored = Path(key).read_bytes()
+        except PermissionError as exc:
+            # The `penname` command runs as the service user, who cannot read /root.
+            raise BackupError(f"--key {key} cannot be read by the user this command runs as; "
+                              f"give the key on standard input instead: --key - < {key}") from exc
         except OSError as exc:
             raise BackupError(f"--key {key}: {exc.strerror or exc}; give a public key file "
                               "or a full fingerprint") from exc
@@ -137,6 +154,23 @@ def admin_recipient(key: str, ring: Keyring) -> tuple[str, str]:
         warning = (f"warning: the admin key {info.fingerprint} expires on {info.expires}; "
                    "extend it and import it again, or backups will stop")
     return info.fingerprint, warning
+
+
+def admin_public_keys(ring: Keyring) -> dict[str, str]:
+    """Every public key in the admin keyring, by fingerprint (ASCII armor, self-signatures only)."""
+    listing = subprocess.run(
+        [settings.PORTAL_GPG_BINARY, "--homedir", str(ring.home), "--batch", "--no-autostart",
+         "--with-colons", "--list-keys"],
+        capture_output=True, text=True, timeout=60, check=False)
+    fingerprints, primary = [], False
+    for line in listing.stdout.splitlines():
+        fields = line.split(":")
+        if fields[0] in ("pub", "sub"):
+            primary = fields[0] == "pub"
+        elif fields[0] == "fpr" and primary and len(fields) > 9:
+            fingerprints.append(fields[9])
+            primary = False
+    return {fingerprint: ring.export_minimal(fingerprint) for fingerprint in fingerprints}
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -157,7 +191,8 @@ def take_snapshot() -> Snapshot:
         for app, name in sorted(MigrationRecorder(connection).applied_migrations()):
             migrations.setdefault(app, []).append(name)
         blobs = sorted(referenced_blobs())
-    return Snapshot(dump.getvalue().encode("utf-8"), migrations, blobs)
+    return Snapshot(dump.getvalue().encode("utf-8"), migrations, blobs,
+                    admin_public_keys(admin_keyring()))
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -181,6 +216,8 @@ def write_archive(snapshot: Snapshot, pepper: bytes, store: Store, sink: BinaryI
         _add_bytes(tar, META, json.dumps(meta, indent=1).encode("utf-8"))
         _add_bytes(tar, PEPPER, pepper)
         _add_bytes(tar, DATABASE, snapshot.database)
+        for fingerprint, armored in sorted(snapshot.admin_keys.items()):
+            _add_bytes(tar, f"{ADMIN_PREFIX}{fingerprint}.asc", armored.encode("ascii"))
         for name in snapshot.blobs:
             try:
                 handle = store.open(name)

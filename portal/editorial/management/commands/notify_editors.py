@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from portal import jobs
 from portal.editorial.notify import notify_editors
 
 
@@ -14,4 +15,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         sent = notify_editors()
+        # The day it ran, never whether it sent anything (portal.jobs).
+        jobs.succeeded("notify")
         self.stdout.write(f"{sent} notification(s) sent")

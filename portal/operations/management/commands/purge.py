@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from portal import jobs
 from portal.authors import pending
 from portal.counters import report_and_clear
 from portal.editors import replacement
@@ -62,3 +63,4 @@ class Command(BaseCommand):
             f"{'y' if identities == 1 else 'ies'}; discarded {expired} unconfirmed "
             f"re-encrypted cop{'y' if expired == 1 else 'ies'}"
         )
+        jobs.succeeded("purge")  # the day only, for `portal status`
