@@ -80,6 +80,9 @@ class Submission(models.Model):
     revision_of = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="revisions")
     version = models.PositiveSmallIntegerField(default=1)
+    # How many of the editors' messages the author has had on her screen (first
+    # version only): what her page marks as new. A count, never a time.
+    editor_messages_seen = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-id"]
