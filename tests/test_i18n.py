@@ -261,8 +261,10 @@ def author_pages(client: Client) -> dict[str, str]:
     assert received.status_code == 302, received.content[:300]
     keep("received", client.get(received["Location"]))
     keep("home: with a submission", client.get("/author/"))
+    again = client.post("/author/submit/confirm/", {"pending": review.pending, "key": review.key})
+    keep("received: already sent", client.get(again["Location"]))
     keep("home: upload gone", client.post("/author/submit/confirm/", {
-        "pending": review.pending, "key": review.key}))
+        "pending": "0" * 32, "key": review.key}))
     keep("not found", client.get("/no-such-page/"))
     csrf = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=client.defaults["HTTP_ACCEPT_LANGUAGE"])
     keep("form expired", csrf.post("/author/login/", {"codename": "x"}))
