@@ -306,3 +306,40 @@ def test_withdraw_asks_on_its_own_page_before_anything_changes(client, editor):
 def test_dangerous_buttons_do_not_look_like_the_upload_button():
     css = (settings.BASE_DIR / "portal" / "static" / "portal" / "portal.css").read_text()
     assert re.search(r"button\.danger[^{]*\{[^}]*color: var\(--err\)", css)
+
+
+# --- 8. Her own titles, which the server cannot read ---------------------------------------------
+
+TITLE_CANARY = "TITLE-CANARY-夜班-7f3e"
+
+
+def test_her_titles_show_on_her_pages_only_while_her_codename_unlocks_them(client, editor,
+                                                                          editor_keypair, data_dir):
+    from portal.correspondence import unlock
+    from portal.submissions.models import TitleCopy
+    from tests.leaks import database_dump, found_in, found_in_files
+    from tests.storage import blob_path
+
+    codename = new_author(client)
+    submission = send(client, title=TITLE_CANARY)
+    home = lxml.html.fromstring(client.get("/author/").content)
+    link = home.xpath("//table[@class='submissions']//a")[0]
+    assert link.text_content() == TITLE_CANARY
+    piece = client.get(f"/author/submission/{submission.public_id}/")
+    assert lxml.html.fromstring(piece.content).get_element_by_id("title").text == TITLE_CANARY
+    # At rest: ciphertext to her reply key and the editors, nothing readable anywhere.
+    copy = TitleCopy.objects.get(submission=submission)
+    assert copy.reply_key == submission.author.reply_keys.get().fingerprint
+    assert TITLE_CANARY.encode() in editor_keypair.decrypt(blob_path(data_dir, copy.blob))
+    assert not found_in(TITLE_CANARY, database_dump())
+    assert found_in_files(TITLE_CANARY, data_dir) == []
+    # Without the codename's secret (another session's cookie is gone), references only.
+    del client.cookies[unlock.COOKIE]
+    assert TITLE_CANARY not in client.get("/author/").content.decode()
+    assert submission.short_id in client.get("/author/").content.decode()
+    client.post("/author/logout/")
+    client.post("/author/login/", {"codename": codename})
+    assert TITLE_CANARY in client.get("/author/").content.decode()
+    # Deleting the piece deletes its title copy with it.
+    client.post(f"/author/submission/{submission.public_id}/delete/", {"confirm": "yes"})
+    assert not TitleCopy.objects.exists() and not blob_path(data_dir, copy.blob).exists()

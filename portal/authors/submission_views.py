@@ -26,7 +26,7 @@ from portal.submissions import workflow
 from portal.submissions.ciphertext import delete_submission
 from portal.submissions.models import Author, Submission
 
-from . import sending
+from . import sending, titles
 from .expiry import expired_aware
 from .forms import SubmissionForm
 from .sending import submissions_open
@@ -43,6 +43,7 @@ def submission_context(request: HttpRequest, author: Author, first: Submission,
         "author": author,
         "submission": first,
         "versions": versions,
+        "title": _titled(author, versions, secret),
         "entries": thread.read(author, first, secret, everything=request.GET.get("all") == "1"),
         "unlocked": secret is not None,
         "own_key": key is not None and not key.generated,
@@ -61,6 +62,14 @@ def submission_context(request: HttpRequest, author: Author, first: Submission,
     }
 
 
+def _titled(author: Author, versions: list[Submission], secret: bytes | None) -> str:
+    """Put each version's title (as her key opens it) on it; the newest one, for the page."""
+    opened = titles.titles(author, versions, secret)
+    for version in versions:
+        version.title = opened.get(version.pk, "")  # type: ignore[attr-defined]
+    return next((v.title for v in reversed(versions) if v.title), "")  # type: ignore[attr-defined]
+
+
 @require_GET
 @author_required
 def received(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
@@ -71,10 +80,10 @@ def received(request: HttpRequest, author: Author, public_id: str) -> HttpRespon
             if request.GET.get(flag) == "1":
                 response["Location"] += f"?{flag}=1"
         return response
-    response = render(request, "authors/submission.html",
-                      submission_context(request, author, submission))
+    page = render(request, "authors/submission.html",
+                  submission_context(request, author, submission))
     mark_seen(submission)
-    return response
+    return page
 
 
 def mark_seen(first: Submission) -> None:

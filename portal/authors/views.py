@@ -35,7 +35,7 @@ from portal.sanitize import CleaningRefused
 from portal.submissions import unused as unused_identities
 from portal.submissions.models import Author
 
-from . import budgets, first_session, sending
+from . import budgets, first_session, sending, titles
 from . import pending as pending_uploads
 from .busy import busy_page
 from .expiry import expired_aware, expired_page, session_expired
@@ -205,16 +205,25 @@ def check_codename(request: HttpRequest, author: Author) -> HttpResponse:
     return redirect(reverse("authors:home") + "?checked=1")
 
 
-def _home_context(author: Author, **extra: Any) -> dict[str, Any]:
+def _home_context(request: HttpRequest, author: Author, **extra: Any) -> dict[str, Any]:
     submissions = list(author.submissions.filter(revision_of__isnull=True).annotate(
         n_versions=Count("revisions", distinct=True) + 1,
         n_messages=Count("messages", distinct=True),
         n_from_editors=Count("messages", distinct=True, filter=Q(messages__sender="editor"))))
-    for submission in submissions:  # editors' messages not yet on her screen
-        submission.n_unread = max(0, submission.n_from_editors - submission.editor_messages_seen)
+    versions = list(author.submissions.order_by("version"))  # type: ignore[attr-defined]
+    opened = titles.titles(author, versions, unlock.secret(request, author)) if submissions else {}
+    for submission in submissions:
+        # Editors' messages not yet on her screen, and the newest title her key opens.
+        submission.n_unread = max(  # type: ignore[attr-defined]
+            0, submission.n_from_editors - submission.editor_messages_seen)
+        submission.title = next(  # type: ignore[attr-defined]
+            (opened[v.pk] for v in reversed(versions)
+             if v.pk in opened and (v.revision_of_id or v.pk) == submission.pk), "")
     return {
         "author": author,
         "submissions": submissions,
+        "first_session": first_session.codename(request) is not None,
+        "unchecked": not first_session.checked(request),
         "pen_name_form": PenNameForm(initial={"pen_name": author.pen_name}),
         "submission_form": extra.pop("submission_form", SubmissionForm()),
         "open": submissions_open(),
@@ -235,9 +244,7 @@ def upload_limits() -> dict[str, int]:
 @author_required
 def home(request: HttpRequest, author: Author) -> HttpResponse:
     return render(request, "authors/home.html", _home_context(
-        author, codename_checked=request.GET.get("checked") == "1",
-        first_session=first_session.codename(request) is not None,
-        unchecked=not first_session.checked(request)))
+        request, author, codename_checked=request.GET.get("checked") == "1"))
 
 
 @require_POST
@@ -246,7 +253,7 @@ def home(request: HttpRequest, author: Author) -> HttpResponse:
 def change_pen_name(request: HttpRequest, author: Author) -> HttpResponse:
     form = PenNameForm(request.POST)
     if not form.is_valid():
-        return render(request, "authors/home.html", _home_context(author, pen_name_form=form),
+        return render(request, "authors/home.html", _home_context(request, author, pen_name_form=form),
                       status=400)
     author.pen_name = form.cleaned_data["pen_name"]
     author.save(update_fields=["pen_name"])
@@ -274,7 +281,7 @@ def submit(request: HttpRequest) -> HttpResponseBase:
         place = budgets.UPLOADS.take(request)
         if isinstance(place, budgets.Refusal):
             return place.applied_to(render(request, "authors/home.html",
-                                           _home_context(author, upload_error=place.message)))
+                                           _home_context(request, author, upload_error=place.message)))
     handler = SpoolingUploadHandler(request)
     request.upload_handlers = [handler]
     content_length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -343,7 +350,7 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
 def _home_again(request: HttpRequest, author: Author, error: str | None,
                 form: SubmissionForm | None = None, files_again: bool = False) -> HttpResponse:
     # A browser never fills a file field again: say so when the other fields are kept.
-    context = _home_context(author, upload_error=error,
+    context = _home_context(request, author, upload_error=error,
                             files_again=files_again or form is not None)
     if form is not None:
         context["submission_form"] = form
@@ -444,6 +451,7 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
         return _review(request, author, pending,
                        reasons[exc.stage] + " " + _("You can try again, or cancel."), status=503)
     pending_uploads.remove_claimed(claimed)
+    titles.keep_title(submission, pending.title)  # for her own page; the manifest has the editors'
     unused_identities.mark_came_back(author)
     request.session[SESSION_PENDING] = [
         p for p in request.session.get(SESSION_PENDING, []) if p != pending.id

@@ -24,7 +24,7 @@ from django.db import models, transaction
 
 from portal.store import Store, batch_boundary
 
-from .models import Submission, SubmissionFile
+from .models import Submission, SubmissionFile, TitleCopy
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,9 @@ class Holder:
         return self.model._default_manager.filter(**self.only)
 
 
-HOLDERS: list[Holder] = [Holder(SubmissionFile, "blob")]
+# Title copies are for the author's own page: editors read titles in the manifest.
+HOLDERS: list[Holder] = [Holder(SubmissionFile, "blob"),
+                         Holder(TitleCopy, "blob", readable=False)]
 
 
 def holds_ciphertext(model: type[models.Model], column: str, *, readable: bool = True,

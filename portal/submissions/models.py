@@ -107,6 +107,24 @@ class Submission(models.Model):
         return str(self.public_id)[:8]
 
 
+class TitleCopy(models.Model):
+    """A version's title, encrypted to its author's reply key (and the editors' keys).
+
+    Her own page shows her titles, opened with her reply key while she is
+    logged in; at rest the server holds only this ciphertext (the manifest's
+    copy is for the editors alone).
+    """
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE,
+                                      related_name="title_copy")
+    blob = models.CharField(max_length=40, unique=True)
+    # The author's reply key it was encrypted to (its fingerprint).
+    reply_key = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"title of {self.submission}"
+
+
 class SubmissionFile(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="files")
     position = models.PositiveSmallIntegerField()
