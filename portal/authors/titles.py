@@ -6,8 +6,8 @@ a title can identify her (or her subject), so the server must never keep it
 readable: the editors' copy is inside the manifest, encrypted to them.
 
 Promise: when a version is sent, its title is encrypted once more, to the
-editors and to the author's generated reply key (`TitleCopy`), in a throwaway
-keyring as thread messages are. Her page opens these copies with the reply
+author's generated reply key alone (`TitleCopy`, ciphertext kept in the row),
+in a throwaway keyring as thread messages are, which is deleted at once. Her page opens these copies with the reply
 key, whose passphrase comes from her codename (`portal.correspondence.unlock`)
 and exists only while she is logged in with it; in memory, for that request.
 Without it (an author using her own key, or an older session) the page shows
@@ -17,7 +17,6 @@ submission itself was already stored.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -27,9 +26,8 @@ from portal.correspondence import replykeys
 from portal.correspondence.models import ReplyKey
 from portal.counters import count
 from portal.crypto import replykey
-from portal.store import Store
+from portal.crypto.openpgp import EncryptionFailed
 from portal.submissions.models import Author, Submission, TitleCopy
-from portal.submissions.sealing import NotSealed, sealing
 
 
 def keep_title(submission: Submission, title: str) -> None:
@@ -38,13 +36,16 @@ def keep_title(submission: Submission, title: str) -> None:
     if key is None or not key.generated:
         return  # her own key: the server could not open it for her page anyway
     try:
-        with replykeys.throwaway_keyring() as ring, sealing(ring) as seal:
+        with replykeys.throwaway_keyring() as ring:
             fingerprint = replykeys.usable_fingerprint(key, ring)
             if fingerprint is None:
                 return
-            blob = seal.put(io.BytesIO(title.encode("utf-8")), also=[fingerprint])
-            TitleCopy.objects.create(submission=submission, blob=blob, reply_key=fingerprint)
-    except (NotSealed, DatabaseError, OSError) as failed:
+            sealed = ring.home / "title.gpg"  # ciphertext, gone with the keyring
+            ring.encrypt_bytes(title.encode("utf-8"), sealed, [fingerprint])
+            ciphertext = sealed.read_bytes()
+        TitleCopy.objects.create(submission=submission, ciphertext=ciphertext,
+                                 reply_key=fingerprint)
+    except (EncryptionFailed, DatabaseError, OSError) as failed:
         count(f"title copy not kept: {type(failed).__name__}")
 
 
@@ -59,13 +60,7 @@ def titles(author: Author, versions: Iterable[Submission], secret: bytes | None)
             copies.setdefault(copy.reply_key, []).append(copy)
     opened: dict[int, str] = {}
     for fingerprint, group in copies.items():
-        ciphertexts = []
-        for copy in group:
-            try:
-                with Store.default().open(copy.blob) as handle:
-                    ciphertexts.append(handle.read())
-            except (OSError, ValueError):
-                ciphertexts.append(b"")
+        ciphertexts = [bytes(copy.ciphertext) for copy in group]
         try:
             plaintexts = replykey.decrypt_messages(
                 keys[fingerprint].locked_secret_key, replykeys.passphrase(secret), ciphertexts,

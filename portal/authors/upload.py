@@ -49,7 +49,7 @@ class Problem(enum.StrEnum):
                 "You can send at most %(n)d files at once.") % {"n": limit},
             Problem.FILE_TOO_LARGE: lambda: (_(
                 "“%(name)s” is larger than %(size)s, the most one file can be. Nothing was "
-                "sent; please choose a smaller file.") if name else _(
+                "kept; please choose a smaller file.") if name else _(
                 "Each file can be at most %(size)s. Nothing was kept; please send a smaller "
                 "file.")) % {"size": filesizeformat(limit), "name": name},
             Problem.SUBMISSION_TOO_LARGE: lambda: _(

@@ -305,9 +305,11 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
     pending_uploads.sweep()
     if not (request.content_type or "").startswith("multipart/form-data") and handler.refusal is None:
         handler.refusal = UploadRefused(Problem.NOT_MULTIPART)
-    # Reading POST streams the upload through the handler. After a refusal it
-    # stops at the first file (or where the limit broke): the fields before that
-    # (title and message come first in the form) are kept for the form.
+    if handler.refusal is not None:  # refused before reading (declared length, not multipart)
+        return _home_again(request, author, handler.refusal.sentence())
+    # Reading POST streams the upload through the handler. A limit broken while
+    # streaming stops it there: the fields before that point (title and message
+    # come first in the form) are kept for the form.
     form = SubmissionForm(request.POST)
     if handler.refusal is not None:
         form.is_valid()

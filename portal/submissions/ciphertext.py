@@ -24,7 +24,7 @@ from django.db import models, transaction
 
 from portal.store import Store, batch_boundary
 
-from .models import Submission, SubmissionFile, TitleCopy
+from .models import Submission, SubmissionFile
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,7 @@ class Holder:
         return self.model._default_manager.filter(**self.only)
 
 
-# Title copies are for the author's own page: editors read titles in the manifest.
-HOLDERS: list[Holder] = [Holder(SubmissionFile, "blob"),
-                         Holder(TitleCopy, "blob", readable=False)]
+HOLDERS: list[Holder] = [Holder(SubmissionFile, "blob")]
 
 
 def holds_ciphertext(model: type[models.Model], column: str, *, readable: bool = True,

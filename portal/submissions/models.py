@@ -108,16 +108,17 @@ class Submission(models.Model):
 
 
 class TitleCopy(models.Model):
-    """A version's title, encrypted to its author's reply key (and the editors' keys).
+    """A version's title as an OpenPGP message to its author's reply key alone.
 
     Her own page shows her titles, opened with her reply key while she is
-    logged in; at rest the server holds only this ciphertext (the manifest's
-    copy is for the editors alone).
+    logged in; at rest the server holds only this ciphertext (the editors read
+    the title in the manifest). A title is short, so its ciphertext lives in
+    the row and goes with it.
     """
 
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE,
                                       related_name="title_copy")
-    blob = models.CharField(max_length=40, unique=True)
+    ciphertext = models.BinaryField()
     # The author's reply key it was encrypted to (its fingerprint).
     reply_key = models.CharField(max_length=64)
 

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False,
                                            verbose_name="ID")),
-                ("blob", models.CharField(max_length=40, unique=True)),
+                ("ciphertext", models.BinaryField()),
                 ("reply_key", models.CharField(max_length=64)),
                 ("submission", models.OneToOneField(on_delete=models.deletion.CASCADE,
                                                     related_name="title_copy",
