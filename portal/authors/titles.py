@@ -7,9 +7,10 @@ readable: the editors' copy is inside the manifest, encrypted to them.
 
 Promise: when a version is sent, its title is encrypted once more, to the
 author's generated reply key alone (`TitleCopy`, ciphertext kept in the row),
-in a throwaway keyring as thread messages are, which is deleted at once. Her page opens these copies with the reply
-key, whose passphrase comes from her codename (`portal.correspondence.unlock`)
-and exists only while she is logged in with it; in memory, for that request.
+in a throwaway keyring (as thread messages are) that is deleted at once. Her
+page opens these copies with the reply key, whose passphrase comes from her
+codename (`portal.correspondence.unlock`) and exists only while she is logged
+in with it: in memory, for that request.
 Without it (an author using her own key, or an older session) the page shows
 references only. A title that could not be sealed is simply not shown: the
 submission itself was already stored.
