@@ -97,8 +97,9 @@ def author_journey(walk: Walk, tmp_path: Path, server: LiveServer, editor_keypai
     walk.goto("start", "/")
     walk.above("#login-heading", "#new-heading")
     assert page.locator("#script-warning").is_hidden()  # 7. no script ran, no warning
-    safest = page.inner_text("#safest")
-    assert "Android" in safest and "Onion Browser" in safest
+    safest = page.inner_text("#safest")  # computer, Android, iPhone
+    assert page.locator("#safest li").count() == 3
+    assert "Android" in safest and "Onion Browser" in safest and "Gold" in safest
     wrong = "aida aihao aihu aida aihao aihu aidaa" if pinyin else "angular proton wooing a b c d"
     page.fill("#id_codename", wrong)
     assert walk.masking() == "disc"

@@ -286,10 +286,11 @@ def submit(request: HttpRequest) -> HttpResponseBase:
     request.upload_handlers = [handler]
     content_length = int(request.META.get("CONTENT_LENGTH") or 0)
     try:
-        if content_length > settings.PORTAL_MAX_SUBMISSION_BYTES + 1 * MiB:
+        declared_too_large = content_length > settings.PORTAL_MAX_SUBMISSION_BYTES + 1 * MiB
+        if declared_too_large:
             handler.refusal = UploadRefused(Problem.SUBMISSION_TOO_LARGE,
                                             settings.PORTAL_MAX_SUBMISSION_BYTES)
-        return _submit(request, handler=handler)
+        return _submit(request, handler=handler, unread=declared_too_large)
     finally:
         # Whatever happened, no raw spool outlives the request; the pending
         # upload (if any) holds the cleaned copies under its own key.
@@ -301,11 +302,13 @@ submit.access = "author"  # type: ignore[attr-defined]
 
 @csrf_protect
 @author_required
-def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler) -> HttpResponse:
+def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler,
+            unread: bool = False) -> HttpResponse:
     pending_uploads.sweep()
     if not (request.content_type or "").startswith("multipart/form-data") and handler.refusal is None:
         handler.refusal = UploadRefused(Problem.NOT_MULTIPART)
-    if handler.refusal is not None:  # refused before reading (declared length, not multipart)
+        unread = True
+    if unread and handler.refusal is not None:  # refused by what it declared: never read
         return _home_again(request, author, handler.refusal.sentence())
     # Reading POST streams the upload through the handler. A limit broken while
     # streaming stops it there: the fields before that point (title and message
