@@ -136,6 +136,18 @@ def test_a_spent_login_budget_is_told_at_the_top_too(client, db, settings):
     assert error < first_form and "Too many wrong codenames" in text_of(refused)
 
 
+def test_a_spent_new_codename_budget_is_told_at_the_top(client, db, settings):
+    settings.PORTAL_NEW_CODENAMES_PER_CIRCUIT = 1
+    client.post("/author/new/", {"pen_name": ""})
+    client.post("/author/logout/")
+    refused = client.post("/author/new/", {"pen_name": "夜莺"})
+    assert refused.status_code == 429
+    error, first_form = main_order(refused, 'id="new-error"', "<form")
+    assert error < first_form
+    # What she typed stays in the form.
+    assert lxml.html.fromstring(refused.content).get_element_by_id("id_pen_name").get("value") == "夜莺"
+
+
 def test_the_codename_field_masks_with_css_and_the_box_unmasks_it_without_script():
     css = (settings.BASE_DIR / "portal" / "static" / "portal" / "portal.css").read_text()
     assert ".masked { -webkit-text-security: disc; }" in css
@@ -160,7 +172,9 @@ def test_a_pinyin_codename_is_shown_word_by_word_with_its_characters(client, db)
 def test_traditional_pages_show_traditional_characters(client, db):
     page = client.post("/author/new/", {"style": "pinyin"}, HTTP_ACCEPT_LANGUAGE="zh-TW")
     tree = lxml.html.fromstring(page.content)
-    for item in tree.xpath("//ol[@id='codename-words']/li"):
+    items = tree.xpath("//ol[@id='codename-words']/li")
+    assert len(items) == 7
+    for item in items:
         word = item.xpath("./span[@class='word']")[0].text
         assert item.xpath("./span[@class='characters']")[0].text == codenames.characters(word, True)
 
