@@ -13,8 +13,12 @@
   pages (Cross-Origin-Embedder-Policy); and no page may use the camera,
   microphone, location or other device features (Permissions-Policy).
 - Editor pages (under /editor/) get `settings.PORTAL_EDITOR_CSP`, which adds
-  same-origin scripts for the security-key ceremony; every other response gets
-  SECURE_CSP from Django's CSP middleware, which keeps a policy already set.
+  same-origin scripts for the security-key ceremony. Every other page gets
+  SECURE_CSP plus one script, by its full URL on this host and nothing else:
+  `settings.PORTAL_WARNING_SCRIPT`, which only reveals the warning that
+  scripts are running (Tor Browser at "Safest" never runs it). Responses
+  without a known host (a refused Host header) get SECURE_CSP alone, from
+  Django's CSP middleware, which keeps a policy already set.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from collections.abc import Callable
 from typing import cast
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
 from django.utils.cache import add_never_cache_headers
 from django.utils.csp import CSP, build_policy
 
@@ -62,9 +68,27 @@ class PrivacyHeadersMiddleware:
             response.headers.setdefault(name, value)
         if request.path.startswith(EDITOR_PREFIX):
             response.headers.setdefault(str(CSP.HEADER_ENFORCE), self.editor_policy)
+        else:
+            policy = warning_script_policy(request)
+            if policy:
+                response.headers.setdefault(str(CSP.HEADER_ENFORCE), policy)
         for morsel in response.cookies.values():
             morsel["httponly"] = True
             morsel["samesite"] = "Strict"
             if request.is_secure():
                 morsel["secure"] = True
         return response
+
+
+def warning_script_policy(request: HttpRequest) -> str:
+    """SECURE_CSP with the warning script allowed by its exact URL ("" without a valid host).
+
+    A source with a path matches that one file, so no other script of this
+    origin (and no inline script) may run on an author page.
+    """
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return ""
+    script = f"{request.scheme}://{host}{static(settings.PORTAL_WARNING_SCRIPT)}"
+    return build_policy({**cast(dict[str, list[str]], settings.SECURE_CSP), "script-src": [script]})

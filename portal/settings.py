@@ -233,6 +233,9 @@ SECURE_CSP: dict[str, list[str]] = {
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.NONE],
 }
+# Author pages may run one script, named by its full URL (portal.middleware): it only
+# reveals the warning that scripts are on, so it never runs at Tor Browser's "Safest".
+PORTAL_WARNING_SCRIPT = "portal/noscript-warning.js"
 # Editor pages (under /editor/) may also run same-origin scripts and call back
 # to this origin: django-otp-webauthn's security-key ceremony is /static/ JavaScript
 # that posts to /editor/webauthn/. Author pages never get this policy.

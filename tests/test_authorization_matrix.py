@@ -120,7 +120,10 @@ ROUTES: dict[str, Entry] = {
     "authors:start": r("public"),
     "authors:new": r("public", "POST"),
     "authors:login": r("public", "POST", all=403),  # no codename: the one refusal for all
-    "authors:logout": r("public", "POST", all=START),
+    "authors:logout": r("public", "POST", all="/author/logged-out/"),  # advice on what next
+    "authors:logged_out": r("public"),
+    "authors:codename": r("author"),  # only in the session the codename was made in
+    "authors:check_codename": r("author", "POST"),
     "authors:language": r("public", "POST", all=START),  # back to the page it came from
     "authors:home": r("author"),
     "authors:pen_name": r("author", "POST"),
@@ -128,7 +131,7 @@ ROUTES: dict[str, Entry] = {
     "authors:confirm": r("author", "POST"),
     "authors:cancel": r("author", "POST"),
     "authors:received": r("author"),
-    "authors:withdraw": r("author", "POST"),
+    "authors:withdraw": r("author", "GET POST"),  # GET only asks
     "authors:delete": r("author", "POST"),  # without confirm=yes it only asks again
     "authors:write": r("author", "POST"),
     "authors:message_asc": r("author"),

@@ -159,7 +159,9 @@ class AuthorJourney:
                                          "your phone, in photos, in notes or in a cloud service: a phone "
                                          "is easily searched or taken.")
         assert phone_advice in self.page.inner_text("main")
-        self.click_to("home", f"text={expect(self.lang, 'I have written it down — continue')}")
+        # She types it back from her paper once before going on.
+        self.page.fill("#id_check-codename", codename)
+        self.click_to("home", f"button:text-is('{expect(self.lang, 'Check and continue')}')")
         return codename
 
     def upload(self, draft: Path, title: str, message: str) -> None:
@@ -182,6 +184,8 @@ class AuthorJourney:
     def log_out(self) -> None:
         self.click_to("logged out", f"header button:text-is('{expect(self.lang, 'Log out')}')")
         assert self.page.get_attribute("html", "lang") == LANG_ATTRIBUTE[self.lang]  # the choice stays
+        assert self.page.locator("#after-logout").count() == 1  # advice: close Tor Browser
+        self.click_to("start again", f"main a:text-is('{expect(self.lang, 'Back to the start page')}')")
 
     def log_in(self, codename: str, pen_name: str) -> None:
         self.page.fill("#id_codename", codename)

@@ -67,7 +67,8 @@ def longest_forms() -> tuple[dict[str, dict[str, str]], dict[str, uuid.UUID]]:
     submission = {"public_id": uuid.uuid4()}
     return {
         "authors:new": {"pen_name": WIDEST * settings.PORTAL_MAX_PEN_NAME_CHARS, "style": "english"},
-        "authors:login": {"codename": WIDEST * MAX_INPUT_CHARS},
+        "authors:login": {"codename": WIDEST * MAX_INPUT_CHARS, "show": "yes"},
+        "authors:check_codename": {"check-codename": WIDEST * MAX_INPUT_CHARS, "show": "yes"},
         "authors:logout": {},
         "authors:pen_name": {"pen_name": WIDEST * settings.PORTAL_MAX_PEN_NAME_CHARS},
         "authors:confirm": {"pending": "0" * 32, "key": "k" * 64,
@@ -87,7 +88,7 @@ def longest_forms() -> tuple[dict[str, dict[str, str]], dict[str, uuid.UUID]]:
 
 # Routes that only answer GET; their bodies get the site's smallest bound all the same.
 READ_ONLY = {"authors:start", "authors:home", "authors:received", "authors:message_asc",
-             "authors:reply_key"}
+             "authors:reply_key", "authors:logged_out", "authors:codename"}
 # Uploads stream to the portal with their own bound (tests/test_deploy.py).
 STREAMED = {"authors:submit"}
 

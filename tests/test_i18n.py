@@ -261,9 +261,20 @@ def author_pages(client: Client) -> dict[str, str]:
     assert received.status_code == 302, received.content[:300]
     keep("received", client.get(received["Location"]))
     keep("home: with a submission", client.get("/author/"))
+    again = client.post("/author/submit/confirm/", {"pending": review.pending, "key": review.key})
+    keep("received: already sent", client.get(again["Location"]))
     keep("home: upload gone", client.post("/author/submit/confirm/", {
-        "pending": review.pending, "key": review.key}))
+        "pending": "0" * 32, "key": review.key}))
     keep("not found", client.get("/no-such-page/"))
+    # Pages that ask before something final, or say what was not done.
+    piece = received["Location"].split("?")[0]
+    keep("withdraw?", client.get(piece + "withdraw/"))
+    keep("start: logged in", client.get("/"))
+    keep("new identity?", client.post("/author/new/", {"pen_name": ""}))
+    keep("codename again", client.get("/author/codename/"))
+    keep("codename typed wrong", client.post("/author/codename/check/", {"check-codename": "x"}))
+    keep("logged out", client.post("/author/logout/", follow=True))
+    keep("codename gone", client.get("/author/codename/", follow=True))
     csrf = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=client.defaults["HTTP_ACCEPT_LANGUAGE"])
     keep("form expired", csrf.post("/author/login/", {"codename": "x"}))
     return pages

@@ -159,10 +159,16 @@ def test_refused_file_is_sent_only_when_author_ticks_the_box(
 def test_confirm_twice_sends_once(client, editor, data_dir):
     new_author(client)
     review = review_of(upload(client, [("a.txt", b"once")]))
-    assert confirm(client, review).status_code == 302
+    first = confirm(client, review)
+    assert first.status_code == 302
     again = confirm(client, review)
-    assert again.status_code == 400
-    assert "no longer waiting" in again.content.decode()
+    # Not "maybe sent, maybe cancelled, maybe expired": she is told it was sent, and where.
+    assert again.status_code == 302 and again["Location"].endswith("?again=1")
+    assert again["Location"].split("?")[0] == first["Location"].split("?")[0]
+    page = client.get(again["Location"]).content.decode()
+    ref = Submission.objects.get().short_id
+    assert f"This upload was already sent, as submission {ref}." in page
+    assert "no longer waiting" not in page
     assert Submission.objects.count() == 1
 
 

@@ -22,7 +22,8 @@ from tests.routes import all_routes
 
 MARKS = {"public", "author", "editor", "managing", "enrolment", "api-editor", "api-public"}
 PUBLIC = {
-    "authors:start", "authors:new", "authors:login", "authors:logout", "authors:language",
+    "authors:start", "authors:new", "authors:login", "authors:logout", "authors:logged_out",
+    "authors:language",
     "editorial:login", "editorial:logout", "editorial:webauthn_login_begin",
     "editorial:webauthn_login_complete", "editorial:webauthn_jsi18n", "admin:login",
     "api:token", "api:openapi", "health",

@@ -27,11 +27,13 @@ from portal.store import Store
 from portal.submissions.models import Author
 from portal.submissions.unused import mark_came_back
 
+from .expiry import expired_aware
 from .identity import attempt_codename, canonical
 from .submission_views import submission_context
 
 
 @require_POST
+@expired_aware("message")
 @author_required
 def write(request: HttpRequest, author: Author, public_id: str) -> HttpResponse:
     first = own_submission(author, public_id).first_version

@@ -47,9 +47,11 @@ class Problem(enum.StrEnum):
         return {
             Problem.TOO_MANY_FILES: lambda: _(
                 "You can send at most %(n)d files at once.") % {"n": limit},
-            Problem.FILE_TOO_LARGE: lambda: _(
+            Problem.FILE_TOO_LARGE: lambda: (_(
+                "“%(name)s” is larger than %(size)s, the most one file can be. Nothing was "
+                "kept; please choose a smaller file.") if name else _(
                 "Each file can be at most %(size)s. Nothing was kept; please send a smaller "
-                "file.") % {"size": filesizeformat(limit)},
+                "file.")) % {"size": filesizeformat(limit), "name": name},
             Problem.SUBMISSION_TOO_LARGE: lambda: _(
                 "All files together can be at most %(size)s. Nothing was kept.")
             % {"size": filesizeformat(limit)},
@@ -68,13 +70,14 @@ class Problem(enum.StrEnum):
 class UploadRefused(Exception):
     """An upload broke a limit; `problem` names which, `limit` gives the number."""
 
-    def __init__(self, problem: Problem, limit: int = 0) -> None:
+    def __init__(self, problem: Problem, limit: int = 0, name: str = "") -> None:
         super().__init__(problem.value)
         self.problem = Problem(problem)
         self.limit = limit
+        self.name = name  # the file that broke it, when one did
 
     def sentence(self) -> str:
-        return self.problem.sentence(self.limit)
+        return self.problem.sentence(self.limit, name=self.name)
 
 
 class RefuseFilesHandler(FileUploadHandler):
@@ -151,7 +154,8 @@ class SpoolingUploadHandler(FileUploadHandler):
         self._total = 0
 
     def _refuse(self, problem: Problem, limit: int) -> None:
-        self.refusal = UploadRefused(problem, limit)
+        name = self._current.name if self._current is not None else ""
+        self.refusal = UploadRefused(problem, limit, name)
         self.discard()
         raise StopUpload(connection_reset=True)
 

@@ -15,7 +15,7 @@ from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -29,14 +29,16 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.access import author_required, current_author, log_in_author, log_out, public
 from portal.correspondence import replykeys, unlock
 from portal.counters import count
+from portal.crypto import codenames
 from portal.crypto.spool import SpoolCorrupt
 from portal.sanitize import CleaningRefused
 from portal.submissions import unused as unused_identities
 from portal.submissions.models import Author
 
-from . import budgets, sending
+from . import budgets, first_session, sending, titles
 from . import pending as pending_uploads
 from .busy import busy_page
+from .expiry import expired_aware, expired_page, session_expired
 from .forms import CodenameForm, NewAuthorForm, PenNameForm, SubmissionForm
 from .identity import attempt_codename, create_author, reply_secret_for
 from .reporting import describe
@@ -51,6 +53,7 @@ from .sending import (
 from .upload import Problem, SpooledUploadedFile, SpoolingUploadHandler, UploadRefused
 
 SESSION_PENDING = "pending_uploads"
+SESSION_SENT = "sent_uploads"
 MAX_PENDING_PER_SESSION = 5
 MiB = 1024 * 1024
 
@@ -61,10 +64,29 @@ def default_codename_style() -> str:
 
 
 def _start_page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:
+    # A logged-in author sees her session here too, never a page that looks logged out.
     return render(request, "authors/start.html", {
+        "author": current_author(request),
         "pen_name_form": NewAuthorForm(), "login_form": CodenameForm(),
         "codename_style": default_codename_style(), **context,
     }, status=status)
+
+
+def codename_words(codename: str) -> list[dict[str, str]]:
+    """The codename word by word, each pinyin word with its characters in the page's script."""
+    traditional = (get_language() or "") == "zh-hant"
+    script = "zh-Hant" if traditional else "zh-Hans"
+    return [{"word": word, "characters": codenames.characters(word, traditional), "lang": script}
+            for word in codename.split()]
+
+
+def _codename_page(request: HttpRequest, author: Author, codename: str, status: int = 200,
+                   **extra: Any) -> HttpResponse:
+    return render(request, "authors/codename.html", {
+        "codename": codename, "words": codename_words(codename),
+        "codename_style": codenames.style_of(codename), "author": author,
+        "unused_days": settings.PORTAL_UNUSED_IDENTITY_DAYS,
+        "check_form": CodenameForm(prefix="check"), **extra}, status=status)
 
 
 @public
@@ -81,6 +103,11 @@ def new_author(request: HttpRequest) -> HttpResponse:
         return _start_page(request, status=400, pen_name_form=form,
                            codename_style=form.data.get("style") or default_codename_style())
     style = form.cleaned_data["style"] or default_codename_style()
+    current = current_author(request)
+    if current is not None and request.POST.get("replace") != "yes":
+        # A new codename ends this session: say so, and what stays with the old one.
+        return render(request, "authors/replace.html", {
+            "author": current, "pen_name": form.cleaned_data["pen_name"], "style": style})
     # Counted only for a well-formed request, and before any KDF runs. A new
     # codename is never given back: making one is what the budget counts.
     place = budgets.NEW_CODENAMES.take(request)
@@ -89,9 +116,8 @@ def new_author(request: HttpRequest) -> HttpResponse:
                                             pen_name_form=form, codename_style=style))
     author, codename = create_author(form.cleaned_data["pen_name"], style)
     log_in_author(request, author)
-    response = render(request, "authors/codename.html", {
-        "codename": codename, "codename_style": style, "author": author,
-        "unused_days": settings.PORTAL_UNUSED_IDENTITY_DAYS})
+    response = _codename_page(request, author, codename)
+    first_session.remember(request, response, codename)
     # No reply key yet: it is made when first needed (replykeys.ready_for_replies),
     # from the secret this cookie carries, so a codename never used again costs no key.
     unlock.remember(request, response, author, reply_secret_for(codename))
@@ -110,12 +136,17 @@ def login(request: HttpRequest) -> HttpResponse:
     form = CodenameForm(request.POST)
     attempt = attempt_codename(request, form.data.get("codename", "")) if form.is_valid() \
         else None
+    # What she typed comes back in the field, shown if she asked to see it, so she
+    # can find the wrong word (it is only what this request carried).
+    typed = {"typed": form.data.get("codename", "")[:codenames.MAX_INPUT_CHARS],
+             "show_typed": request.POST.get("show") == "yes"}
     if attempt is not None and attempt.refusal is not None:
-        return attempt.refusal.applied_to(_start_page(request, login_error=attempt.refusal.message))
+        return attempt.refusal.applied_to(_start_page(request, login_error=attempt.refusal.message,
+                                                      **typed))
     if attempt is None or attempt.author is None:
         # One message for every failure: unknown, mistyped, malformed or too long.
         return _start_page(request, status=403, login_error=_(
-            "That codename was not recognised. Check each word and try again."))
+            "That codename was not recognised. Check each word and try again."), **typed)
     author = attempt.author
     log_in_author(request, author)
     unused_identities.mark_came_back(author)
@@ -126,6 +157,7 @@ def login(request: HttpRequest) -> HttpResponse:
             replykeys.ready_for_replies(author, attempt.secret)
     response = redirect("authors:home")
     unlock.remember(request, response, author, attempt.secret)
+    first_session.forget(response)  # a later session never shows the codename again
     return response
 
 
@@ -133,17 +165,65 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     log_out(request)
-    response = redirect("authors:start")
+    response = redirect("authors:logged_out")
     unlock.forget(response)
+    first_session.forget(response)
     return response
 
 
-def _home_context(author: Author, **extra: Any) -> dict[str, Any]:
+@public
+@require_GET
+def logged_out(request: HttpRequest) -> HttpResponse:
+    """What to do next, as SecureDrop advises: end the browser session, not just ours."""
+    return render(request, "authors/logged_out.html", {"author": current_author(request)})
+
+
+@require_GET
+@author_required
+def codename_again(request: HttpRequest, author: Author) -> HttpResponse:
+    """The codename once more, in the session it was made in (see first_session)."""
+    codename = first_session.codename(request)
+    if codename is None:
+        return render(request, "authors/codename_gone.html", {"author": author})
+    return _codename_page(request, author, codename, again=True)
+
+
+@require_POST
+@expired_aware("other")
+@author_required
+def check_codename(request: HttpRequest, author: Author) -> HttpResponse:
+    """Typed back once from paper: proof it was written down before she goes on."""
+    codename = first_session.codename(request)
+    if codename is None:
+        return redirect("authors:home")
+    typed = request.POST.get("check-codename", "")[:codenames.MAX_INPUT_CHARS]
+    if not first_session.typed_back(request, typed):
+        return _codename_page(request, author, codename, status=400, typed=typed, check_error=_(
+            "These words are not your codename. Compare what you wrote down with the words "
+            "above, word by word, and type it again."))
+    first_session.mark_checked(request)
+    return redirect(reverse("authors:home") + "?checked=1")
+
+
+def _home_context(request: HttpRequest, author: Author, **extra: Any) -> dict[str, Any]:
+    submissions = list(author.submissions.filter(revision_of__isnull=True).annotate(
+        n_versions=Count("revisions", distinct=True) + 1,
+        n_messages=Count("messages", distinct=True),
+        n_from_editors=Count("messages", distinct=True, filter=Q(messages__sender="editor"))))
+    versions = list(author.submissions.order_by("version"))  # type: ignore[attr-defined]
+    opened = titles.titles(author, versions, unlock.secret(request, author)) if submissions else {}
+    for submission in submissions:
+        # Editors' messages not yet on her screen, and the newest title her key opens.
+        submission.n_unread = max(  # type: ignore[attr-defined]
+            0, submission.n_from_editors - submission.editor_messages_seen)
+        submission.title = next(  # type: ignore[attr-defined]
+            (opened[v.pk] for v in reversed(versions)
+             if v.pk in opened and (v.revision_of_id or v.pk) == submission.pk), "")
     return {
         "author": author,
-        "submissions": author.submissions.filter(revision_of__isnull=True).annotate(
-            n_versions=Count("revisions", distinct=True) + 1,
-            n_messages=Count("messages", distinct=True)),
+        "submissions": submissions,
+        "first_session": first_session.codename(request) is not None,
+        "unchecked": not first_session.checked(request),
         "pen_name_form": PenNameForm(initial={"pen_name": author.pen_name}),
         "submission_form": extra.pop("submission_form", SubmissionForm()),
         "open": submissions_open(),
@@ -163,15 +243,17 @@ def upload_limits() -> dict[str, int]:
 @require_GET
 @author_required
 def home(request: HttpRequest, author: Author) -> HttpResponse:
-    return render(request, "authors/home.html", _home_context(author))
+    return render(request, "authors/home.html", _home_context(
+        request, author, codename_checked=request.GET.get("checked") == "1"))
 
 
 @require_POST
+@expired_aware("other")
 @author_required
 def change_pen_name(request: HttpRequest, author: Author) -> HttpResponse:
     form = PenNameForm(request.POST)
     if not form.is_valid():
-        return render(request, "authors/home.html", _home_context(author, pen_name_form=form),
+        return render(request, "authors/home.html", _home_context(request, author, pen_name_form=form),
                       status=400)
     author.pen_name = form.cleaned_data["pen_name"]
     author.save(update_fields=["pen_name"])
@@ -190,21 +272,25 @@ def submit(request: HttpRequest) -> HttpResponseBase:
     the upload handler must be in place before anything reads the body.
     """
     author = current_author(request)
+    if author is None and session_expired(request):
+        # Say what was not sent; the body is never read.
+        return expired_page(request, "upload")
     if author is not None:
         # Counted before a byte of the body is read (the CSRF check inside reads it),
         # and only for a logged-in author: anyone else is turned away unread below.
         place = budgets.UPLOADS.take(request)
         if isinstance(place, budgets.Refusal):
             return place.applied_to(render(request, "authors/home.html",
-                                           _home_context(author, upload_error=place.message)))
+                                           _home_context(request, author, upload_error=place.message)))
     handler = SpoolingUploadHandler(request)
     request.upload_handlers = [handler]
     content_length = int(request.META.get("CONTENT_LENGTH") or 0)
     try:
-        if content_length > settings.PORTAL_MAX_SUBMISSION_BYTES + 1 * MiB:
+        declared_too_large = content_length > settings.PORTAL_MAX_SUBMISSION_BYTES + 1 * MiB
+        if declared_too_large:
             handler.refusal = UploadRefused(Problem.SUBMISSION_TOO_LARGE,
                                             settings.PORTAL_MAX_SUBMISSION_BYTES)
-        return _submit(request, handler=handler)
+        return _submit(request, handler=handler, unread=declared_too_large)
     finally:
         # Whatever happened, no raw spool outlives the request; the pending
         # upload (if any) holds the cleaned copies under its own key.
@@ -216,15 +302,21 @@ submit.access = "author"  # type: ignore[attr-defined]
 
 @csrf_protect
 @author_required
-def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler) -> HttpResponse:
+def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler,
+            unread: bool = False) -> HttpResponse:
     pending_uploads.sweep()
     if not (request.content_type or "").startswith("multipart/form-data") and handler.refusal is None:
         handler.refusal = UploadRefused(Problem.NOT_MULTIPART)
-    if handler.refusal is None:
-        request.POST  # noqa: B018 - reading POST streams the upload through the handler
-    if handler.refusal is not None:
+        unread = True
+    if unread and handler.refusal is not None:  # refused by what it declared: never read
         return _home_again(request, author, handler.refusal.sentence())
+    # Reading POST streams the upload through the handler. A limit broken while
+    # streaming stops it there: the fields before that point (title and message
+    # come first in the form) are kept for the form.
     form = SubmissionForm(request.POST)
+    if handler.refusal is not None:
+        form.is_valid()
+        return _home_again(request, author, handler.refusal.sentence(), form, files_again=True)
     uploads = [f.spooled for f in request.FILES.getlist("files")
                if isinstance(f, SpooledUploadedFile)]
     if not form.is_valid():
@@ -261,8 +353,10 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
 
 
 def _home_again(request: HttpRequest, author: Author, error: str | None,
-                form: SubmissionForm | None = None) -> HttpResponse:
-    context = _home_context(author, upload_error=error)
+                form: SubmissionForm | None = None, files_again: bool = False) -> HttpResponse:
+    # A browser never fills a file field again: say so when the other fields are kept.
+    context = _home_context(request, author, upload_error=error,
+                            files_again=files_again or form is not None)
     if form is not None:
         context["submission_form"] = form
     return render(request, "authors/home.html", context, status=400)
@@ -308,10 +402,16 @@ def _gone(request: HttpRequest, author: Author) -> HttpResponse:
 
 
 @require_POST
+@expired_aware("confirm")
 @author_required
 def confirm(request: HttpRequest, author: Author) -> HttpResponse:
     pending = _owned_pending(request, author)
     if pending is None:
+        sent = request.session.get(SESSION_SENT, {}).get(request.POST.get("pending", ""))
+        if sent is not None and author.submissions.filter(public_id=sent).exists():
+            # The same confirm again (a double press, a reload): it was sent once, and
+            # she is told where, rather than "maybe sent, maybe not".
+            return redirect(reverse("authors:received", kwargs={"public_id": sent}) + "?again=1")
         return _gone(request, author)
     # Only files the author may send uncleaned count, whatever else the form says:
     # a program, a document with macros or an archive is never sent.
@@ -356,10 +456,15 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
         return _review(request, author, pending,
                        reasons[exc.stage] + " " + _("You can try again, or cancel."), status=503)
     pending_uploads.remove_claimed(claimed)
+    titles.keep_title(submission, pending.title)  # for her own page; the manifest has the editors'
     unused_identities.mark_came_back(author)
     request.session[SESSION_PENDING] = [
         p for p in request.session.get(SESSION_PENDING, []) if p != pending.id
     ]
+    # Which of this session's uploads became which submission, so a repeated confirm can
+    # say so. Only in the session: it ends with it.
+    sent = list(request.session.get(SESSION_SENT, {}).items())[-(MAX_PENDING_PER_SESSION - 1):]
+    request.session[SESSION_SENT] = {**dict(sent), pending.id: str(submission.public_id)}
     return redirect(reverse("authors:received", kwargs={"public_id": submission.public_id})
                     + "?sent=1")
 
@@ -370,6 +475,7 @@ def _revision_refused() -> str:
 
 
 @require_POST
+@expired_aware("other")
 @author_required
 def cancel(request: HttpRequest, author: Author) -> HttpResponse:
     pending_id = request.POST.get("pending", "")

@@ -44,6 +44,8 @@ from portal.crypto.pinyin import sound_key
 STYLES = ("english", "pinyin")
 LOOKUP_PURPOSE = "lookup"
 WORDLIST_FILES = {"english": "wordlists/eff_large.txt", "pinyin": "wordlists/pinyin.txt"}
+# Each pinyin word's characters (Simplified, Traditional), from the same build script.
+CHARACTERS_FILE = "wordlists/pinyin-characters.txt"
 CODENAME_WORDS = 7
 WORDLIST_SIZE = 7776  # each list
 ENTROPY_BITS = CODENAME_WORDS * math.log2(WORDLIST_SIZE)  # ≈ 90.47, for either style
@@ -98,6 +100,26 @@ def _pinyin_by_sound() -> dict[str, str]:
     if len(by_sound) != WORDLIST_SIZE or (set(by_sound) | _word_set("pinyin")) & _word_set("english"):
         raise RuntimeError("the pinyin codename wordlist is damaged (sounds overlap)")
     return by_sound
+
+
+@cache
+def _characters() -> dict[str, tuple[str, str]]:
+    path = resources.files("portal.crypto").joinpath(CHARACTERS_FILE)
+    rows = [line.split("\t") for line in path.read_text("utf-8").splitlines() if line]
+    table = {row[0]: (row[1], row[2]) for row in rows if len(row) == 3}
+    if set(table) != _word_set("pinyin"):
+        raise RuntimeError("the pinyin characters list does not match the pinyin wordlist")
+    return table
+
+
+def characters(word: str, traditional: bool = False) -> str:
+    """The Chinese characters a pinyin codename word stands for ("" for an English word).
+
+    Shown next to the pinyin so the author remembers a word, not a sound; login
+    takes only the pinyin.
+    """
+    found = _characters().get(word)
+    return "" if found is None else found[1 if traditional else 0]
 
 
 def generate(style: str = "english") -> str:

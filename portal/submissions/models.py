@@ -80,6 +80,9 @@ class Submission(models.Model):
     revision_of = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="revisions")
     version = models.PositiveSmallIntegerField(default=1)
+    # How many of the editors' messages the author has had on her screen (first
+    # version only): what her page marks as new. A count, never a time.
+    editor_messages_seen = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-id"]
@@ -102,6 +105,25 @@ class Submission(models.Model):
     @property
     def short_id(self) -> str:
         return str(self.public_id)[:8]
+
+
+class TitleCopy(models.Model):
+    """A version's title as an OpenPGP message to its author's reply key alone.
+
+    Her own page shows her titles, opened with her reply key while she is
+    logged in; at rest the server holds only this ciphertext (the editors read
+    the title in the manifest). A title is short, so its ciphertext lives in
+    the row and goes with it.
+    """
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE,
+                                      related_name="title_copy")
+    ciphertext = models.BinaryField()
+    # The author's reply key it was encrypted to (its fingerprint).
+    reply_key = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"title of {self.submission}"
 
 
 class SubmissionFile(models.Model):
