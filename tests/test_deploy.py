@@ -234,7 +234,9 @@ def test_tor_loads_an_editor_client_key_made_as_the_guide_says(tmp_path):
         directory.chmod(0o700)
     (clients / "alice.auth").write_text(f"descriptor:x25519:{public}\n")
     torrc = tmp_path / "torrc"
-    torrc.write_text((DEPLOY / "tor" / "torrc").read_text().replace("/var/lib/tor/", f"{tmp_path}/"))
+    # The SOCKS port moves to a free one: a system tor may hold 9050.
+    torrc.write_text((DEPLOY / "tor" / "torrc").read_text().replace("/var/lib/tor/", f"{tmp_path}/")
+                     .replace("127.0.0.1:9050", f"127.0.0.1:{free_port()}"))
     (tmp_path / "data").mkdir(mode=0o700)
     process = subprocess.Popen(
         [tor, "-f", str(torrc), "--defaults-torrc", os.devnull, "--DataDirectory",
@@ -268,7 +270,18 @@ def test_torrc_has_two_services_with_proof_of_work():
     ports = [words[2] for words in lines if words[0] == "HiddenServicePort"]
     site = (DEPLOY / "nginx" / "penname.conf").read_text()
     assert ports == re.findall(r"listen (127\.0\.0\.1:\d+)[ ;]", site)
-    assert ["SocksPort", "0"] in lines
+    # torsocks (penname-notify.service) needs Tor's SOCKS port, and only on loopback.
+    assert ["SocksPort", "0"] not in lines
+    assert [words for words in lines if words[0] == "SocksPort"] == [["SocksPort", "127.0.0.1:9050"]]
+    assert [words[1:] for words in lines if words[0] == "SocksPolicy"] == [
+        ["accept", "127.0.0.1"], ["reject", "*"]]
+    # ... where Debian's torsocks looks for it.
+    torsocks = Path("/etc/tor/torsocks.conf")
+    if torsocks.exists():
+        conf = dict(line.split(None, 1) for line in torsocks.read_text().splitlines()
+                    if line.strip() and not line.lstrip().startswith("#"))
+        assert conf.get("TorAddress", "127.0.0.1").strip() == "127.0.0.1"
+        assert conf.get("TorPort", "9050").strip() == "9050"
 
 
 def test_only_the_authors_service_names_circuits_and_nginx_reads_them_there():
