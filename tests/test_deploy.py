@@ -457,6 +457,10 @@ def test_redis_is_reached_only_through_a_private_socket():
     """A cleaner that escaped, or any other local process, finds no Redis on loopback."""
     env = (DEPLOY / "penname.env.example").read_text()
     assert re.search(r"^REDIS_URL=unix:///run/redis/redis-server\.sock\?db=0$", env, re.M)
-    guide = (DEPLOY / "README.md").read_text()
-    for line in ("port 0", "unixsocket /run/redis/redis-server.sock", "unixsocketperm 770"):
-        assert line in guide, line
+    drop_in = (DEPLOY / "redis" / "penname.conf").read_text().splitlines()
+    for line in ("port 0", "unixsocket /run/redis/redis-server.sock", "unixsocketperm 770",
+                 'save ""', "appendonly no"):
+        assert line in drop_in, line
+    # deploy/install includes it last in redis.conf, where it overrides Debian's defaults.
+    install = (DEPLOY / "install").read_text()
+    assert "include /etc/redis/penname.conf" in install
