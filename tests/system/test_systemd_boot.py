@@ -87,6 +87,15 @@ def wheelhouse() -> Path:
     return wheels
 
 
+def ancestors(pid: int) -> list[int]:
+    chain = []
+    while pid > 1:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        chain.append(pid)
+    return chain
+
+
 class Machine:
     """A booted container: systemd is PID 1 inside; commands enter its namespaces."""
 
@@ -110,8 +119,8 @@ class Machine:
                 if not entry.name.isdigit():
                     continue
                 try:
-                    if os.readlink(entry / "root") == str(self.tree) and \
-                            (entry / "comm").read_text().strip() == "systemd":
+                    if (entry / "comm").read_text().strip() == "systemd" and \
+                            self.process.pid in ancestors(int(entry.name)):
                         return int(entry.name)
                 except OSError:
                     continue
