@@ -82,6 +82,9 @@ def wheelhouse() -> Path:
         wheels.mkdir(parents=True, exist_ok=True)
         sh(sys.executable, "-m", "pip", "wheel", "--quiet", "-w", str(wheels), f"{ROOT}[server]",
            timeout=1200)
+    if not any(wheels.glob("setuptools-*.whl")):  # to build the portal's own wheel
+        sh(sys.executable, "-m", "pip", "download", "--quiet", "-d", str(wheels), "setuptools",
+           "wheel", timeout=600)
     for own in wheels.glob("penname-*.whl"):
         own.unlink()
     return wheels
