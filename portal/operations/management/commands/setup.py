@@ -36,6 +36,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 WRAPPER = Path("/usr/local/sbin/penname")
+BACKUPS = "/var/backups/penname"
 PLACEHOLDER_KEY = "0" * 40
 ONION = re.compile(r"^[a-z2-7]{56}\.onion$")
 CLIENT_KEY = re.compile(r"^[A-Z2-7]{52}$")
@@ -132,7 +133,7 @@ class Command(BaseCommand):
 
     def set_admin_key(self, armored: bytes) -> None:
         """Import the key with a first backup (which proves it works), then name it for the nightly one."""
-        output = self.portal("backup", "/var/backups/penname", key=armored)
+        output = self.portal("backup", BACKUPS, key=armored)
         self.stdout.write(output.rstrip("\n"))
         match = re.search(r"encrypted to ([0-9A-F]{40})", output)
         if not match:
