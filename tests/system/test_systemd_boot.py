@@ -187,8 +187,10 @@ def machine_factory(nspawn_ready: None, tmp_path: Path) -> Iterator[callable]:  
     machines: list[Machine] = []
     # The checkout as committed (no .venv, no local files), with this test's version of it.
     source = tmp_path / "src"
-    sh("git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(source))
-    sh("git", "-C", str(source), "checkout", "--quiet", sh("git", "-C", str(ROOT), "rev-parse",
+    # PENNAME_TEST_SOURCE: another checkout to install (e.g. one with a change under trial).
+    origin = Path(os.environ.get("PENNAME_TEST_SOURCE", ROOT))
+    sh("git", "clone", "--quiet", "--no-hardlinks", str(origin), str(source))
+    sh("git", "-C", str(source), "checkout", "--quiet", sh("git", "-C", str(origin), "rev-parse",
                                                           "HEAD").stdout.strip())
 
     def make(name: str) -> Machine:
