@@ -102,16 +102,21 @@ def ancestors(pid: int) -> list[int]:
 class Machine:
     """A booted container: systemd is PID 1 inside; commands enter its namespaces."""
 
-    def __init__(self, tree: Path, name: str, source: Path, wheels: Path) -> None:
+    def __init__(self, tree: Path, name: str, source: Path, wheels: Path, newer: Path) -> None:
         self.tree, self.name = tree, name
         env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "0"}
         self.process = subprocess.Popen(
             ["systemd-nspawn", "--quiet", "-D", str(tree), "-M", name, "--register=no",
              "--keep-unit", "--private-network", "-b", "--console=read-only",
-             f"--bind-ro={source}:/opt/penname/src", f"--bind-ro={wheels}:/wheels"],
+             f"--bind-ro={source}:/opt/penname/src", f"--bind-ro={newer}:/opt/penname/src-next",
+             f"--bind-ro={wheels}:/wheels"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.leader = self._find_leader()
-        self.run("systemctl is-system-running --wait || true", timeout=300)
+        try:
+            self.leader = self._find_leader()
+            self.run("systemctl is-system-running --wait || true", timeout=300)
+        except BaseException:
+            self.stop()
+            raise
 
     def _find_leader(self) -> int:
         deadline = time.monotonic() + 60
@@ -196,15 +201,44 @@ def machine_factory(nspawn_ready: None, tmp_path: Path) -> Iterator[callable]:  
     def make(name: str) -> Machine:
         copy = tmp_path / name
         sh("cp", "-a", "--reflink=auto", str(tree), str(copy), timeout=600)
-        machine = Machine(copy, f"penname-{name}-{os.getpid()}", source, wheels)
+        machine = Machine(copy, f"penname-{name}-{os.getpid()}", source, wheels,
+                          make.newer)  # type: ignore[attr-defined]
         machines.append(machine)
         return machine
 
     make.source = source  # type: ignore[attr-defined]
+    make.newer = newer_build(source, tmp_path / "src-next")  # type: ignore[attr-defined]
     yield make
     for machine in machines:
         machine.stop()
         shutil.rmtree(machine.tree, ignore_errors=True)
+
+
+def newer_build(source: Path, target: Path) -> Path:
+    """A throwaway commit on a copy of the source: a release that adds a migration."""
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    label = apps.get_containing_app_config("portal.submissions").label  # type: ignore[union-attr]
+    leaf = next(name for app, name in MigrationLoader(None, ignore_no_migrations=True)
+                .graph.leaf_nodes() if app == label)
+    sh("git", "clone", "--quiet", "--no-hardlinks", str(source), str(target))
+    number = int(leaf.split("_")[0]) + 1
+    (target / "portal" / "submissions" / "migrations" / f"{number:04d}_upgrade_probe.py").write_text(
+        textwrap.dedent(f"""\
+            from django.db import migrations
+
+
+            class Migration(migrations.Migration):
+                dependencies = [("{label}", "{leaf}")]
+                operations = [migrations.RunSQL(
+                    "CREATE TABLE penname_upgrade_probe (id integer)",
+                    "DROP TABLE penname_upgrade_probe")]
+            """))
+    sh("git", "-C", str(target), "add", "-A")
+    sh("git", "-C", str(target), "-c", "user.name=Test", "-c", "user.email=test@penname.invalid",
+       "commit", "--quiet", "-m", "a release with a migration")
+    return target
 
 
 AUTHOR_SCRIPT = """
@@ -320,4 +354,44 @@ def test_install_submit_backup_on_systemd(machine_factory, editor_keypair: Edito
         assert status == 200 and "/author/" in url, (status, url)
         assert "Border" in page or "Border" in author.get("/author/")
     """)
+    # --- upgrade to a release with a migration: backup with the old code first
+    upgrade = server.run("/opt/penname/src-next/deploy/upgrade", timeout=1500)
+    assert "checked:" in upgrade.stdout and "Upgraded to" in upgrade.stdout, upgrade.stdout
+    assert upgrade.stdout.index("checked:") < upgrade.stdout.index("Upgraded to")
+    assert "upgrade_probe" in server.run("penname showmigrations").stdout
+    assert next(line for line in server.run("penname showmigrations").stdout.splitlines()
+                if "upgrade_probe" in line).split()[0] == "[X]"
+    assert server.run(f"curl -s --haproxy-protocol -H 'Host: {hosts['authors']}' "
+                      "http://127.0.0.1:8080/health/").stdout == "ok"
+    server.run("systemctl start penname-backup.service", timeout=600)
+    newest = sorted(server.run("ls /var/backups/penname").stdout.split())[-1]
+    archive = server.file(f"/var/backups/penname/{newest}")
+    server.stop()
+
+    # --- restore into a fresh machine, installed from the newer release
+    fresh = machine_factory("fresh")
+    fresh.run("/opt/penname/src-next/deploy/install --no-safe-copies", timeout=1500)
+    (fresh.tree / "var/backups/penname" / newest).write_bytes(archive)
+    (fresh.tree / "root" / "admin-secret.asc").write_bytes(
+        admin_keypair.gpg("--armor", "--export-secret-keys", admin_keypair.fingerprint).stdout)
+    fresh.run(f"""
+        chown penname: /var/backups/penname/{newest}
+        install -d -o penname -g penname -m 0700 /var/lib/penname/restore-gnupg
+        runuser -u penname -- gpg --homedir /var/lib/penname/restore-gnupg --batch \\
+            --import < /root/admin-secret.asc
+        GNUPGHOME=/var/lib/penname/restore-gnupg penname restore /var/backups/penname/{newest}
+        runuser -u penname -- gpgconf --homedir /var/lib/penname/restore-gnupg --kill all
+        rm -rf /var/lib/penname/restore-gnupg /root/admin-secret.asc
+        systemctl restart penname.service penname-editors.service
+    """, timeout=900)
+    fresh_authors = fresh.file("/var/lib/tor/penname-authors/hostname").decode().strip()
+    # The author logs in with the old codename; the editor decrypts what was restored.
+    as_author(fresh, fresh_authors, f"""
+        status, url, page = author.login({codename!r})
+        assert status == 200 and "/author/" in url, (status, url)
+        assert "Border" in page or "Border" in author.get("/author/")
+    """)
+    restored = [path for path in (fresh.tree / "var/lib/penname/store").rglob("*") if path.is_file()]
+    assert any(b"Snow on the border" in editor_keypair.gpg("--decrypt", str(blob)).stdout
+               for blob in restored)
     assert time.monotonic() - started < 40 * 60
