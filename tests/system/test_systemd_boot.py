@@ -102,13 +102,15 @@ def ancestors(pid: int) -> list[int]:
 class Machine:
     """A booted container: systemd is PID 1 inside; commands enter its namespaces."""
 
-    def __init__(self, tree: Path, name: str, source: Path, wheels: Path, newer: Path) -> None:
+    def __init__(self, tree: Path, name: str, source: Path, wheels: Path, newer: Path,
+                 broken: Path) -> None:
         self.tree, self.name = tree, name
         env = {**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "0"}
         self.process = subprocess.Popen(
             ["systemd-nspawn", "--quiet", "-D", str(tree), "-M", name, "--register=no",
              "--keep-unit", "--private-network", "-b", "--console=read-only",
              f"--bind-ro={source}:/opt/penname/src", f"--bind-ro={newer}:/opt/penname/src-next",
+             f"--bind-ro={broken}:/opt/penname/src-broken",
              f"--bind-ro={wheels}:/wheels"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
@@ -202,19 +204,24 @@ def machine_factory(nspawn_ready: None, tmp_path: Path) -> Iterator[callable]:  
         copy = tmp_path / name
         sh("cp", "-a", "--reflink=auto", str(tree), str(copy), timeout=600)
         machine = Machine(copy, f"penname-{name}-{os.getpid()}", source, wheels,
-                          make.newer)  # type: ignore[attr-defined]
+                          make.newer, make.broken)  # type: ignore[attr-defined]
         machines.append(machine)
         return machine
 
     make.source = source  # type: ignore[attr-defined]
     make.newer = newer_build(source, tmp_path / "src-next")  # type: ignore[attr-defined]
+    # A release whose migration fails half-way: the upgrade must roll back.
+    make.broken = newer_build(source, tmp_path / "src-broken",  # type: ignore[attr-defined]
+                              ("CREATE TABLE penname_half_done (id integer)",
+                               "SELECT no_such_thing"))
     yield make
     for machine in machines:
         machine.stop()
         shutil.rmtree(machine.tree, ignore_errors=True)
 
 
-def newer_build(source: Path, target: Path) -> Path:
+def newer_build(source: Path, target: Path,
+                sql: tuple[str, ...] = ("CREATE TABLE penname_upgrade_probe (id integer)",)) -> Path:
     """A throwaway commit on a copy of the source: a release that adds a migration."""
     from django.apps import apps
     from django.db.migrations.loader import MigrationLoader
@@ -230,10 +237,9 @@ def newer_build(source: Path, target: Path) -> Path:
 
 
             class Migration(migrations.Migration):
+                atomic = False  # each statement commits: a failure leaves the first one done
                 dependencies = [("{label}", "{leaf}")]
-                operations = [migrations.RunSQL(
-                    "CREATE TABLE penname_upgrade_probe (id integer)",
-                    "DROP TABLE penname_upgrade_probe")]
+                operations = [{", ".join(f"migrations.RunSQL({s!r})" for s in sql)}]
             """))
     sh("git", "-C", str(target), "add", "-A")
     sh("git", "-C", str(target), "-c", "user.name=Test", "-c", "user.email=test@penname.invalid",
@@ -354,6 +360,22 @@ def test_install_submit_backup_on_systemd(machine_factory, editor_keypair: Edito
         assert status == 200 and "/author/" in url, (status, url)
         assert "Border" in page or "Border" in author.get("/author/")
     """)
+    # --- a release whose migration fails: the upgrade puts everything back and says so
+    build_before = server.file("/opt/penname/venv/.penname-build")
+    failed = server.run("/opt/penname/src-broken/deploy/upgrade --no-safe-copies", timeout=1500,
+                        check=False)
+    assert failed.returncode != 0
+    said = failed.stdout + failed.stderr
+    assert "checked:" in said and "The upgrade failed" in said, said[-3000:]
+    assert "The database is as it was before the upgrade" in said
+    assert "The portal runs the previous code again" in said
+    assert server.file("/opt/penname/venv/.penname-build") == build_before
+    tables = server.run("runuser -u postgres -- psql -tAc '\\dt' penname").stdout
+    assert "penname_half_done" not in tables and "penname_before_upgrade" not in \
+        server.run("runuser -u postgres -- psql -tAl").stdout
+    assert server.run(f"curl -s --haproxy-protocol -H 'Host: {hosts['authors']}' "
+                      "http://127.0.0.1:8080/health/").stdout == "ok"
+
     # --- upgrade to a release with a migration: backup with the old code first
     upgrade = server.run("/opt/penname/src-next/deploy/upgrade --no-safe-copies", timeout=1500)
     assert "checked:" in upgrade.stdout and "Upgraded to" in upgrade.stdout, upgrade.stdout
