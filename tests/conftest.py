@@ -1,5 +1,6 @@
 """Shared fixtures: real gpg keypairs, an editor in the database, per-test data dirs, a clock
-that moves forward and a count of codename KDF runs (for the budgets' tests)."""
+that moves forward, a count of codename KDF runs (for the budgets' tests), and the
+PostgreSQL and Redis servers (throwaway ones unless configured: tests/services.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from portal.crypto import codenames
+from tests import services
 from tests.gpgkeys import EditorKeypair, make_keypair, revoke, stop_agent
 
 
@@ -29,6 +31,26 @@ def pytest_configure(config: pytest.Config) -> None:
         mo = po.with_suffix(".mo")
         if shutil.which("msgfmt") and (not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime):
             subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[services.Service]:
+    """The PostgreSQL server DATABASE_URL names, else one started for this run and gone after it."""
+    try:
+        with services.postgres_for_tests() as server:
+            yield server
+    except services.ServiceMissing as missing:
+        pytest.fail(str(missing))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[services.Service]:
+    """The Redis PENNAME_TEST_REDIS_URL names, else one started for this run and gone after it."""
+    try:
+        with services.redis_for_tests() as server:
+            yield server
+    except services.ServiceMissing as missing:
+        pytest.fail(str(missing))
 
 
 @pytest.fixture(scope="session")

@@ -88,8 +88,9 @@ def test_sync_brings_cleaned_plaintext_and_notes_stay_with_editors(
     assert "1 invisible character" in report and "the author" in report and " you" not in report
     partial = out / ".penname" / "partial"
     assert not partial.exists() or not list(partial.iterdir())
+    assert synced.stdout.splitlines()[-1] == "1 new piece"
     again = run_editor(config, editor_keypair.home, "sync", str(out))
-    assert again.returncode == 0 and again.stdout == ""
+    assert again.returncode == 0 and again.stdout == "Nothing new.\n"
 
     short_id = folder.name.split("-")[-1]
     noted = run_editor(config, editor_keypair.home, "note", short_id, stdin="cut the ending")

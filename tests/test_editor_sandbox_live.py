@@ -168,7 +168,7 @@ def test_the_safe_copy_lands_in_safe_checked_with_the_original_beside_it(
     add_safe_copy(live, editor_keypair, pdf, of=1, problems={2: "pages"})
     config = logged_in(live, tmp_path, editor_keypair)
     listed = run_editor(config, editor_keypair.home, "list")
-    assert " 2 file(s) " in listed.stdout, listed.stdout  # the author sent two, not three
+    assert "  2 files\n" in listed.stdout, listed.stdout  # the author sent two, not three
     out = tmp_path / "drafts"
     synced = run_editor(config, editor_keypair.home, "sync", str(out))
     assert synced.returncode == 0, synced.stderr

@@ -35,8 +35,8 @@ from tests.edge import DEPLOY, Edge, running_edge
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import BIN, LiveServer, free_port, live_server
 from tests.routes import all_routes
+from tests.services import Service
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
 SLOW_CLIENTS = 50
 # Each slow client says its body is this long, sends one byte a second, and never ends.
 DECLARED_LENGTH = 4000
@@ -57,15 +57,14 @@ def author_paths() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def redis_db() -> Iterator[str]:
+def redis_db(redis_server: Service) -> Iterator[str]:
+    """Redis database 11 of the tests' Redis, empty before and after."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"THIS TEST NEEDS REDIS at {REDIS_URL} (apt-get install redis-server): {exc}")
-    yield REDIS_URL
+    url = redis_server.url + "/11"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
     client.flushdb()
 
 

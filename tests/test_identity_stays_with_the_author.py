@@ -31,11 +31,11 @@ from tests.sanitize import test_odf_fields as odf_fields
 from tests.sanitize import test_ogg_chained as ogg_chained
 from tests.sanitize import test_pdf_colour_and_comments as pdf_colour
 from tests.sanitize.scan import find_tokens, pieces
+from tests.services import Service
 from tests.storage import blob_files
 from tests.test_editor_client_live import login, run_editor
 
 pytestmark = pytest.mark.slow
-REDIS_URL = "redis://127.0.0.1:6379/14"
 SURNAME = "陈晓梅"  # what the file names give away, if they were kept
 KEPT_NAME = "流水线上的她们-我选择保留.md"
 
@@ -88,10 +88,10 @@ def long_enough(tokens: list[str]) -> list[str]:
     return [t for t in tokens if len(t) >= 12]
 
 
-def redis_contents() -> bytes:
+def redis_contents(url: str) -> bytes:
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(url)
     chunks = []
     for key in client.scan_iter():
         chunks.append(key)
@@ -109,16 +109,14 @@ def readable_text(data: bytes) -> bytes:
 
 
 @pytest.fixture
-def redis_db() -> Iterator[None]:
+def redis_db(redis_server: Service) -> Iterator[str]:
+    """Redis database 14 of the tests' Redis, empty before and after."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"THIS TEST NEEDS REDIS at {REDIS_URL} (apt-get install redis-server): {exc}")
+    url = redis_server.url + "/14"
+    client = redis.Redis.from_url(url)
     client.flushdb()
-    yield
+    yield url
     client.flushdb()
 
 
@@ -127,7 +125,7 @@ def test_no_name_or_date_of_the_author_reaches_anything_but_their_own_screen(
     sent = list(documents())
     every_token = sorted({t for _, _, tokens in sent for t in tokens.values()})
     data = tmp_path / "data"
-    with live_server(data, editor_keypair.public, {"REDIS_URL": REDIS_URL}) as server:
+    with live_server(data, editor_keypair.public, {"REDIS_URL": redis_db}) as server:
         author = HttpAuthor(server.url)
         author.new_author("阿梅")
         for start in range(0, len(sent), 10):  # ten files per upload (PORTAL_MAX_FILES)
@@ -159,7 +157,7 @@ def test_no_name_or_date_of_the_author_reaches_anything_but_their_own_screen(
         assert synced.returncode == 0, synced.stderr
         listed = run_editor(config, editor_keypair.home, "list")
         server_log = (data / server.log_name).read_bytes()
-        redis = redis_contents()
+        redis = redis_contents(redis_db)
         from tests.test_faults import server_database_dump
 
         database = server_database_dump(server)  # PostgreSQL; SQLite is a file of the data dir

@@ -6,17 +6,16 @@ reads through either, and a password guesser cannot multiply their guesses by
 spreading them over servers.
 
 The servers always use PostgreSQL, whatever database the rest of the suite
-runs on: DATABASE_URL when it names one, else the local server
-(PENNAME_TEST_POSTGRES, by default postgres://postgres@127.0.0.1:5432, as
-.ci/run starts it). Without PostgreSQL or Redis the test fails, naming what
-is missing; it never skips.
+runs on: DATABASE_URL when it names one, else a throwaway server started for
+the run, and a throwaway Redis (the `postgres_server` and `redis_server`
+fixtures, tests/services.py). Without the PostgreSQL or Redis programs the
+test fails, naming the package; it never skips.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,45 +27,31 @@ import pytest
 from portal.editors.throttle import MAX_FAILURES
 from tests.httpauthor import HttpAuthor
 from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_now
+from tests.services import Service
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-REDIS_URL = "redis://127.0.0.1:6379/15"
 POSTGRES_SCHEMES = ("postgres://", "postgresql://")
 
 
 @pytest.fixture
-def shared_redis() -> Iterator[str]:
+def shared_redis(redis_server: Service) -> Iterator[str]:
     """Redis database 15, empty before and after."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.fail(f"TWO-SERVER TEST NEEDS REDIS at {REDIS_URL} (apt-get install redis-server): {exc}")
+    url = redis_server.url + "/15"
+    client = redis.Redis.from_url(url)
     client.flushdb()
     try:
-        yield REDIS_URL
+        yield url
     finally:
         client.flushdb()
         client.close()
 
 
 @pytest.fixture
-def shared_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
+def shared_postgres(postgres_server: Service, monkeypatch: pytest.MonkeyPatch) -> str:
     """A PostgreSQL server for the two servers' database (tests.liveserver makes a fresh one on it)."""
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(POSTGRES_SCHEMES):
-        url = os.environ.get("PENNAME_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432") + "/postgres"
-    server = url.rsplit("/", 1)[0]
-    try:
-        # The maintenance database: the one named in the URL may not exist yet.
-        psycopg.connect(server + "/postgres", connect_timeout=10).close()
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"TWO-SERVER TEST NEEDS POSTGRESQL at {server} (apt-get install postgresql; "
-                    f"or set PENNAME_TEST_POSTGRES): {exc}")
+    url = postgres_server.url + "/postgres"
     # Read by tests.liveserver.server_database in this process only; Django's own
     # connection for the rest of the suite was configured long before.
     monkeypatch.setenv("DATABASE_URL", url)

@@ -19,6 +19,29 @@ _OPENPGP = {"content": {"application/octet-stream": {"schema": {
     "type": "string", "format": "binary",
     "description": "an OpenPGP message encrypted to public keys (binary or armored)"}}}}
 
+# The fields of a submission in the list (the detail adds files, notes, messages, ...).
+_SUBMISSION = {"type": "object", "properties": {
+    "id": {"type": "string", "format": "uuid"},
+    "short_id": {"type": "string"},
+    "pen_name": {"type": "string", "description": "empty when the author gave none"},
+    "state": {"type": "string", "enum": ["new", "in_review", "revisions_requested", "accepted",
+                                         "published", "declined", "withdrawn"],
+              "description": "a revision shows its own row's state; the piece's state is its "
+                             "first version's"},
+    "submitted_on": {"type": "string", "format": "date"},
+    "file_count": {"type": "integer"},
+    "uncleaned_count": {"type": "integer"},
+    "revision_of": {"type": ["string", "null"], "format": "uuid",
+                    "description": "the first version of the piece, for a later version"},
+    "version": {"type": "integer"},
+    "hidden": {"type": "boolean"},
+    "author_ref": {"type": "string", "pattern": "^[0-9a-f]{10}$",
+                   "description": "a short reference to the author identity, the same for "
+                                  "all their submissions and naming no one (a one-way digest "
+                                  "of a random id): one folder per author in portal-editor "
+                                  "sync, even without a pen name or with a shared one"},
+}}
+
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "Penname editor API", "version": "1",
@@ -27,7 +50,8 @@ SPEC: dict[str, Any] = {
     "servers": [{"url": "/api/v1"}],
     "components": {"securitySchemes": {"token": {
         "type": "http", "scheme": "bearer",
-        "description": "issued by POST /token/ after password and a TOTP code. " + _SCOPES}}},
+        "description": "issued by POST /token/ after password and a TOTP code. " + _SCOPES}},
+        "schemas": {"Submission": _SUBMISSION}},
     "paths": {
         "/token/": {
             "post": {"summary": "Issue an API token (password + OTP; throttled per account)",
@@ -105,7 +129,12 @@ SPEC: dict[str, Any] = {
                                                   "description": "include hidden authors' "
                                                                  "submissions too (each says "
                                                                  "hidden: true)"}],
-                                  "responses": {"200": {"description": "list"}, "401": _ERROR,
+                                  "responses": {"200": {"description": "list", "content": {
+                                      "application/json": {"schema": {
+                                          "type": "object", "properties": {"submissions": {
+                                              "type": "array", "items": {
+                                                  "$ref": "#/components/schemas/Submission"}}}}}}},
+                                                "401": _ERROR,
                                                 "403": _ERROR}}},
         "/submissions/{public_id}/": {"get": {
             "summary": "One submission: files, manifest, notes and messages (names and sizes), "

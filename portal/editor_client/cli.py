@@ -3,8 +3,8 @@
     portal-editor [--config PATH] [--language en|zh_Hans|zh_Hant] login --server URL --username U
                   [--password-stdin] [--otp CODE] [--proxy socks5h://127.0.0.1:9050]
                   [--scope reencrypt]
-    portal-editor list
-    portal-editor sync DIR
+    portal-editor list          each piece once, its versions under it, its state in words
+    portal-editor sync DIR      ends with one line: what arrived ("Nothing new." if nothing)
     portal-editor confirm
     portal-editor reply SUBMISSION [--file F]
     portal-editor note SUBMISSION [--file F]
@@ -28,11 +28,12 @@ from pathlib import Path
 
 from .config import Config, default_path
 from .confirm import answer, binary, confirm_pending
+from .listing import piece_lines, pieces, signature
 from .localgpg import DecryptionFailed, LocalGpg
 from .recipients import encrypt_bytes, recipient_keyring, reencrypt_file
 from .sync import Syncer
 from .transport import Api, ApiError
-from .wording import LANGUAGES, editor_language
+from .wording import LANGUAGES, editor_language, list_footer
 
 MAX_NOTE_BYTES = 1024 * 1024
 
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal-editor", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=None, help="configuration file")
     parser.add_argument("--language", default="", choices=["", *LANGUAGES],
-                        help="language of the reports sync writes (saved; default: the locale's)")
+                        help="language of what list and sync write (saved; default: the locale's)")
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", help="get an API token")
     login.add_argument("--server", required=True)
@@ -91,11 +92,13 @@ def main(argv: list[str] | None = None) -> int:
             return list_submissions(api, config, path)
         if args.command == "sync":
             # The configuration holds the API token: no parser may see it either.
-            problems = Syncer(api, LocalGpg(), args.dir, language=editor_language(config.language),
-                              also_private=[path]).run()
+            syncer = Syncer(api, LocalGpg(), args.dir, language=editor_language(config.language),
+                            also_private=[path])
+            problems = syncer.run()
             problems += confirm_pending(api, print)
             for problem in problems:
                 print(f"problem: {problem}", file=sys.stderr)
+            print(syncer.summary(len(problems)))
             return 1 if problems else 0
         if args.command == "confirm":
             problems = confirm_pending(api, print)
@@ -144,14 +147,16 @@ def login(args: argparse.Namespace, config: Config, path: Path) -> int:
 
 
 def list_submissions(api: Api, config: Config, path: Path) -> int:
+    """Each piece once, with its versions under it and its state in the editor's language."""
+    language = editor_language(config.language)
     rows = api.get_json("/submissions/")["submissions"]
+    grouped = pieces(rows)
+    for piece in grouped:
+        for line in piece_lines(piece, config.seen, language):
+            print(line)
     for row in rows:
-        signature = f"{row['state']}:{row['file_count']}"
-        new = "*" if config.seen.get(row["id"]) != signature else " "
-        print(f"{new} {row['short_id']}  {row['submitted_on']}  {row['state']:20} "
-              f"{row['file_count']} file(s)  {row['pen_name'] or '—'}")
-        config.seen[row["id"]] = signature
-    print(f"{len(rows)} submission(s); * = new or changed since the last list")
+        config.seen[row["id"]] = signature(row)
+    print(list_footer(len(grouped), language))
     list_key_changes(api, config)
     config.save(path)
     return 0

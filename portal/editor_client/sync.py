@@ -4,11 +4,20 @@ Promise: plaintext is written only inside DIR. Ciphertext is fetched into
 DIR/.penname/ciphertext (resumable), decrypted into DIR/.penname/partial, checked
 against the manifest's size and SHA-256, cleaned again by the same cleaner the
 server runs (the only cleaning for files that arrived already encrypted), and
-only then moved to DIR/<pen name>/<date>-<short id>/ (a later version of the
-same piece to <date>-<short id of the first version>-v<N>/). The conversation
-with the author is decrypted into thread/ in the first version's folder. A
-damaged, truncated or tampered file is reported and leaves nothing half-written
-in place.
+only then moved to DIR/<author's folder>/<date>-<short id>/ (a later version of
+the same piece to <date>-<short id of the first version>-v<N>/). Each author
+identity has a folder of its own, even without a pen name or with someone
+else's (author_folders.py). The conversation with the author is decrypted into
+thread/ in the first version's folder. A damaged, truncated or tampered file is
+reported and leaves nothing half-written in place. Every sync ends with one
+line saying what arrived (`summary()`), "Nothing new." when nothing did.
+
+Promise (a withdrawn piece stays withdrawn): a piece its author withdrew is not
+synced (none of its versions, nor its thread): the author asked the editors to
+stop, and every new plaintext copy on a laptop is one more to lose. What an
+editor already has of it is left exactly as it is, never deleted; sync says
+once that it was withdrawn. The ciphertext stays on the server until it is
+purged, for an editor who must look on purpose.
 
 Promise (no file the authors sent is parsed unconfined): every parse here runs
 in the sandbox of portal.sanitize.sandbox.confine, proven at the start of each sync not
@@ -39,6 +48,7 @@ import shutil
 import sys
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -48,15 +58,21 @@ from typing import Any
 from portal.sanitize import CleaningRefused, clean_isolated
 from portal.sanitize.filenames import EXTENSIONS, neutral_name
 
+from .author_folders import AuthorFolders
 from .confinement import private_places, sandbox_problem
 from .localgpg import DecryptionFailed, LocalGpg
 from .progress import Progress
 from .transport import Api, ApiError
 from .wording import (
+    MOVED_FROM_OLD_FOLDER,
+    WITHDRAWN_KEPT,
+    WITHDRAWN_SKIPPED,
     ReportWriter,
     message_text,
     nothing_opened_notice,
     open_first_text,
+    sync_summary,
+    translator,
     unopened_text,
 )
 
@@ -76,6 +92,10 @@ SAFE_COPY = "safe-copy"
 # Added to a submission's signature in done.json when nothing of it could be opened
 # here: once the sandbox holds, the next sync brings it again, cleaned.
 UNOPENED_MARK = "\tunopened"
+# Added to a submission's entry in done.json once sync has said that its author
+# withdrew it: said once, never synced again.
+WITHDRAWN_MARK = "\twithdrawn"
+WITHDRAWN = "withdrawn"
 
 
 class SyncProblem(Exception):
@@ -113,6 +133,8 @@ class Landing:
         self.report = report
         self.problems: list[str] = []
         self.unopened_because = ""
+        # Files placed as they came, by folder (NOT-CLEANED, UNOPENED...): for the summary.
+        self.placed: Counter[str] = Counter()
         self._taken: dict[str, set[str]] = {"": {n.casefold() for n in RESERVED_NAMES}}
 
     def claim(self, folder: str, *candidates: str) -> str:
@@ -127,6 +149,7 @@ class Landing:
         """Move a received file, as it is, into one of the submission's folders."""
         (self.staging / folder).mkdir(exist_ok=True)
         shutil.move(plain, self.staging / folder / name)
+        self.placed[folder] += 1
 
 
 class Syncer:
@@ -151,6 +174,11 @@ class Syncer:
         # What a parser must not see here; checked once per sync, passed to every parse.
         self.must_not_see = private_places(root, also_private)
         self.sandbox_problem: str | None = None
+        self.authors = AuthorFolders(root, self.work / "authors.json", safe_name)
+        # Submission id -> the folder of its author (under root), chosen before syncing.
+        self.author_folder: dict[str, str] = {}
+        # What this sync brought, for the line it ends with.
+        self.tally: Counter[str] = Counter()
 
     def run(self) -> list[str]:
         """Sync everything; return the problems (an empty list means all went well).
@@ -162,8 +190,9 @@ class Syncer:
         if self.sandbox_problem is not None:
             print(nothing_opened_notice(self.language, UNOPENED, self.sandbox_problem,
                                         str(self.root)), file=self.err)
+        details = self.api.get_json("/submissions/?detail=1")["submissions"]
         todo = []
-        for detail in self.api.get_json("/submissions/?detail=1")["submissions"]:
+        for detail in self._arrange(details):
             signature = ",".join([detail["manifest"]["name"]]
                                  + [f"{f['name']}:{f['size']}" for f in detail["files"]]
                                  + [m["name"] for m in detail.get("messages", [])])
@@ -179,6 +208,7 @@ class Syncer:
         lock = threading.Lock()
 
         def one(detail: dict[str, Any], signature: str) -> None:
+            before = self.done.get(detail["id"])
             try:
                 folder, landing = self.sync_one(detail)
             except (SyncProblem, DecryptionFailed, ApiError) as problem:
@@ -193,6 +223,7 @@ class Syncer:
                     mark = UNOPENED_MARK if landing.unopened_because else ""
                     self.done[detail["id"]] = signature + mark
                     self.done_file.write_text(json.dumps(self.done))
+                    self._count(detail, before, landing)
                 print(f"{detail['short_id']}  {folder.relative_to(self.root)}", file=self.out)
 
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
@@ -201,6 +232,55 @@ class Syncer:
         self.progress.finish()
         shutil.rmtree(self.partial, ignore_errors=True)
         return problems
+
+    def _arrange(self, details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Choose each author's folder (moving pieces out of an older shared folder) and
+        leave out withdrawn pieces, saying so once; the submissions still to consider."""
+        _ = translator(self.language)
+        states = {d["id"]: d["state"] for d in details}
+        kept, withdrawn = [], set()
+        for detail in details:  # oldest first: the first identity keeps an older folder
+            pen_name = detail.get("pen_name") or ""
+            author = self.authors.folder(detail.get("author_ref"), pen_name)
+            self.author_folder[detail["id"]] = author
+            piece = folder_name(detail)
+            moved_from = self.authors.adopt(piece, author, safe_name(pen_name, ""))
+            if moved_from:
+                self.tally["moved"] += 1
+                print(f"{detail['short_id']}  " + _(MOVED_FROM_OLD_FOLDER).format(
+                    old=f"{moved_from}/{piece}", new=f"{author}/{piece}"), file=self.out)
+            first = detail.get("revision_of") or detail["id"]
+            if states.get(first, detail["state"]) != WITHDRAWN:
+                kept.append(detail)
+                continue
+            synced = self.done.get(detail["id"])
+            if synced is not None and synced.endswith(WITHDRAWN_MARK):
+                continue  # said before
+            withdrawn.add(first)
+            said = (_(WITHDRAWN_KEPT).format(folder=f"{author}/{piece}") if synced is not None
+                    else _(WITHDRAWN_SKIPPED))
+            print(f"{detail['short_id']}  {said}", file=self.out)
+            self.done[detail["id"]] = (synced or "") + WITHDRAWN_MARK
+        self.tally["withdrawn"] += len(withdrawn)
+        self.authors.save()
+        self.done_file.write_text(json.dumps(self.done))
+        return kept
+
+    def _count(self, detail: dict[str, Any], before: str | None, landing: Landing) -> None:
+        """Add what one submission brought to the tally of this sync."""
+        had = set(before.split("\t")[0].split(",")) if before else set()
+        messages = sum(m["name"] not in had for m in detail.get("messages", []))
+        self.tally["messages"] += messages
+        if before is None:
+            self.tally["revisions" if detail.get("revision_of") else "pieces"] += 1
+        elif not messages:
+            self.tally["updated"] += 1
+        self.tally["not_cleaned"] += landing.placed[NOT_CLEANED]
+        self.tally["unopened"] += landing.placed[UNOPENED]
+
+    def summary(self, problems: int = 0) -> str:
+        """The line a sync ends with: what arrived, what needs a look; "Nothing new." if nothing."""
+        return sync_summary(self.tally + Counter(problems=problems), self.language)
 
     def _fetch(self, detail: dict[str, Any], entry: dict[str, Any]) -> Path:
         target = self.ciphertext / entry["name"]
@@ -236,8 +316,7 @@ class Syncer:
             raise SyncProblem("the manifest is not valid JSON") from None
         finally:
             manifest_path.unlink(missing_ok=True)
-        folder = (self.root / safe_name(manifest.get("pen_name") or "", "no pen name")
-                  / folder_name(detail))
+        folder = self.root / self.author_folder[detail["id"]] / folder_name(detail)
         staging = self.partial / f"{detail['short_id']}-staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(mode=0o700)

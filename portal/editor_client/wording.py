@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gettext as stdlib_gettext
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,18 @@ def editor_language(explicit: str = "") -> str:
     return "en"
 
 
+def catalogue(language: str) -> stdlib_gettext.NullTranslations:
+    """The portal's own catalogue for `language` (gettext, ngettext, pgettext); English without."""
+    if language == "en":
+        return stdlib_gettext.NullTranslations()
+    return stdlib_gettext.translation("django", localedir=LOCALE_DIR, languages=[language],
+                                      fallback=True)
+
+
 def translator(language: str) -> Callable[[str], str]:
     if language == "en":
         return str
-    catalogue = stdlib_gettext.translation("django", localedir=LOCALE_DIR, languages=[language],
-                                           fallback=True)
-    return catalogue.gettext
+    return catalogue(language).gettext
 
 
 # Headings of cleaning-report.txt and message.txt.
@@ -130,6 +137,28 @@ NOTHING_OPENED_HERE = gettext_noop(
     "Nothing the authors sent was opened on this computer: {reason}. Each file was saved "
     "unopened in {folder}/ in its submission's folder under {root}. Read the safe copies in "
     "the safe/ folders first.")
+# The states of a piece, by the API's codes: the same words as the editor pages.
+STATE_NAMES = {
+    "new": gettext_noop("new"),
+    "in_review": gettext_noop("in review"),
+    "revisions_requested": gettext_noop("revisions requested"),
+    "accepted": gettext_noop("accepted"),
+    "published": gettext_noop("published"),
+    "declined": gettext_noop("declined"),
+    "withdrawn": gettext_noop("withdrawn"),
+}
+# `list` and `sync` (their plural sentences are in list_footer and sync_summary).
+AUTHOR_REF = gettext_noop("author {ref}")
+VERSION_LINE = gettext_noop("version {n}")
+WITHDRAWN_SKIPPED = gettext_noop("withdrawn by the author: not synced")
+WITHDRAWN_KEPT = gettext_noop("withdrawn by the author: what you already have in {folder} is "
+                              "left as it is, and nothing more of it is synced")
+MOVED_FROM_OLD_FOLDER = gettext_noop("moved from {old} to {new}, the folder of its author")
+NOTHING_NEW = gettext_noop("Nothing new.")
+SUMMARY = gettext_noop("{news}; {warnings}")
+CLIENT_STRINGS = (*STATE_NAMES.values(), AUTHOR_REF, VERSION_LINE,
+                  WITHDRAWN_SKIPPED, WITHDRAWN_KEPT, MOVED_FROM_OLD_FOLDER, NOTHING_NEW,
+                  SUMMARY)
 EDITOR_STRINGS = (REPORT_TITLE, REPORT_PREAMBLE, REMOVED_ON_SERVER, REMOVED_HERE, NOTHING_FOUND,
                   KEEP_IN_MIND, NOT_CLEANED_ON_SERVER, NOT_CLEANED_HERE, AUTHORS_OWN_ENCRYPTION,
                   NAME_KEPT, TITLE, PEN_NAME, RECEIVED, OPEN_SAFE_COPIES_FIRST, SAFE_COPY,
@@ -234,3 +263,54 @@ def message_text(manifest: dict[str, Any], language: str) -> str:
     return (f"{_(TITLE)} {manifest.get('title', '')}\n"
             f"{_(PEN_NAME)} {manifest.get('pen_name', '')}\n"
             f"{_(RECEIVED)} {manifest.get('submitted_on', '')}\n\n{manifest.get('message', '')}\n")
+
+
+def state_name(state: str, language: str) -> str:
+    """A state as people say it, in the editor's language (an unknown code as it came)."""
+    return translator(language)(STATE_NAMES[state]) if state in STATE_NAMES else state
+
+
+def file_count(n: int, uncleaned: int, language: str) -> str:
+    words = catalogue(language)
+    text = words.ngettext("{n} file", "{n} files", n).format(n=n)
+    if uncleaned:
+        text += " " + words.ngettext("({n} not cleaned)", "({n} not cleaned)",
+                                     uncleaned).format(n=uncleaned)
+    return text
+
+
+def list_footer(pieces: int, language: str) -> str:
+    return catalogue(language).ngettext(
+        "{n} piece; * = new or changed since the last list",
+        "{n} pieces; * = new or changed since the last list", pieces).format(n=pieces)
+
+
+def sync_summary(tally: Counter[str], language: str) -> str:
+    """The one line every sync ends with: what arrived, then what needs the editor's eye."""
+    words = catalogue(language)
+    news = [text.format(n=tally[key]) for key, text in (
+        ("pieces", words.ngettext("{n} new piece", "{n} new pieces", tally["pieces"])),
+        ("revisions", words.ngettext("{n} revision", "{n} revisions", tally["revisions"])),
+        ("messages", words.ngettext("{n} message", "{n} messages", tally["messages"])),
+        ("updated", words.ngettext("{n} piece brought again", "{n} pieces brought again",
+                                   tally["updated"])),
+        ("moved", words.ngettext("{n} folder moved to its author’s folder",
+                                 "{n} folders moved to their authors’ folders", tally["moved"])),
+    ) if tally[key]]
+    warnings = [text.format(n=tally[key]) for key, text in (
+        ("not_cleaned", words.ngettext("{n} file not cleaned", "{n} files not cleaned",
+                                       tally["not_cleaned"])),
+        ("unopened", words.ngettext("{n} file not opened on this computer",
+                                    "{n} files not opened on this computer", tally["unopened"])),
+        ("withdrawn", words.ngettext("{n} withdrawn piece not synced",
+                                     "{n} withdrawn pieces not synced", tally["withdrawn"])),
+        ("problems", words.ngettext("{n} problem (see above)", "{n} problems (see above)",
+                                    tally["problems"])),
+    ) if tally[key]]
+    separator = words.pgettext("list separator", ", ")
+    if not news and not warnings:
+        return words.gettext(NOTHING_NEW)
+    if news and warnings:
+        return words.gettext(SUMMARY).format(news=separator.join(news),
+                                             warnings=separator.join(warnings))
+    return separator.join(news or warnings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -40,4 +41,6 @@ def reply(request: HttpRequest, public_id: Any) -> HttpResponse:
         return render_submission(request, submission, failed.reason.sentence(),
                                   status=503, reply_form=form)
     audit.record(request.user, "reply", submission.short_id, via="web")
+    messages.success(request, _("Your reply was sent. The author reads it the next time they "
+                                "log in."))
     return redirect("editorial:submission", public_id=submission.public_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -78,6 +79,7 @@ def render_submission(request: HttpRequest, submission: Submission, error: str =
     readers = [{"fingerprint": f, "key": by_fingerprint.get(f)} for f in submission.recipients]
     labels = dict(Submission.State.choices)
     order = list(Submission.State.values)
+    targets = sorted(workflow.allowed_targets(submission, editor), key=order.index)
     return render(request, "editorial/submission.html", {
         "submission": submission,
         "files": submission.files.all(),
@@ -90,13 +92,19 @@ def render_submission(request: HttpRequest, submission: Submission, error: str =
         "assignees": [a.editor for a in submission.assignments.select_related("editor")],  # type: ignore[attr-defined]
         "editors": get_user_model().objects.filter(is_active=True, editor__isnull=False),
         "notes": submission.notes.select_related("written_by"),  # type: ignore[attr-defined]
-        "targets": sorted(workflow.allowed_targets(submission, editor), key=order.index),
+        "targets": targets,
+        # One form for "request revisions" with its message; from "new" it passes
+        # through "in review" (see change_state).
+        "may_request_revisions": Submission.State.REVISIONS_REQUESTED in targets or (
+            submission.state == Submission.State.NEW and editor is not None
+            and editor.is_managing),
         "state_labels": dict(Submission.State.choices),
         "note_form": note_form or NoteForm(),
         "versions": [{"version": v, "files": [
             {"file": f, "kind": gettext(KIND_NAMES.get(f.kind, f.kind)) if f.kind else "?"}
             for f in v.files.all()]} for v in submission.versions()],
-        "messages": [
+        # Not "messages": that name is the messages framework's (the confirmations).
+        "thread": [
             {"message": m, "decision": labels.get(m.decision, "") if m.decision else ""}
             for m in submission.messages.select_related("written_by")  # type: ignore[attr-defined]
         ],
@@ -110,26 +118,46 @@ def render_submission(request: HttpRequest, submission: Submission, error: str =
 @require_POST
 @editor_required
 def change_state(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """Move the submission; a message written with the decision goes to the author with it."""
+    """Move the submission; a message written with the decision goes to the author with it.
+
+    The move and its message are one action: if the message cannot be sent, the
+    state does not change either (the transaction is rolled back), so the author
+    never sees a decision without the words that came with it. Revisions can be
+    requested of a new submission in one step: it is taken into review first,
+    and both changes are recorded.
+    """
     submission = submission_or_404(public_id).first_version
     form = StateForm(request.POST)
     if not form.is_valid():
         return render_submission(request, submission, _("Unknown state, or the message is too "
                                                          "long."), status=400, state_form=form)
     target = form.cleaned_data["target"]
+    text = form.cleaned_data["message"]
     try:
-        workflow.change_state(submission, target, request.user)
+        with transaction.atomic():
+            if target == Submission.State.REVISIONS_REQUESTED \
+                    and submission.state == Submission.State.NEW:
+                workflow.change_state(submission, Submission.State.IN_REVIEW, request.user)
+            workflow.change_state(submission, target, request.user)
+            if text:
+                thread.post(submission, text, sender=Message.Sender.EDITOR,
+                            user=editor_user(request), decision=target)
+                audit.record(request.user, "reply", submission.short_id, via="web",
+                             decision=target)
     except workflow.TransitionRefused as refused:
+        submission.refresh_from_db()
         return render_submission(request, submission, str(refused), status=400, state_form=form)
-    if form.cleaned_data["message"]:
-        try:
-            thread.post(submission, form.cleaned_data["message"], sender=Message.Sender.EDITOR,
-                        user=editor_user(request), decision=target)
-        except thread.MessageNotSent as failed:
-            return render_submission(request, submission, _(
-                "The state was changed, but the message was not sent: %(reason)s") % {
-                "reason": failed.reason.sentence()}, status=503, state_form=form)
-        audit.record(request.user, "reply", submission.short_id, via="web", decision=target)
+    except thread.MessageNotSent as failed:
+        submission.refresh_from_db()
+        return render_submission(request, submission, _(
+            "The state was not changed and the message was not sent: %(reason)s") % {
+            "reason": failed.reason.sentence()}, status=503, state_form=form)
+    label = workflow.LABELS.get(target, target)
+    if text:
+        messages.success(request, _("The state is now “%(state)s”; your message was sent to the "
+                                    "author with it.") % {"state": label})
+    else:
+        messages.success(request, _("The state is now “%(state)s”.") % {"state": label})
     return redirect("editorial:submission", public_id=submission.public_id)
 
 
@@ -146,12 +174,16 @@ def assign(request: HttpRequest, public_id: Any) -> HttpResponse:
     if user is None:
         return render_submission(request, submission, _("No such editor."), status=400)
     existing = Assignment.objects.filter(submission=submission, editor=user)
-    if existing.exists():
+    existing_before = existing.exists()
+    if existing_before:
         existing.delete()
         audit.record(request.user, "unassign", submission.short_id, editor=user.get_username())
     else:
         Assignment.objects.create(submission=submission, editor=user, assigned_by=editor_user(request))
         audit.record(request.user, "assign", submission.short_id, editor=user.get_username())
+    messages.success(request, (_("%(editor)s is no longer assigned.") if existing_before
+                               else _("%(editor)s is now assigned.")) % {
+        "editor": user.get_username()})
     return redirect("editorial:submission", public_id=submission.public_id)
 
 
@@ -179,6 +211,7 @@ def add_note(request: HttpRequest, public_id: Any) -> HttpResponse:
         return render_submission(request, submission, _("The note could not be encrypted and "
                                                          "was not saved."), status=503)
     audit.record(request.user, "note", submission.short_id)
+    messages.success(request, _("Your note was saved, encrypted to every editor’s key."))
     return redirect("editorial:submission", public_id=submission.public_id)
 
 

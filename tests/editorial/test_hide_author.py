@@ -169,7 +169,7 @@ def test_hiding_removes_the_authors_work_from_every_list_and_undo_restores_it(
     assert {r["short_id"]: r["hidden"] for r in asked} == {
         kept.short_id: False, **{s.short_id: True for s in spam}}
     cli.list_submissions(api, Config(), tmp_path / "editor.json")  # type: ignore[arg-type]
-    rows, changes = capsys.readouterr().out.split(" submission(s); ")
+    rows, changes = capsys.readouterr().out.split(" piece; * = new or changed since the last list")
     assert kept.short_id in rows and rows.endswith("\n1")
     assert not any(s.short_id in rows for s in spam)
     assert f"hid every submission and message from the author of {spam[0].short_id}" in changes

@@ -32,10 +32,10 @@ from portal.sanitize.sandbox import confine as sandbox
 from portal.sanitize.sandbox import isolate
 from portal.sanitize.sandbox.command import python_command
 from portal.sanitize.sandbox.slots import CleanerSlots
+from tests.services import Service
 
 PAYLOAD = (Path(__file__).parent / "exploited_parser.py").read_text()
 LIMITS = Limits(memory_bytes=512 * 1024 * 1024, cpu_seconds=20, wall_seconds=60)
-POSTGRES_SOCKET = "/var/run/postgresql/.s.PGSQL.5432"
 
 
 def command(mode: str) -> tuple[str, ...]:
@@ -87,8 +87,10 @@ def listeners(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def targets(data_dir: Path, editor: Any, settings: Any, tmp_path: Path,
-            listeners: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """What an attacker inside a cleaner wants, on this machine, with this test as the server."""
+            listeners: dict[str, Any], postgres_server: Service,
+            redis_server: Service) -> Iterator[dict[str, Any]]:
+    """What an attacker inside a cleaner wants, on this machine, with this test as the server
+    (and the tests' own PostgreSQL and Redis, standing in for the production ones)."""
     secret = data_dir / "secrets" / "codename_pepper"
     secret.parent.mkdir(parents=True, exist_ok=True)
     if not secret.exists():
@@ -99,9 +101,10 @@ def targets(data_dir: Path, editor: Any, settings: Any, tmp_path: Path,
     address = next(int(line.split("-")[0], 16) for line in Path("/proc/self/maps").read_text()
                    .splitlines() if line.split()[1].startswith("r"))
     sleeper = subprocess.Popen(["sleep", "120"])
-    tcp = {"PostgreSQL": ["127.0.0.1", 5432], "Redis": ["127.0.0.1", 6379],
-           **listeners["tcp"]}
-    unix = {"PostgreSQL socket": POSTGRES_SOCKET, **listeners["unix"]}
+    tcp = {"PostgreSQL": [postgres_server.host, postgres_server.port],
+           "Redis": [redis_server.host, redis_server.port], **listeners["tcp"]}
+    postgres_socket = postgres_server.unix_socket or f"/var/run/postgresql/.s.PGSQL.{postgres_server.port}"
+    unix = {"PostgreSQL socket": postgres_socket, **listeners["unix"]}
     yield {
         "read": {"data dir file": str(data_dir / "store" / "draft.gpg"),
                  "secret key file": str(secret), "keyring": str(keyring),
@@ -153,7 +156,8 @@ def test_an_exploited_parser_reaches_nothing_that_works_without_the_sandbox(targ
         + [f"connect {name}" for name in sorted(services)]
         + [f"write {name}" for name in targets["write"]]
     )
-    assert {"nginx-like listener", "unix socket file", "abstract unix socket"} <= services
+    assert {"nginx-like listener", "unix socket file", "abstract unix socket",
+            "PostgreSQL", "Redis"} <= services
     # Without the sandbox, every one of these works: the test can fail.
     assert {name: free[name] for name in must_fail} == dict.fromkeys(must_fail, "ok")
     for path in targets["write"].values():
