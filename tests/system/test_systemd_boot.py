@@ -20,6 +20,7 @@ mounted on /run/systemd/nspawn) and cgroups may be the v1 hybrid
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -76,7 +77,16 @@ def ready_tree() -> Path:
 
 
 def wheelhouse() -> Path:
-    """The server's Python dependencies as wheels (the machine has no network)."""
+    """The server's Python dependencies (the machine has no network): the locked files."""
+    lock = ROOT / "requirements" / "server.lock"
+    if lock.exists():
+        digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
+        wheels = CACHE / f"wheels-{digest}"
+        if not wheels.exists():
+            sh(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
+               "-r", str(lock), "-d", f"{wheels}.tmp", timeout=1200)
+            Path(f"{wheels}.tmp").rename(wheels)
+        return wheels
     wheels = CACHE / "wheels"
     if not any(wheels.glob("Django-*.whl")) and not any(wheels.glob("django-*.whl")):
         wheels.mkdir(parents=True, exist_ok=True)
