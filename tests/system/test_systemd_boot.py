@@ -334,7 +334,7 @@ def test_install_submit_backup_on_systemd(machine_factory, editor_keypair: Edito
         backup_key.stdout
     assert server.run("systemctl is-enabled penname-backup.timer").stdout.strip() == "enabled"
     health = server.run(f"curl -s --haproxy-protocol -H 'Host: {hosts['authors']}' "
-                        "http://127.0.0.1:8080/health/").stdout
+                        "http://127.0.0.1:8080/health/").stdout.strip()
     assert health == "ok"
 
     # --- an author submits through nginx
@@ -384,7 +384,7 @@ def test_install_submit_backup_on_systemd(machine_factory, editor_keypair: Edito
     assert "penname_half_done" not in tables and "penname_before_upgrade" not in \
         server.run("runuser -u postgres -- psql -tAl").stdout
     assert server.run(f"curl -s --haproxy-protocol -H 'Host: {hosts['authors']}' "
-                      "http://127.0.0.1:8080/health/").stdout == "ok"
+                      "http://127.0.0.1:8080/health/").stdout.strip() == "ok"
 
     # --- upgrade to a release with a migration: backup with the old code first
     upgrade = server.run("/opt/penname/src-next/deploy/upgrade --no-safe-copies", timeout=1500)
@@ -394,7 +394,7 @@ def test_install_submit_backup_on_systemd(machine_factory, editor_keypair: Edito
     assert next(line for line in server.run("penname showmigrations").stdout.splitlines()
                 if "upgrade_probe" in line).split()[0] == "[X]"
     assert server.run(f"curl -s --haproxy-protocol -H 'Host: {hosts['authors']}' "
-                      "http://127.0.0.1:8080/health/").stdout == "ok"
+                      "http://127.0.0.1:8080/health/").stdout.strip() == "ok"
     server.run("systemctl start penname-backup.service", timeout=600)
     newest = sorted(server.run("ls /var/backups/penname").stdout.split())[-1]
     archive = server.file(f"/var/backups/penname/{newest}")
