@@ -60,9 +60,6 @@ def ready_tree() -> Path:
     tree = CACHE / f"{SUITE}-ready"
     if tree.exists():
         return tree
-    for program, package in (("debootstrap", "debootstrap"), ("systemd-nspawn", "systemd-container")):
-        if shutil.which(program) is None:
-            pytest.fail(f"{program} is missing: apt-get install {package}")
     CACHE.mkdir(parents=True, exist_ok=True)
     work = CACHE / f"{SUITE}-ready.tmp"
     shutil.rmtree(work, ignore_errors=True)
@@ -188,6 +185,10 @@ class Machine:
 def nspawn_ready() -> Iterator[None]:
     if os.geteuid() != 0:
         pytest.fail("the boot test needs root (systemd-nspawn, debootstrap)")
+    for program, package in (("debootstrap", "debootstrap"), ("systemd-nspawn", "systemd-container"),
+                             ("nsenter", "util-linux")):
+        if shutil.which(program) is None:
+            pytest.fail(f"{program} is missing: apt-get install {package}")
     target = Path("/run/systemd/nspawn")
     target.mkdir(parents=True, exist_ok=True)
     mounted = subprocess.run(["mountpoint", "-q", str(target)], check=False).returncode == 0
