@@ -342,8 +342,10 @@ def test_install_submit_backup_on_systemd(machine_factory, editor_keypair: Edito
     codename = as_author(server, hosts["authors"], """
         codename = author.new_author()
         text = "Snow on the border, a draft.\\n".encode() * 40
-        status, _ = author.upload("Border", [("border.txt", io.BytesIO(text), len(text))])
-        assert status in (200, 302, 303), status
+        status, review = author.upload("Border", [("border.txt", io.BytesIO(text), len(text))])
+        assert status == 200 and 'id="confirm"' in review, (status, review[:2000])
+        status, url, page = author.confirm(review)
+        assert status == 200 and "Received" in page, page[:2000]
         print(codename)
     """).strip()
     assert codename
