@@ -259,7 +259,7 @@ def newer_build(source: Path, target: Path,
 
 
 AUTHOR_SCRIPT = """
-import http.client, json, io, socket, sys
+import http.client, io, socket, sys, urllib.parse
 from tests.httpauthor import HttpAuthor
 from tests.torrelay import CircuitRelay
 onion = sys.argv[1] if len(sys.argv) > 1 else {onion!r}
@@ -346,7 +346,7 @@ def test_install_submit_backup_on_systemd(machine_factory, editor_keypair: Edito
         assert status == 200 and 'id="confirm"' in review, (status, review[:2000])
         status, url, page = author.confirm(review)
         assert status == 200 and "Received" in page, page[:2000]
-        print(codename, url.rstrip("/").split("/")[-1])
+        print(codename, urllib.parse.urlsplit(url).path.rstrip("/").split("/")[-1])
     """).strip().rsplit(" ", 1)
     codename, public_id = codename
     assert codename and public_id
