@@ -298,6 +298,52 @@ def test_only_the_authors_service_names_circuits_and_nginx_reads_them_there():
     assert "proxy_set_header X-Penname-Circuit $penname_circuit;" in snippet
 
 
+# --- install, upgrade, the guide ---------------------------------------------------------
+# (tests/system/test_systemd_boot.py runs them on a booted Debian 13; these are the quick checks.)
+
+
+@pytest.mark.parametrize("script", ["install", "upgrade", "penname"])
+def test_the_scripts_parse(script):
+    shell = "bash" if script != "penname" else "sh"
+    result = subprocess.run([shell, "-n", str(DEPLOY / script)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert os.access(DEPLOY / script, os.X_OK)
+
+
+def test_the_installer_installs_what_the_guide_and_the_units_use():
+    packages = subprocess.run([str(DEPLOY / "install"), "--print-packages"], capture_output=True,
+                              text=True, check=True).stdout.split()
+    # sudo: the restore steps use it; torsocks: penname-notify.service; openssl: onion keys.
+    for needed in ("sudo", "torsocks", "openssl", "bubblewrap", "gettext", "python3-venv"):
+        assert needed in packages, needed
+
+
+def test_the_guide_installs_exactly_the_tag_it_verified():
+    guide = (DEPLOY / "README.md").read_text()
+    assert re.search(r"git verify-tag (v[\d.]+) && git checkout --detach \1\b", guide)
+    assert "git tag -s" in guide
+    # No step installs from a branch or by hand any more.
+    assert "pip install" not in guide and "git checkout <release>" not in guide
+    steps = re.findall(r"^(\d+)\. ", guide, re.M)
+    assert steps == [str(n) for n in range(1, len(steps) + 1)]
+    assert f"**{len(steps)} steps**" in guide
+
+
+def test_the_upgrade_backs_up_with_the_old_code_before_installing_the_new():
+    script = (DEPLOY / "upgrade").read_text()
+    order = [script.index(step) for step in (
+        '--venv-only="$VENV.new"',          # built beside the running code
+        'systemctl stop "${UNITS[@]}"',     # stop
+        "penname backup --key",             # the old code backs up
+        "--list-packets",                   # ... and the archive is checked
+        'mv "$VENV.new" "$VENV"',           # the new code goes in
+        '\n"$SRC/deploy/install" "$@"\n',   # migrate, start, /health/
+    )]
+    assert order == sorted(order)
+    assert "trap rollback EXIT" in script
+
+
 # --- systemd -----------------------------------------------------------------------------
 
 
