@@ -234,7 +234,9 @@ def test_tor_loads_an_editor_client_key_made_as_the_guide_says(tmp_path):
         directory.chmod(0o700)
     (clients / "alice.auth").write_text(f"descriptor:x25519:{public}\n")
     torrc = tmp_path / "torrc"
-    torrc.write_text((DEPLOY / "tor" / "torrc").read_text().replace("/var/lib/tor/", f"{tmp_path}/"))
+    # The SOCKS port moves to a free one: a system tor may hold 9050.
+    torrc.write_text((DEPLOY / "tor" / "torrc").read_text().replace("/var/lib/tor/", f"{tmp_path}/")
+                     .replace("127.0.0.1:9050", f"127.0.0.1:{free_port()}"))
     (tmp_path / "data").mkdir(mode=0o700)
     process = subprocess.Popen(
         [tor, "-f", str(torrc), "--defaults-torrc", os.devnull, "--DataDirectory",
@@ -268,7 +270,18 @@ def test_torrc_has_two_services_with_proof_of_work():
     ports = [words[2] for words in lines if words[0] == "HiddenServicePort"]
     site = (DEPLOY / "nginx" / "penname.conf").read_text()
     assert ports == re.findall(r"listen (127\.0\.0\.1:\d+)[ ;]", site)
-    assert ["SocksPort", "0"] in lines
+    # torsocks (penname-notify.service) needs Tor's SOCKS port, and only on loopback.
+    assert ["SocksPort", "0"] not in lines
+    assert [words for words in lines if words[0] == "SocksPort"] == [["SocksPort", "127.0.0.1:9050"]]
+    assert [words[1:] for words in lines if words[0] == "SocksPolicy"] == [
+        ["accept", "127.0.0.1"], ["reject", "*"]]
+    # ... where Debian's torsocks looks for it.
+    torsocks = Path("/etc/tor/torsocks.conf")
+    if torsocks.exists():
+        conf = dict(line.split(None, 1) for line in torsocks.read_text().splitlines()
+                    if line.strip() and not line.lstrip().startswith("#"))
+        assert conf.get("TorAddress", "127.0.0.1").strip() == "127.0.0.1"
+        assert conf.get("TorPort", "9050").strip() == "9050"
 
 
 def test_only_the_authors_service_names_circuits_and_nginx_reads_them_there():
@@ -283,6 +296,52 @@ def test_only_the_authors_service_names_circuits_and_nginx_reads_them_there():
     assert re.findall(r"set \$penname_circuit ([^;]*);", site) == ["$proxy_protocol_addr", '""']
     snippet = (DEPLOY / "nginx" / "penname-proxy.conf").read_text()
     assert "proxy_set_header X-Penname-Circuit $penname_circuit;" in snippet
+
+
+# --- install, upgrade, the guide ---------------------------------------------------------
+# (tests/system/test_systemd_boot.py runs them on a booted Debian 13; these are the quick checks.)
+
+
+@pytest.mark.parametrize("script", ["install", "upgrade", "penname"])
+def test_the_scripts_parse(script):
+    shell = "bash" if script != "penname" else "sh"
+    result = subprocess.run([shell, "-n", str(DEPLOY / script)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert os.access(DEPLOY / script, os.X_OK)
+
+
+def test_the_installer_installs_what_the_guide_and_the_units_use():
+    packages = subprocess.run([str(DEPLOY / "install"), "--print-packages"], capture_output=True,
+                              text=True, check=True).stdout.split()
+    # sudo: the restore steps use it; torsocks: penname-notify.service; openssl: onion keys.
+    for needed in ("sudo", "torsocks", "openssl", "bubblewrap", "gettext", "python3-venv"):
+        assert needed in packages, needed
+
+
+def test_the_guide_installs_exactly_the_tag_it_verified():
+    guide = (DEPLOY / "README.md").read_text()
+    assert re.search(r"git verify-tag (v[\d.]+) && git checkout --detach \1\b", guide)
+    assert "git tag -s" in guide
+    # No step installs from a branch or by hand any more.
+    assert "pip install" not in guide and "git checkout <release>" not in guide
+    steps = re.findall(r"^(\d+)\. ", guide, re.M)
+    assert steps == [str(n) for n in range(1, len(steps) + 1)]
+    assert f"**{len(steps)} steps**" in guide
+
+
+def test_the_upgrade_backs_up_with_the_old_code_before_installing_the_new():
+    script = (DEPLOY / "upgrade").read_text()
+    order = [script.index(step) for step in (
+        '--venv-only="$VENV.new"',          # built beside the running code
+        'systemctl stop "${UNITS[@]}"',     # stop
+        "penname backup --key",             # the old code backs up
+        "--list-packets",                   # ... and the archive is checked
+        'mv "$VENV.new" "$VENV"',           # the new code goes in
+        '\n"$SRC/deploy/install" "$@"\n',   # migrate, start, /health/
+    )]
+    assert order == sorted(order)
+    assert "trap rollback EXIT" in script
 
 
 # --- systemd -----------------------------------------------------------------------------
@@ -475,6 +534,10 @@ def test_redis_is_reached_only_through_a_private_socket():
     """A cleaner that escaped, or any other local process, finds no Redis on loopback."""
     env = (DEPLOY / "penname.env.example").read_text()
     assert re.search(r"^REDIS_URL=unix:///run/redis/redis-server\.sock\?db=0$", env, re.M)
-    guide = (DEPLOY / "README.md").read_text()
-    for line in ("port 0", "unixsocket /run/redis/redis-server.sock", "unixsocketperm 770"):
-        assert line in guide, line
+    drop_in = (DEPLOY / "redis" / "penname.conf").read_text().splitlines()
+    for line in ("port 0", "unixsocket /run/redis/redis-server.sock", "unixsocketperm 770",
+                 'save ""', "appendonly no"):
+        assert line in drop_in, line
+    # deploy/install includes it last in redis.conf, where it overrides Debian's defaults.
+    install = (DEPLOY / "install").read_text()
+    assert "include /etc/redis/penname.conf" in install
