@@ -16,13 +16,16 @@ LOCK      := requirements/test.lock
 DB        ?= sqlite
 ON_DB     := $(if $(and $(filter postgres,$(DB)),$(if $(DATABASE_URL),,none)),$(BIN)/python -m tests.services postgres --,)
 
-.PHONY: run test test-system lint venv messages lock audit clean-venv bench debian-run debian-test
+.PHONY: run test test-system lint venv messages lock audit clean-venv bench debian-run debian-test debian-system
 
 debian-run:
 	@scripts/debian-packages --install run
 
 debian-test:
 	@scripts/debian-packages --install test
+
+debian-system:
+	@scripts/debian-packages --install system
 
 # Only the locked, hash-checked files are installed; the project itself goes in
 # without its dependencies (already there) and without a build environment of its
@@ -58,7 +61,7 @@ test: debian-test $(STAMP) messages
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	  exit $$rc
 
-test-system: debian-test $(STAMP) messages
+test-system: debian-system $(STAMP) messages
 	@$(BIN)/pytest tests/system -m system $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test-system: pytest collected no tests" >&2; exit 1; fi; \
 	  exit $$rc
