@@ -283,7 +283,8 @@ def editor_replies(server: LiveServer, editor_keypair: Any, work: Path, text: st
         assert login.returncode == 0, login.stderr
     listed = subprocess.run([*command, "list"], env=env, capture_output=True, text=True,
                             timeout=120, check=True).stdout
-    newest = re.findall(r"\b([0-9a-f]{8})\s+\d{4}-\d\d-\d\d", listed)[-1]
+    # One line per piece ("* 1a2b3c4d  in review  pen name"), its versions indented below.
+    newest = re.findall(r"^[ *] ([0-9a-f]{8})  ", listed, flags=re.MULTILINE)[-1]
     reply = work / "reply.txt"
     reply.write_text(text, encoding="utf-8")
     sent = subprocess.run([*command, "reply", newest, "--file", str(reply)], env=env,
