@@ -27,12 +27,10 @@ Promises:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
 import subprocess
-import sys
 import tarfile
 import threading
 from collections.abc import Callable
@@ -66,6 +64,7 @@ from portal.submissions.backup import (
 )
 from portal.submissions.ciphertext import referenced_blobs
 from portal.submissions.recipients import recipients
+from portal.submissions.rows import load_rows, models_at
 
 # Asks the person restoring for the admin key's passphrase; None when nobody can be asked.
 AskPassphrase = Callable[[], "str | None"]
@@ -262,11 +261,12 @@ def _gpg_errors(status: list[bytes]) -> str:
     return "\n".join(line for line in lines if not line.startswith("[GNUPG:]"))
 
 
-def _migrate_to(recorded: dict[str, list[str]]) -> bool:
+def _migrate_to(recorded: dict[str, list[str]]) -> tuple[bool, list[tuple[str, str]]]:
     """Bring the empty database to the schema the rows were dumped from.
 
-    Returns True when that schema is older than this version's, so the restored
-    rows still need the newer migrations.
+    Returns whether that schema is older than this version's (the restored rows
+    then still need the newer migrations), and the latest migration of each app
+    the backup records (the schema whose models read its rows).
     """
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     missing = [f"{app}.{name}" for app, names in recorded.items() for name in names
@@ -283,22 +283,10 @@ def _migrate_to(recorded: dict[str, list[str]]) -> bool:
             targets.append(max(nodes, key=lambda node: len(loader.graph.forwards_plan(node))))
     if set(targets) <= set(loader.graph.leaf_nodes()):
         call_command("migrate", verbosity=0, interactive=False)  # same schema as this version
-        return False
+        return False, targets
     for app, name in targets:
         call_command("migrate", app, name, verbosity=0, interactive=False)
-    return True
-
-
-def _load_rows(database: bytes) -> None:
-    """`loaddata` from memory (it resets sequences and checks constraints)."""
-    if not json.loads(database):
-        return
-    saved = sys.stdin
-    sys.stdin = io.StringIO(database.decode("utf-8"))
-    try:
-        call_command("loaddata", "-", format="json", verbosity=0)
-    finally:
-        sys.stdin = saved
+    return True, targets
 
 
 def _check_pepper(pepper: bytes) -> None:
@@ -352,9 +340,10 @@ def restore_backup(source: BinaryIO, label: str,
     try:
         archive = _read_archive(source, label, staging, ask_passphrase)
         _check_pepper(archive.pepper)
-        behind = _migrate_to(archive.meta.get("migrations", {}))  # type: ignore[arg-type]
+        behind, schema = _migrate_to(archive.meta.get("migrations", {}))  # type: ignore[arg-type]
         with transaction.atomic():
-            _load_rows(archive.database)
+            # With the models of the backup's own schema: today's may have fields it lacks.
+            load_rows(archive.database, models_at(schema) if schema else apps)
             absent = referenced_blobs() - set(archive.staged)
             if absent:
                 raise BackupError(f"the archive lacks {len(absent)} ciphertext file(s) its rows "
