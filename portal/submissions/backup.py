@@ -178,8 +178,11 @@ def admin_public_keys(ring: Keyring) -> dict[str, str]:
 
 def take_snapshot() -> Snapshot:
     """Every row, the migration state and the referenced ciphertext names, all from one snapshot."""
+    # The isolation level can only be set by the transaction's first statement: inside
+    # a caller's transaction (tests, a command calling another) the snapshot is that one's.
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         dump = io.StringIO()
