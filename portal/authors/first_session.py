@@ -16,58 +16,37 @@ session can read her codename, which is why it ends there.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
-import secrets
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from portal.crypto import codenames
+from portal.sealed_cookie import NONCE_BYTES, SealedCookie
 
 COOKIE = "penname_first"
 SESSION_KEY = "first_session_key"
 SESSION_CHECKED = "codename_checked"
-COOKIE_PATH = "/author/"
-NONCE_BYTES = 12
 # A cookie longer than this is not ours: nonce + the longest codename + tag, in base64.
 MAX_COOKIE_CHARS = 4 * (NONCE_BYTES + codenames.MAX_CODENAME_CHARS + 16) // 3 + 4
 _CONTEXT = b"penname first session codename"
+_SEALED = SealedCookie(COOKIE, SESSION_KEY, MAX_COOKIE_CHARS)
 
 
 def remember(request: HttpRequest, response: HttpResponseBase, codename: str) -> None:
-    key = AESGCM.generate_key(bit_length=256)
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    sealed = nonce + AESGCM(key).encrypt(nonce, codename.encode(), _CONTEXT)
-    request.session[SESSION_KEY] = base64.urlsafe_b64encode(key).decode("ascii")
-    response.set_cookie(
-        COOKIE, base64.urlsafe_b64encode(sealed).decode("ascii"), path=COOKIE_PATH,
-        httponly=True, samesite="Strict", secure=settings.SESSION_COOKIE_SECURE,
-    )
+    _SEALED.put(request, response, codename.encode(), _CONTEXT)
 
 
 def forget(response: HttpResponseBase) -> None:
-    # An expired cookie with the same flags as the real one (delete_cookie drops HttpOnly).
-    response.set_cookie(COOKIE, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT",
-                        path=COOKIE_PATH, httponly=True, samesite="Strict",
-                        secure=settings.SESSION_COOKIE_SECURE)
+    _SEALED.clear(response)
 
 
 def codename(request: HttpRequest) -> str | None:
     """The codename made in this session, or None (a later session, or tampered with)."""
-    stored = request.session.get(SESSION_KEY, "")
-    sealed = request.COOKIES.get(COOKIE, "")
-    if not stored or not sealed or len(sealed) > MAX_COOKIE_CHARS:
-        return None
+    sealed = _SEALED.get(request, _CONTEXT)
     try:
-        key = base64.urlsafe_b64decode(stored)
-        raw = base64.urlsafe_b64decode(sealed)
-        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _CONTEXT).decode()
-    except (binascii.Error, ValueError, InvalidTag, UnicodeDecodeError):
+        return sealed.decode() if sealed is not None else None
+    except UnicodeDecodeError:
         return None
 
 
