@@ -36,6 +36,21 @@ def totp_secret(add_editor_output: str) -> str:
     return urllib.parse.parse_qs(urllib.parse.urlparse(line).query)["secret"][0]
 
 
+STEP_MARGIN = 8.0  # seconds: longer than any login request in the tests takes
+
+
+def _current_step() -> int:
+    """The current 30 s step, waiting for the next one when this one ends within STEP_MARGIN.
+
+    The server accepts a code one step either side of its own clock and then remembers the
+    offset it matched (django-otp's drift). A code that crosses into the next step on its way
+    would shift that offset by one, and a test's next code (offset +1, +2, ...) would miss.
+    """
+    if 30 - time.time() % 30 < STEP_MARGIN:
+        time.sleep(30 - time.time() % 30 + 0.05)
+    return int(time.time()) // 30
+
+
 def totp_now(secret: str, offset_steps: int = 0) -> str:
     """The TOTP code an authenticator app would show (RFC 6238, SHA-1, 6 digits, 30 s)."""
     import base64
@@ -44,11 +59,26 @@ def totp_now(secret: str, offset_steps: int = 0) -> str:
     import struct
 
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    counter = int(time.time()) // 30 + offset_steps
+    counter = _current_step() + offset_steps
     mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = mac[-1] & 0x0F
     value = (int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF) % 1_000_000
     return f"{value:06d}"
+
+
+_LAST_STEP: dict[str, int] = {}
+
+
+def totp_once(secret: str) -> str:
+    """A code for the current step that this process has not used yet for `secret`.
+
+    The server accepts each step once: when this process already used the current step,
+    wait for the next one.
+    """
+    while (step := _current_step()) <= _LAST_STEP.get(secret, -1):
+        time.sleep(30 - time.time() % 30 + 0.05)
+    _LAST_STEP[secret] = step
+    return totp_now(secret)
 
 
 def free_port() -> int:

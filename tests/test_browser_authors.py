@@ -32,7 +32,7 @@ from django.utils import translation
 
 from tests.browser import chromium
 from tests.httpauthor import HttpAuthor
-from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_now
+from tests.liveserver import EDITOR_PASSWORD, LiveServer, live_server, totp_once
 from tests.storage import blob_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -274,10 +274,10 @@ def editor_replies(server: LiveServer, editor_keypair: Any, work: Path, text: st
     env = {**os.environ, "GNUPGHOME": str(editor_keypair.home)}
     command = [sys.executable, "-m", "portal.editor_client.cli", "--config", str(config)]
     if not config.exists():
-        # One step back: a code is accepted once, and the editors' browser test logs in later.
+        # A code is accepted once, and the editors' browser test logs in later.
         login = subprocess.run([*command, "login", "--server", server.url, "--username", "editor",
                                 "--password-stdin", "--otp",
-                                totp_now(server.editor_totp_secret, -1)],
+                                totp_once(server.editor_totp_secret)],
                                input=EDITOR_PASSWORD + "\n", env=env, capture_output=True,
                                text=True, timeout=120, check=False)
         assert login.returncode == 0, login.stderr
@@ -316,7 +316,7 @@ def test_editor_journey_without_javascript(server: LiveServer, browser: Any):
         assert page.get_attribute("html", "lang") == LANG_ATTRIBUTE[lang]
         page.fill("#id_username", "editor")
         page.fill("#id_password", EDITOR_PASSWORD)
-        page.fill("#id_otp_token", totp_now(server.editor_totp_secret))
+        page.fill("#id_otp_token", totp_once(server.editor_totp_secret))
         with page.expect_navigation() as dashboard:
             page.click(f"main button:text-is('{expect(lang, 'Log in')}')")
         visit.arrive("dashboard", dashboard.value)
