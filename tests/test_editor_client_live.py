@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -253,3 +254,31 @@ def test_an_older_manifest_with_removed_values_syncs_without_them(live, tmp_path
             assert value.encode() not in path.read_bytes() and value not in path.name, path
     report = (folder / "cleaning-report.txt").read_text()
     assert "1 author name(s)" in report and "1 folder or file location(s)" in report
+
+
+def test_portal_editor_speaks_the_editors_language_with_the_servers_sentences_too(
+    live, tmp_path: Path, editor_keypair, second_editor_keypair
+):
+    """An editor in Hong Kong: her own lines and the server's key-change sentences, in 繁體中文."""
+    submit(live, [("a.txt", b"words")])
+    key_file = tmp_path / "second.asc"
+    key_file.write_text(second_editor_keypair.public)
+    live.portal("add_editor", "second", "--key", str(key_file), "--password-stdin",
+                stdin=EDITOR_PASSWORD + "\n")  # a key proposed by the admin, not yet approved
+    config = tmp_path / "editor.json"
+    assert login(live, config, editor_keypair.home, live.editor_totp_secret).returncode == 0
+    listed = run_editor(config, editor_keypair.home, "--language", "zh_Hant", "list")
+    assert listed.returncode == 0, listed.stderr
+    out = listed.stdout
+    assert "等待另一位主編核准的金鑰" in out and "由 管理員（在伺服器的命令列上） 於" in out
+    # The change itself is the server's sentence, asked for in the editor's language.
+    assert "為 second 提議了一把金鑰" in out
+    for english in ("proposed", "waiting", "changes of the last", "the server shell"):
+        assert english not in out, out
+    # The language is saved: the next commands speak it without being told again.
+    piece = re.findall(r"^[ *] ([0-9a-f]{8})  ", out, flags=re.MULTILINE)[0]
+    empty = run_editor(config, editor_keypair.home, "reply", piece, stdin="  \n")
+    assert empty.returncode == 2 and "文字是空的" in empty.stderr, empty.stderr
+    sent = run_editor(config, editor_keypair.home, "reply", piece, stdin="謝謝\n")
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith("回覆已送出給") and "金鑰" in sent.stdout, sent.stdout

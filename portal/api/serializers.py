@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from portal.correspondence.replykeys import active_key
-from portal.submissions.models import Author, Submission
-
-# Hex digits of an author reference: 40 bits, so two of a few thousand authors
-# sharing one is about a one-in-a-million chance.
-AUTHOR_REF_LENGTH = 10
-
-
-def author_ref(author: Author) -> str:
-    """A short, stable reference to one author identity, naming no one.
-
-    portal-editor files each author's pieces in a folder of their own, also when
-    two authors share a pen name or have none. The reference is a one-way digest
-    of the author's random id: the same for every submission of that author,
-    it tells nothing of the author and does not give the id itself away.
-    """
-    digest = hashlib.sha256(b"penname author reference\0" + author.id.bytes)
-    return digest.hexdigest()[:AUTHOR_REF_LENGTH]
+from portal.submissions.models import Submission
 
 
 def submission_summary(submission: Submission) -> dict[str, Any]:
@@ -40,8 +23,8 @@ def submission_summary(submission: Submission) -> dict[str, Any]:
         "version": submission.version,
         # Editors hid its author: left out of the list unless asked for (hidden=1).
         "hidden": submission.author.hidden,
-        # Added: the same for every submission of one author (see author_ref).
-        "author_ref": author_ref(submission.author),
+        # Added: the same for every submission of one author (see Author.ref).
+        "author_ref": submission.author.ref,
     }
 
 

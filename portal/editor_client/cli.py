@@ -33,7 +33,7 @@ from .localgpg import DecryptionFailed, LocalGpg
 from .recipients import encrypt_bytes, recipient_keyring, reencrypt_file
 from .sync import Syncer
 from .transport import Api, ApiError
-from .wording import LANGUAGES, editor_language, list_footer
+from .wording import LANGUAGES, catalogue, editor_language, list_footer
 
 MAX_NOTE_BYTES = 1024 * 1024
 
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal-editor", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=None, help="configuration file")
     parser.add_argument("--language", default="", choices=["", *LANGUAGES],
-                        help="language of what list and sync write (saved; default: the locale's)")
+                        help="language of what portal-editor writes (saved; default: the locale's)")
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", help="get an API token")
     login.add_argument("--server", required=True)
@@ -75,54 +75,62 @@ def main(argv: list[str] | None = None) -> int:
     if args.language:
         config.language = args.language
         config.save(path)
+    language = editor_language(config.language)
+    _ = catalogue(language).gettext
     try:
         if args.command == "login":
-            return login(args, config, path)
+            return login(args, config, path, language)
         if args.command == "reencrypt":
             if not config.reencrypt_token:
-                print("portal-editor: reencrypt needs its own token: run portal-editor login "
-                      "--scope reencrypt first (managing editors)", file=sys.stderr)
+                complain(_("reencrypt needs its own token: run portal-editor login --scope "
+                           "reencrypt first (managing editors)"))
                 return 2
-            return reencrypt(Api(config.server, config.reencrypt_token, config.proxy))
+            return reencrypt(Api(config.server, config.reencrypt_token, config.proxy, language),
+                             language)
         if not config.token:
-            print("portal-editor: not logged in; run portal-editor login first", file=sys.stderr)
+            complain(_("not logged in; run portal-editor login first"))
             return 2
-        api = Api(config.server, config.token, config.proxy)
+        api = Api(config.server, config.token, config.proxy, language)
         if args.command == "list":
             return list_submissions(api, config, path)
         if args.command == "sync":
             # The configuration holds the API token: no parser may see it either.
-            syncer = Syncer(api, LocalGpg(), args.dir, language=editor_language(config.language),
-                            also_private=[path])
+            syncer = Syncer(api, LocalGpg(), args.dir, language=language, also_private=[path])
             problems = syncer.run()
             problems += confirm_pending(api, print)
-            for problem in problems:
-                print(f"problem: {problem}", file=sys.stderr)
+            report_problems(problems, language)
             print(syncer.summary(len(problems)))
             return 1 if problems else 0
         if args.command == "confirm":
             problems = confirm_pending(api, print)
-            for problem in problems:
-                print(f"problem: {problem}", file=sys.stderr)
+            report_problems(problems, language)
             return 1 if problems else 0
         if args.command == "note":
-            return add_note(api, args)
+            return add_note(api, args, language)
         if args.command == "reply":
-            return send_reply(api, args)
-    except ApiError as error:
-        print(f"portal-editor: {error}", file=sys.stderr)
-        return 1
-    except DecryptionFailed as error:
-        print(f"portal-editor: {error}", file=sys.stderr)
+            return send_reply(api, args, language)
+    except (ApiError, DecryptionFailed) as error:
+        complain(str(error))
         return 1
     return 2
 
 
-def login(args: argparse.Namespace, config: Config, path: Path) -> int:
+def complain(sentence: str) -> None:
+    print(f"portal-editor: {sentence}", file=sys.stderr)
+
+
+def report_problems(problems: list[str], language: str) -> None:
+    _ = catalogue(language).gettext
+    for problem in problems:
+        print(_("problem: {problem}").format(problem=problem), file=sys.stderr)
+
+
+def login(args: argparse.Namespace, config: Config, path: Path, language: str) -> int:
+    _ = catalogue(language).gettext
     password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
-                else getpass.getpass("Password: "))
-    code = args.otp or input("Code from your authenticator: ").strip()
-    api = Api(args.server, proxy=args.proxy)
+                else getpass.getpass(_("Password: ")))
+    code = args.otp or input(_("Code from your authenticator: ")).strip()
+    api = Api(args.server, proxy=args.proxy, language=language)
     request = {"username": args.username, "password": password, "otp_token": code,
                "label": "portal-editor"}
     if args.scope == "reencrypt":
@@ -132,7 +140,7 @@ def login(args: argparse.Namespace, config: Config, path: Path) -> int:
     previous = config.reencrypt_token if args.scope == "reencrypt" else config.token
     if previous and config.server == args.server:
         try:
-            Api(config.server, previous, config.proxy).delete("/token/")
+            Api(config.server, previous, config.proxy, language).delete("/token/")
         except ApiError:
             pass
     config.server, config.username, config.proxy = args.server, args.username, args.proxy
@@ -141,8 +149,8 @@ def login(args: argparse.Namespace, config: Config, path: Path) -> int:
     else:
         config.token = issued["token"]
     config.save(path)
-    print(f"logged in ({', '.join(issued.get('scopes', []))}); the token expires "
-          f"{issued['expires'][:10]}")
+    print(_("logged in ({scopes}); the token expires {day}").format(
+        scopes=", ".join(issued.get("scopes", [])), day=issued["expires"][:10]))
     return 0
 
 
@@ -164,15 +172,20 @@ def list_submissions(api: Api, config: Config, path: Path) -> int:
 
 def list_key_changes(api: Api, config: Config) -> None:
     """Keys waiting for approval, and the key, editor, re-encryption and hiding changes of 30 days."""
+    _ = catalogue(editor_language(config.language)).gettext
     answer_ = api.get_json("/keys/changes/")
     if answer_["pending"]:
-        print("\nkeys waiting for a second managing editor's approval (they receive nothing yet):")
+        print("\n" + _("keys waiting for a second managing editor's approval (they receive "
+                       "nothing yet):"))
         for key in answer_["pending"]:
-            print(f"  {key['editor']:20} {key['fingerprint']}  proposed by "
-                  f"{key['proposed_by'] or 'the server shell'} on {key['proposed_on']}")
+            print(f"  {key['editor']:20} {key['fingerprint']}  " + _(
+                "proposed by {editor} on {day}").format(
+                editor=key["proposed_by"] or _("the admin (on the server's shell)"),
+                day=key["proposed_on"]))
     if answer_["changes"]:
-        print("\nkey, editor, re-encryption and hiding changes of the last 30 days "
-              "(* = new since the last list):")
+        # Each change's sentence comes from the server, in the language asked for.
+        print("\n" + _("key, editor, re-encryption and hiding changes of the last 30 days "
+                       "(* = new since the last list):"))
         for change in answer_["changes"]:
             new = "*" if change["id"] > config.changes_seen else " "
             print(f"{new} {change['on']}  {change['text']}")
@@ -188,28 +201,30 @@ def _resolve(api: Api, reference: str) -> dict[str, object]:
     raise ApiError(404, f"no submission {reference}")
 
 
-def _text(args: argparse.Namespace, what: str) -> bytes | None:
+def _text(args: argparse.Namespace, language: str) -> bytes | None:
+    _ = catalogue(language).gettext
     data = args.file.read_bytes() if args.file else sys.stdin.buffer.read(MAX_NOTE_BYTES + 1)
     if not data.strip() or len(data) > MAX_NOTE_BYTES:
-        print(f"portal-editor: the {what} is empty or larger than 1 MiB", file=sys.stderr)
+        complain(_("the text is empty or larger than 1 MiB"))
         return None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        print(f"portal-editor: the {what} is not UTF-8 text", file=sys.stderr)
+        complain(_("the text is not UTF-8: save it as UTF-8 and try again"))
         return None
     return data
 
 
-def send_reply(api: Api, args: argparse.Namespace) -> int:
-    data = _text(args, "reply")
+def send_reply(api: Api, args: argparse.Namespace, language: str) -> int:
+    words = catalogue(language)
+    data = _text(args, language)
     if data is None:
         return 2
     row = _resolve(api, args.submission)
     first = row.get("revision_of") or row["id"]  # one thread per piece, on its first version
     key = api.get_json(f"/submissions/{first}/")["reply_key"]
     if not key:
-        print("portal-editor: the author has no reply key yet", file=sys.stderr)
+        complain(words.gettext("the author has no reply key yet"))
         return 1
     with recipient_keyring(api, {key["fingerprint"]: key["armored"]}) as (home, fingerprints), \
             tempfile.TemporaryDirectory(prefix="penname-out-") as out:
@@ -217,13 +232,17 @@ def send_reply(api: Api, args: argparse.Namespace) -> int:
         encrypt_bytes(home, fingerprints, data, ciphertext)
         api.send_file("POST", f"/submissions/{first}/replies/", ciphertext,
                       {"X-Penname-Reply-Key": key["fingerprint"]})
-    print(f"reply sent to the author of {row['short_id']} (encrypted here to their reply key "
-          f"and {len(fingerprints) - 1} editor key(s))")
+    editors = len(fingerprints) - 1
+    print(words.ngettext(
+        "reply sent to the author of {ref} (encrypted here to their reply key and {n} editor key)",
+        "reply sent to the author of {ref} (encrypted here to their reply key and {n} editor "
+        "keys)", editors).format(ref=row["short_id"], n=editors))
     return 0
 
 
-def add_note(api: Api, args: argparse.Namespace) -> int:
-    data = _text(args, "note")
+def add_note(api: Api, args: argparse.Namespace, language: str) -> int:
+    words = catalogue(language)
+    data = _text(args, language)
     if data is None:
         return 2
     row = _resolve(api, args.submission)
@@ -232,16 +251,19 @@ def add_note(api: Api, args: argparse.Namespace) -> int:
         ciphertext = Path(out) / "note.gpg"
         encrypt_bytes(home, fingerprints, data, ciphertext)
         api.send_file("POST", f"/submissions/{row['id']}/notes/", ciphertext)
-    print(f"note added to {row['short_id']} (encrypted to {len(fingerprints)} key(s))")
+    print(words.ngettext("note added to {ref} (encrypted here to {n} key)",
+                         "note added to {ref} (encrypted here to {n} keys)",
+                         len(fingerprints)).format(ref=row["short_id"], n=len(fingerprints)))
     return 0
 
 
-def reencrypt(api: Api) -> int:
+def reencrypt(api: Api, language: str) -> int:
     """Propose copies encrypted to the current editor keys; confirm them for this editor's keys.
 
     Each copy waits on the server beside the old ciphertext until every editor's
     portal-editor (sync or confirm) has checked it with their own key.
     """
+    words = catalogue(language)
     proposed = completed = 0
     waiting = {r["blob"] for r in api.get_json("/replacements/")["replacements"]}
     with recipient_keyring(api) as (home, fingerprints), \
@@ -254,8 +276,9 @@ def reencrypt(api: Api) -> int:
                 continue
             for entry in [*detail["files"], detail["manifest"]]:
                 if entry["name"] in waiting:
-                    print(f"{detail['short_id']}: a copy of {entry['name'][:8]}… is already "
-                          f"waiting for confirmations")
+                    print(words.gettext("{ref}: a copy of {blob}… is already waiting for "
+                                        "confirmations").format(ref=detail["short_id"],
+                                                                blob=entry["name"][:8]))
                     continue
                 old, new = work / "old.gpg", work / "new.gpg"
                 old.unlink(missing_ok=True)
@@ -269,10 +292,14 @@ def reencrypt(api: Api) -> int:
                 if mine and mine[0]["mine"]:
                     state, _ = answer(api, mine[0], new, binary(old, work))
                     completed += state == "completed"
-            print(f"proposed re-encrypted copies for {detail['short_id']}")
-    print(f"{proposed} re-encrypted cop{'y' if proposed == 1 else 'ies'} proposed to "
-          f"{len(fingerprints)} key(s); {completed} already confirmed by every key. The others "
-          f"replace the old ciphertext once every editor's portal-editor sync has checked them.")
+            print(words.gettext("proposed re-encrypted copies for {ref}").format(
+                ref=detail["short_id"]))
+    print(words.ngettext(
+        "{n} re-encrypted copy proposed to {keys} key(s); {done} already confirmed by every key.",
+        "{n} re-encrypted copies proposed to {keys} key(s); {done} already confirmed by every "
+        "key.", proposed).format(n=proposed, keys=len(fingerprints), done=completed),
+        words.gettext("The others replace the old ciphertext once every editor's portal-editor "
+                      "sync has checked them."))
     return 0
 
 

@@ -36,15 +36,21 @@ def _opener(proxy: str) -> urllib.request.OpenerDirector:
         rdns=parsed.scheme == "socks5h"))
 
 
+# What the server's sentences (key changes, refusals) are asked in, by editor language.
+ACCEPT_LANGUAGE = {"en": "en", "zh_Hans": "zh-hans", "zh_Hant": "zh-hant"}
+
+
 class Api:
-    def __init__(self, server: str, token: str = "", proxy: str = "") -> None:
+    def __init__(self, server: str, token: str = "", proxy: str = "", language: str = "en") -> None:
         self.base = server.rstrip("/") + "/api/v1"
         self.token = token
+        self.language = ACCEPT_LANGUAGE.get(language, "en")
         self._open = _opener(proxy).open
 
     def _request(self, method: str, path: str, data: Any = None,
                  headers: dict[str, str] | None = None) -> Any:
-        all_headers = {"Accept": "application/json", **(headers or {})}
+        all_headers = {"Accept": "application/json", "Accept-Language": self.language,
+                       **(headers or {})}
         if self.token:
             all_headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(self.base + path, data=data, method=method,

@@ -18,7 +18,7 @@ from portal.editors.models import Editor
 from portal.submissions.models import Author
 from tests.api.test_api import get_token
 from tests.authoring import confirm, new_author, review_of, upload
-from tests.editorial.editors import make_editor
+from tests.editorial.editors import make_editor, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,21 @@ def test_each_author_identity_has_one_reference_that_names_no_one(data_dir, edit
         assert not any(part in json.dumps(rows) for part in (str(author.id), author.id.hex[:8]))
     one = rows[0]
     assert api.get(f"/api/v1/submissions/{one['id']}/").json()["author_ref"] == one["author_ref"]
+
+
+def test_the_editor_page_shows_the_reference_the_folders_are_named_with(data_dir, editor_keypair):
+    boss = make_editor("boss", Editor.Role.MANAGING, key=editor_keypair.public)
+    for _ in range(2):  # two authors without a pen name: two references
+        author = Client()
+        new_author(author, pen_name="")
+        confirm(author, review_of(upload(author, [("a.txt", b"words")])))
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {get_token(Client(), boss)[1]['token']}")
+    listed = api.get("/api/v1/submissions/").json()["submissions"]
+    assert len({row["author_ref"] for row in listed}) == 2
+    editor = verified_client(boss)
+    for row in listed:
+        page = editor.get(f"/editor/submission/{row['id']}/").content.decode()
+        assert f'<code id="author-ref">{row["author_ref"]}</code>' in page
 
 
 def test_the_api_description_lists_the_reference_and_keeps_the_older_fields():
