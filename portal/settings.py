@@ -276,6 +276,9 @@ PORTAL_API_TOKEN_DAYS = env_int("PORTAL_API_TOKEN_DAYS", 30, minimum=1, maximum=
 PORTAL_RETENTION_DAYS = env_int("PORTAL_RETENTION_DAYS", 90, minimum=1, maximum=3650)
 # A cleaned upload waits this long for the author's confirmation, then is deleted.
 PORTAL_PENDING_SECONDS = 60 * 60
+# A confirmation pressed twice waits at most this long for the first press to finish
+# sending, to say where the upload went (portal.authors.pressed_twice).
+PORTAL_CONFIRM_WAIT_SECONDS = 20
 # New ciphertext reaches its final place in the store in batches, at these
 # boundaries from 00:00 UTC (portal.store): no file's times are finer than this.
 # The hourly timer publishes; a window of a day means once a day.

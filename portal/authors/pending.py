@@ -29,7 +29,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -331,10 +331,43 @@ def open_file(directory: Path, pending: Pending, pending_file: PendingFile,
     return SpoolReader(directory / name, derive_key(pending.key, name))
 
 
+def _claimed(pending_id: str) -> Path:
+    source = _dir(pending_id)
+    return source.with_name(source.name + ".sending")
+
+
+def being_sent(pending_id: str) -> bool:
+    """Whether a confirmation has claimed this upload and is sending it right now."""
+    try:
+        return _claimed(pending_id).is_dir()
+    except PendingGone:
+        return False
+
+
+@contextmanager
+def one_waiter(pending_id: str) -> Iterator[bool]:
+    """True for the one request allowed to wait for this upload's sending, False for others.
+
+    A marker file beside the upload, made exclusively: however many presses arrive
+    together, at most one server worker waits. A marker left by a killed worker goes
+    with the hourly sweep.
+    """
+    marker = _claimed(pending_id).with_suffix(".waiting")
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        marker.unlink(missing_ok=True)
+
+
 def claim(pending_id: str) -> Path:
     """Take the pending directory for confirmation; only one request can succeed."""
     source = _dir(pending_id)
-    claimed = source.with_name(source.name + ".sending")
+    claimed = _claimed(pending_id)
     try:
         os.rename(source, claimed)
     except FileNotFoundError as exc:
@@ -350,9 +383,8 @@ def release(pending_id: str, claimed: Path) -> None:
 
 def discard(pending_id: str) -> None:
     with suppress(PendingGone):
-        directory = _dir(pending_id)
-        shutil.rmtree(directory, ignore_errors=True)
-        shutil.rmtree(directory.with_name(directory.name + ".sending"), ignore_errors=True)
+        shutil.rmtree(_dir(pending_id), ignore_errors=True)
+        shutil.rmtree(_claimed(pending_id), ignore_errors=True)
 
 
 def remove_claimed(claimed: Path) -> None:

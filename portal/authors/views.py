@@ -35,7 +35,7 @@ from portal.sanitize import CleaningRefused
 from portal.submissions import unused as unused_identities
 from portal.submissions.models import Author
 
-from . import budgets, first_session, sending, titles
+from . import budgets, first_session, pressed_twice, sending, titles
 from . import pending as pending_uploads
 from .busy import busy_page
 from .expiry import expired_aware, expired_page, session_expired
@@ -353,13 +353,14 @@ def _submit(request: HttpRequest, author: Author, handler: SpoolingUploadHandler
 
 
 def _home_again(request: HttpRequest, author: Author, error: str | None,
-                form: SubmissionForm | None = None, files_again: bool = False) -> HttpResponse:
+                form: SubmissionForm | None = None, files_again: bool = False,
+                status: int = 400) -> HttpResponse:
     # A browser never fills a file field again: say so when the other fields are kept.
     context = _home_context(request, author, upload_error=error,
                             files_again=files_again or form is not None)
     if form is not None:
         context["submission_form"] = form
-    return render(request, "authors/home.html", context, status=400)
+    return render(request, "authors/home.html", context, status=status)
 
 
 def _review(request: HttpRequest, author: Author, pending: pending_uploads.Pending,
@@ -401,18 +402,31 @@ def _gone(request: HttpRequest, author: Author) -> HttpResponse:
                                           "Please upload it again if it was not sent."))
 
 
+def _pressed_again(request: HttpRequest, author: Author) -> HttpResponse:
+    """The same confirm again (a double press, a reload): where it went, never "maybe sent"."""
+    pending_id = request.POST.get("pending", "")
+    first = pressed_twice.first_press_result(request, pending_id, SESSION_SENT,
+                                             request.session.get(SESSION_PENDING, []))
+    if first == "":
+        return _home_again(request, author, _(
+            "This upload is being sent right now: the button was pressed twice. It will be on "
+            "this page as soon as it has arrived. Please do not upload it again."), status=409)
+    sent = first or request.session.get(SESSION_SENT, {}).get(pending_id)
+    if sent and author.submissions.filter(public_id=sent).exists():
+        return redirect(reverse("authors:received", kwargs={"public_id": sent}) + "?again=1")
+    pending = _owned_pending(request, author)  # the first press failed and gave it back
+    if pending is not None:
+        return _review(request, author, pending)
+    return _gone(request, author)
+
+
 @require_POST
 @expired_aware("confirm")
 @author_required
 def confirm(request: HttpRequest, author: Author) -> HttpResponse:
     pending = _owned_pending(request, author)
     if pending is None:
-        sent = request.session.get(SESSION_SENT, {}).get(request.POST.get("pending", ""))
-        if sent is not None and author.submissions.filter(public_id=sent).exists():
-            # The same confirm again (a double press, a reload): it was sent once, and
-            # she is told where, rather than "maybe sent, maybe not".
-            return redirect(reverse("authors:received", kwargs={"public_id": sent}) + "?again=1")
-        return _gone(request, author)
+        return _pressed_again(request, author)
     # Only files the author may send uncleaned count, whatever else the form says:
     # a program, a document with macros or an archive is never sent.
     include = {f.index for f in pending.files
@@ -434,7 +448,7 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
     try:
         claimed = pending_uploads.claim(pending.id)
     except pending_uploads.PendingGone:
-        return _gone(request, author)
+        return _pressed_again(request, author)
     try:
         submission = send(author, pending, claimed, include, keep_names)
     except RevisionRefused:

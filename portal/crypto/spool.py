@@ -162,7 +162,10 @@ class SpoolReader(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        self._file.close()
+        # Also when the file could not be opened (a spool taken away meanwhile): the
+        # half-made reader is closed by io's finalizer, and must not fail there.
+        if hasattr(self, "_file"):
+            self._file.close()
         super().close()
 
 
