@@ -21,6 +21,7 @@ client key file is replaced, the hosts line is rewritten.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,17 +148,48 @@ class Command(BaseCommand):
                            check=False)
 
     def interactive(self) -> None:
+        """Each part in turn. A mistyped answer is explained and asked again; Enter skips."""
         self.stdout.write("Penname setup. Press Enter to skip a part.")
+        self.retrying(self.ask_hosts)
+        while entry := input("Editors' onion client (NAME=PUBLIC KEY), Enter when done: ").strip():
+            name, _, key = entry.partition("=")
+            self.retrying(functools.partial(self.add_onion_client, name, key),
+                          once=True)  # the loop asks again
+        self.retrying(self.ask_editor)
+        self.retrying(self.ask_admin_key)
+
+    def retrying(self, part: Callable[[], None], once: bool = False) -> None:
+        while True:
+            try:
+                part()
+                return
+            except CommandError as problem:
+                self.stderr.write(f"problem: {problem}")
+                if once:
+                    return
+
+    def ask_hosts(self) -> None:
         if input("Fill PORTAL_ALLOWED_HOSTS from tor's hostname files? [Y/n] ").strip().lower() \
                 in ("", "y", "yes"):
             self.set_hosts()
-        while entry := input("Editors' onion client (NAME=PUBLIC KEY), Enter when done: ").strip():
-            name, _, key = entry.partition("=")
-            self.add_onion_client(name, key)
+
+    def ask_editor(self) -> None:
         if username := input("First editor's user name: ").strip():
-            self.add_editor(username, read_key(input("Path to their public key (.asc): ").strip()))
-        if path := input("Path to your admin public key for backups (.asc): ").strip():
-            self.set_admin_key(read_key(path))
+            if key := self.ask_key("Path to their public key (.asc): "):
+                self.add_editor(username, key)
+
+    def ask_admin_key(self) -> None:
+        if key := self.ask_key("Path to your admin public key for backups (.asc): "):
+            self.set_admin_key(key)
+
+    def ask_key(self, question: str) -> bytes | None:
+        """A key file named at the prompt, asked again until it holds a key; None on Enter."""
+        while path := input(question).strip():
+            try:
+                return read_key(path)
+            except CommandError as problem:
+                self.stderr.write(f"problem: {problem}")
+        return None
 
     # --- helpers --------------------------------------------------------------------------
 
