@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -229,11 +230,20 @@ OPENERS = {
 }
 
 
+def require_exiftool() -> None:
+    if shutil.which("exiftool") is None:
+        message = "THE CORPUS SCAN NEEDS exiftool (apt-get install libimage-exiftool-perl)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 # -- the tests -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_corpus_file_is_cleaned_or_refused_with_a_reason(name: str) -> None:
+def test_corpus_file_is_refused_with_a_reason_or_cleaned_clean_and_still_opens(name: str) -> None:
+    """One test per file, with no skip: a refusal is checked as a refusal, a cleaning in full."""
     outcome = clean_outcome(name)
     if isinstance(outcome, CleaningRefused):
         assert outcome.code in REFUSED, f"{name}: refusal code {outcome.code!r} has no sentence"
@@ -245,29 +255,20 @@ def test_corpus_file_is_cleaned_or_refused_with_a_reason(name: str) -> None:
     report, output = outcome
     assert output, f"{name}: cleaned to nothing"
     assert report.kind in OPENERS, f"{name}: no opener for {report.kind}"
-
-
-@pytest.mark.parametrize("name", FILES)
-def test_cleaned_corpus_file_keeps_no_identifying_value(name: str) -> None:
-    outcome = clean_outcome(name)
-    if isinstance(outcome, CleaningRefused):
-        pytest.skip(f"refused ({outcome.code}): nothing to scan")
-    report, output = outcome
-    if shutil.which("exiftool") is None:
-        pytest.skip("exiftool (libimage-exiftool-perl) is not installed")
+    require_exiftool()
+    # Nothing identifying is left ...
     tokens = list(tokens_of(name))
     assert find_tokens(output, tokens) == [], f"{name} ({report.kind}) still carries these"
     assert identifying_values(output) == {}, f"{name}: exiftool still reads these"
     assert session_ids(output) == set(), f"{name}: editing-session identifiers remain"
-
-
-@pytest.mark.parametrize("name", FILES)
-def test_cleaned_corpus_file_still_opens(name: str) -> None:
-    outcome = clean_outcome(name)
-    if isinstance(outcome, CleaningRefused):
-        pytest.skip(f"refused ({outcome.code}): nothing to open")
-    report, output = outcome
+    # ... and the file still opens in the ordinary library for its format.
     OPENERS[report.kind](output, (CORPUS / name).read_bytes())
+
+
+def test_the_corpus_is_not_all_refused() -> None:
+    """The test above could pass by refusing everything: most of the corpus is cleaned."""
+    cleaned = [name for name in FILES if not isinstance(clean_outcome(name), CleaningRefused)]
+    assert len(cleaned) >= len(FILES) * 2 // 3, f"only {len(cleaned)} of {len(FILES)} cleaned"
 
 
 def test_the_scan_sees_what_it_looks_for() -> None:
@@ -281,8 +282,7 @@ def test_the_scan_sees_what_it_looks_for() -> None:
         "dirty.png": "This is a comment, be careful!",
         "dirty.tiff": "OLYMPUS IMAGING CORP.",
     }
-    if shutil.which("exiftool") is None:
-        pytest.skip("exiftool (libimage-exiftool-perl) is not installed")
+    require_exiftool()
     present = {name: value for name, value in expected.items() if name in FILES}
     if not present:
         pytest.skip("none of the known-dirty files is in the corpus")
