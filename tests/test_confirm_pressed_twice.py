@@ -114,7 +114,7 @@ def test_when_the_first_press_fails_the_second_gets_the_upload_back_to_send(clie
 
 
 def test_an_upload_of_another_session_is_never_waited_for(client, editor, data_dir, settings):
-    settings.PORTAL_CONFIRM_WAIT_SECONDS = 5
+    settings.PORTAL_CONFIRM_WAIT_SECONDS = 8
     review = uploaded(client)
     claimed = pending_uploads.claim(review.pending)
     try:
@@ -122,14 +122,14 @@ def test_an_upload_of_another_session_is_never_waited_for(client, editor, data_d
         new_author(stranger)
         started = time.monotonic()
         answer = confirm(stranger, review)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 4  # not the 8 s wait
     finally:
         pending_uploads.release(review.pending, claimed)
     assert answer.status_code == 400 and GONE in answer.content.decode()
 
 
 def test_only_one_press_waits_however_many_arrive(client, editor, data_dir, settings):
-    settings.PORTAL_CONFIRM_WAIT_SECONDS = 3
+    settings.PORTAL_CONFIRM_WAIT_SECONDS = 8
     review = uploaded(client)
     claimed = pending_uploads.claim(review.pending)
     try:
@@ -137,7 +137,7 @@ def test_only_one_press_waits_however_many_arrive(client, editor, data_dir, sett
             assert first
             started = time.monotonic()
             again = confirm(client, review)
-            assert time.monotonic() - started < 1.5  # not a second worker held for 3 s
+            assert time.monotonic() - started < 4  # not a second worker held for 8 s
         assert again.status_code == 409 and BEING_SENT in again.content.decode()
     finally:
         pending_uploads.release(review.pending, claimed)
