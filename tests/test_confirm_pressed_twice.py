@@ -142,3 +142,22 @@ def test_only_one_press_waits_however_many_arrive(client, editor, data_dir, sett
     finally:
         pending_uploads.release(review.pending, claimed)
     assert not list(pending_uploads.root().glob("*.waiting"))
+
+
+def test_the_first_press_records_where_it_went_before_it_lets_go_of_the_upload(
+    client, editor, data_dir, monkeypatch
+):
+    """A waiting second press reads the session as soon as the claim is gone: it must be there."""
+    review = uploaded(client)
+    recorded_then: dict[str, str] = {}
+    real_remove = pending_uploads.remove_claimed
+
+    def remove_claimed(claimed: Any) -> None:
+        engine = import_module(settings.SESSION_ENGINE)
+        key = client.cookies[settings.SESSION_COOKIE_NAME].value
+        recorded_then.update(engine.SessionStore(session_key=key).get("sent_uploads", {}))
+        real_remove(claimed)
+
+    monkeypatch.setattr(pending_uploads, "remove_claimed", remove_claimed)
+    assert confirm(client, review).status_code == 302
+    assert recorded_then == {review.pending: str(Submission.objects.get().public_id)}

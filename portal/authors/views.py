@@ -469,16 +469,21 @@ def confirm(request: HttpRequest, author: Author) -> HttpResponse:
         }
         return _review(request, author, pending,
                        reasons[exc.stage] + " " + _("You can try again, or cancel."), status=503)
-    pending_uploads.remove_claimed(claimed)
-    titles.keep_title(submission, pending.title)  # for her own page; the manifest has the editors'
-    unused_identities.mark_came_back(author)
-    request.session[SESSION_PENDING] = [
-        p for p in request.session.get(SESSION_PENDING, []) if p != pending.id
-    ]
-    # Which of this session's uploads became which submission, so a repeated confirm can
-    # say so. Only in the session: it ends with it.
-    sent = list(request.session.get(SESSION_SENT, {}).items())[-(MAX_PENDING_PER_SESSION - 1):]
-    request.session[SESSION_SENT] = {**dict(sent), pending.id: str(submission.public_id)}
+    try:
+        titles.keep_title(submission, pending.title)  # her own page; the manifest has the editors'
+        unused_identities.mark_came_back(author)
+        request.session[SESSION_PENDING] = [
+            p for p in request.session.get(SESSION_PENDING, []) if p != pending.id
+        ]
+        # Which of this session's uploads became which submission, so a repeated confirm can
+        # say so. Only in the session: it ends with it.
+        sent = list(request.session.get(SESSION_SENT, {}).items())[-(MAX_PENDING_PER_SESSION - 1):]
+        request.session[SESSION_SENT] = {**dict(sent), pending.id: str(submission.public_id)}
+        # Saved before the claim goes: a second press waiting for this one (pressed_twice)
+        # reads the session the moment the claim is gone.
+        request.session.save()
+    finally:
+        pending_uploads.remove_claimed(claimed)
     return redirect(reverse("authors:received", kwargs={"public_id": submission.public_id})
                     + "?sent=1")
 
