@@ -33,6 +33,20 @@ def pytest_configure(config: pytest.Config) -> None:
             subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove this run's data and temp directory (tests/settings.py) when every test passed.
+
+    After a failure it is kept, and named, for a look at what the tests left.
+    """
+    from django.conf import settings
+
+    root = Path(settings.TEST_TMPDIR).parent
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        shutil.rmtree(root, ignore_errors=True)
+    elif root.exists():
+        print(f"\nthe tests' data and temp files are kept in {root}")
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[services.Service]:
     """The PostgreSQL server DATABASE_URL names, else one started for this run and gone after it."""
