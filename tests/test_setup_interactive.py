@@ -58,6 +58,7 @@ class Terminal:
         while (found := self.screen.find(text, self.read_to)) < 0:
             left = deadline - time.monotonic()
             if left <= 0 or not self._read(left):
+                self.process.kill()
                 raise AssertionError(f"waited for {text!r}; the terminal shows:\n"
                                      f"{self.screen[-3000:]}")
         before = self.screen[self.read_to:found]
@@ -68,11 +69,16 @@ class Terminal:
         os.write(self.fd, (line + "\n").encode())
 
     def finish(self, timeout: float = 120) -> int:
+        """Its exit status, once it ended (killed after `timeout`), and all it printed."""
         deadline = time.monotonic() + timeout
         while self.process.poll() is None and time.monotonic() < deadline:
             self._read(0.2)
-        while self._read(0.1) and self.screen:
-            pass
+        if self.process.poll() is None:
+            self.process.kill()
+        # What is left to read; bounded, as a program it started may hold the terminal open.
+        while time.monotonic() < deadline + 10 and select.select([self.fd], [], [], 0.2)[0]:
+            if not self._read(0):
+                break
         os.close(self.fd)
         return self.process.wait(timeout=5)
 
