@@ -542,3 +542,26 @@ def test_redis_is_reached_only_through_a_private_socket():
     # deploy/install includes it last in redis.conf, where it overrides Debian's defaults.
     install = (DEPLOY / "install").read_text()
     assert "include /etc/redis/penname.conf" in install
+
+
+def test_no_author_reaches_new_code_before_it_is_seen_healthy():
+    """nginx is tor's only way to the portal: the upgrade stops it, and install starts it last.
+
+    Otherwise an author could send a draft to a portal that then fails /health/, and the
+    upgrade's rollback of the database would undo the submission she was told had arrived.
+    """
+    install = (DEPLOY / "install").read_text()
+    asked = install.index("http://penname/health/")
+    assert install.index('[ "$health" = ok ] || die') < install.index("systemctl restart nginx")
+    assert asked < install.index("systemctl restart nginx")
+    assert install.count("systemctl restart nginx") == 1
+    upgrade = (DEPLOY / "upgrade").read_text()
+    order = [upgrade.index(step) for step in (
+        'systemctl stop "${UNITS[@]}"',
+        "systemctl stop nginx",
+        "penname backup --key",
+        '\n"$SRC/deploy/install" "$@"\n',
+    )]
+    assert order == sorted(order)
+    rollback = upgrade[upgrade.index("rollback() {"):upgrade.index("trap rollback EXIT")]
+    assert "systemctl start nginx" in rollback  # a failed upgrade leaves the site reachable
