@@ -34,17 +34,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Remove this run's data and temp directory (tests/settings.py) when every test passed.
+    """After a failure, keep this run's data and temp directory (tests/settings.py), and name it.
 
-    After a failure it is kept, and named, for a look at what the tests left.
+    When every test passed it goes when the process exits, like every run's.
     """
     from django.conf import settings
 
-    root = Path(settings.TEST_TMPDIR).parent
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        shutil.rmtree(root, ignore_errors=True)
-    elif root.exists():
-        print(f"\nthe tests' data and temp files are kept in {root}")
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        Path(settings.KEEP_MARKER).touch()
+        print(f"\nthe tests' data and temp files are kept in {Path(settings.KEEP_MARKER).parent}")
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,31 @@ secret key, and a cheaper codename KDF (one test checks the production cost).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sys
 import tempfile
 
-_root = tempfile.mkdtemp(prefix="penname-test-")
+if "mypy" in sys.modules:
+    # django-stubs loads these settings to type-check, and mypy ends without running exit
+    # handlers: one fixed directory, reused by every check, instead of one more each time.
+    _root = os.path.join(tempfile.gettempdir(), "penname-test-typecheck")
+    os.makedirs(_root, mode=0o700, exist_ok=True)
+else:
+    _root = tempfile.mkdtemp(prefix="penname-test-")
+_creator = os.getpid()
+# A test run that failed leaves this file in the directory: then it is kept for a look.
+KEEP_MARKER = os.path.join(_root, "KEEP")
+
+
+@atexit.register
+def _remove_at_exit() -> None:
+    """Every process that loads these settings (pytest, and mypy's Django plugin) cleans up."""
+    if os.getpid() == _creator and not os.path.exists(KEEP_MARKER):  # not in a forked child
+        shutil.rmtree(_root, ignore_errors=True)
+
+
 os.environ.setdefault("PORTAL_DATA_DIR", os.path.join(_root, "data"))
 os.environ.setdefault("PORTAL_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("PORTAL_KDF_TIME_COST", "1")
