@@ -16,17 +16,22 @@ def stdin(text: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.BytesIO(text.encode()))
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> dict[str, str]:
+def installed_layout(root: Path) -> tuple[Path, Path]:
     """An /etc/penname/penname.env and a /var/lib/tor as deploy/install leaves them."""
-    env = tmp_path / "penname.env"
+    env = root / "penname.env"
     env.write_text((Path(__file__).parents[1] / "deploy" / "penname.env.example").read_text())
     env.chmod(0o640)
-    tor = tmp_path / "tor"
+    tor = root / "tor"
     for service, letter in (("penname-authors", "a"), ("penname-editors", "e")):
         (tor / service).mkdir(parents=True, mode=0o700)
         (tor / service / "hostname").write_text(letter * 56 + ".onion\n")
     (tor / "penname-editors" / "authorized_clients").mkdir(mode=0o700)
+    return env, tor
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> dict[str, str]:
+    env, tor = installed_layout(tmp_path)
     return {"env": str(env), "tor": str(tor)}
 
 

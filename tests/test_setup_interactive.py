@@ -26,6 +26,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from tests.liveserver import BIN, LiveServer, live_server, totp_once
+from tests.test_setup_command import installed_layout
 
 pytestmark = pytest.mark.slow
 
@@ -83,19 +84,6 @@ class Terminal:
         return self.process.wait(timeout=5)
 
 
-def tor_and_env(root: Path) -> tuple[Path, Path]:
-    """/etc/penname/penname.env and /var/lib/tor as deploy/install leaves them."""
-    env = root / "penname.env"
-    env.write_text((Path(__file__).parents[1] / "deploy" / "penname.env.example").read_text())
-    env.chmod(0o640)
-    tor = root / "tor"
-    for service, letter in (("penname-authors", "a"), ("penname-editors", "e")):
-        (tor / service).mkdir(parents=True, mode=0o700)
-        (tor / service / "hostname").write_text(letter * 56 + ".onion\n")
-    (tor / "penname-editors" / "authorized_clients").mkdir(mode=0o700)
-    return env, tor
-
-
 def token_for(server: LiveServer, username: str, password: str, code: str) -> tuple[int, Any]:
     body = json.dumps({"username": username, "password": password, "otp_token": code}).encode()
     request = urllib.request.Request(server.url + "/api/v1/token/", data=body, method="POST",
@@ -110,7 +98,7 @@ def token_for(server: LiveServer, username: str, password: str, code: str) -> tu
 def test_a_volunteer_answers_setup_in_a_terminal_and_the_editor_logs_in(
     tmp_path: Path, editor_keypair, second_editor_keypair
 ):
-    env_file, tor = tor_and_env(tmp_path)
+    env_file, tor = installed_layout(tmp_path)
     alice_key = tmp_path / "alice.asc"
     alice_key.write_text(second_editor_keypair.public)
     client_key = base64.b32encode(
